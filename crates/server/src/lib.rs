@@ -1,1 +1,2 @@
-//! stub
+//! A NATS server: the `nats-server` binary's library.
+pub mod options;

@@ -1,0 +1,190 @@
+//! Server options: one struct that the config file and the command line both fill, with
+//! nats-server's defaults. Flags are applied after the config file, so they override it
+//! (as in Go, where `MergeOptions` lays the flag values over the file's).
+//!
+//! * [`flags`]: a Go `flag`-package compatible command line parser (`-p 4222`, `--port=4222`,
+//!   `-DV`, `-T=false`, `-p -1`), the usage text, and the top-level [`flags::configure`].
+//! * [`config`]: maps a parsed config file ([`nats_conf::Map`]) onto [`Options`], with
+//!   nats-server's keys, aliases, units and "unknown field" errors.
+
+pub mod config;
+pub mod flags;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The nats-server version whose behaviour and protocol we match. Clients gate features on
+/// the `version` in INFO, so this is what INFO and `/varz` say.
+pub const NATS_VERSION: &str = "2.9.10";
+/// Our own version, shown by `-v`, in the startup banner and in INFO's `rs_version`.
+pub const RS_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub const DEFAULT_PORT: i32 = 4222;
+pub const DEFAULT_HOST: &str = "0.0.0.0";
+pub const DEFAULT_MAX_PAYLOAD: i64 = 1024 * 1024;
+pub const DEFAULT_MAX_CONTROL_LINE: i64 = 4096;
+pub const DEFAULT_MAX_PENDING: i64 = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_CONNECTIONS: i64 = 64 * 1024;
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
+pub const DEFAULT_PING_MAX: i64 = 2;
+pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(10);
+pub const DEFAULT_AUTH_TIMEOUT: f64 = 2.0;
+pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
+pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
+pub const DEFAULT_ROUTE_CONNECT: Duration = Duration::from_secs(1);
+pub const DEFAULT_CONNECT_ERROR_REPORTS: i64 = 3600;
+pub const DEFAULT_RECONNECT_ERROR_REPORTS: i64 = 1;
+
+/// Everything that configures a server. `Default` gives nats-server's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The config file given with `-c`, if any (for `-t`, reload and `/varz`).
+    pub config_file: Option<PathBuf>,
+    /// `server_name` / `-n`. Empty means "use the server id".
+    pub server_name: String,
+    /// Client listener host (`host`/`net`/`listen`, `-a`).
+    pub host: String,
+    /// Client listener port; `-1` picks a random port (`0` in the config means default).
+    pub port: i32,
+    /// `client_advertise` / `--client_advertise`: `host[:port]` given to clients and peers.
+    pub client_advertise: String,
+
+    /// Monitoring (`http`, `http_port`/`monitor_port`, `-m`); port 0 = off, -1 = random.
+    pub http_host: String,
+    pub http_port: i32,
+    pub https_port: i32,
+    pub http_base_path: String,
+
+    pub max_payload: i64,
+    pub max_control_line: i64,
+    pub max_pending: i64,
+    pub max_connections: i64,
+    /// Per connection; 0 = unlimited.
+    pub max_subs: i64,
+    pub ping_interval: Duration,
+    pub ping_max: i64,
+    pub write_deadline: Duration,
+    pub no_header_support: bool,
+    pub disable_sublist_cache: bool,
+    pub max_traced_msg_len: i64,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+
+    /// Single-user / token client authorization (`authorization {}`, `--user/--pass/--auth`).
+    pub username: String,
+    pub password: String,
+    pub authorization: String,
+    /// Users from `authorization { users: [...] }`.
+    pub users: Vec<User>,
+    pub auth_timeout: f64,
+    pub no_auth_user: String,
+
+    pub debug: bool,
+    pub trace: bool,
+    pub trace_verbose: bool,
+    pub logtime: bool,
+    pub log_file: Option<PathBuf>,
+    pub log_size_limit: i64,
+    pub syslog: bool,
+    pub remote_syslog: String,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+
+    pub connect_error_reports: i64,
+    pub reconnect_error_reports: i64,
+
+    pub cluster: ClusterOpts,
+}
+
+/// A configured client user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+}
+
+/// The `cluster {}` block and the cluster flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterOpts {
+    /// `name` / `--cluster_name`; empty means a dynamic name is generated.
+    pub name: String,
+    pub host: String,
+    /// 0 = no cluster listener; -1 = random port.
+    pub port: i32,
+    /// `advertise` / `cluster_advertise` / `--cluster_advertise`.
+    pub advertise: String,
+    pub no_advertise: bool,
+    pub connect_retries: i64,
+    /// Explicit routes (`routes`, `--routes`), as written by the user.
+    pub routes: Vec<url::Url>,
+    /// `authorization { user, password, timeout }` inside `cluster {}`, or the userinfo of
+    /// the `--cluster` URL.
+    pub username: String,
+    pub password: String,
+    pub auth_timeout: f64,
+}
+
+impl Default for ClusterOpts {
+    fn default() -> Self {
+        ClusterOpts {
+            name: String::new(),
+            host: String::new(),
+            port: 0,
+            advertise: String::new(),
+            no_advertise: false,
+            connect_retries: 0,
+            routes: Vec::new(),
+            username: String::new(),
+            password: String::new(),
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_file: None,
+            server_name: String::new(),
+            host: DEFAULT_HOST.to_string(),
+            port: DEFAULT_PORT,
+            client_advertise: String::new(),
+            http_host: String::new(),
+            http_port: 0,
+            https_port: 0,
+            http_base_path: String::new(),
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            max_control_line: DEFAULT_MAX_CONTROL_LINE,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subs: 0,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            ping_max: DEFAULT_PING_MAX,
+            write_deadline: DEFAULT_WRITE_DEADLINE,
+            no_header_support: false,
+            disable_sublist_cache: false,
+            max_traced_msg_len: 0,
+            lame_duck_duration: DEFAULT_LAME_DUCK_DURATION,
+            lame_duck_grace_period: DEFAULT_LAME_DUCK_GRACE_PERIOD,
+            username: String::new(),
+            password: String::new(),
+            authorization: String::new(),
+            users: Vec::new(),
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
+            no_auth_user: String::new(),
+            debug: false,
+            trace: false,
+            trace_verbose: false,
+            logtime: true,
+            log_file: None,
+            log_size_limit: 0,
+            syslog: false,
+            remote_syslog: String::new(),
+            pid_file: None,
+            ports_file_dir: None,
+            connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
+            reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
+            cluster: ClusterOpts::default(),
+        }
+    }
+}
