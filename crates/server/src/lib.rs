@@ -1,2 +1,24 @@
-//! A NATS server: the `nats-server` binary's library.
+//! A NATS server: the library behind the `nats-server` binary.
+//!
+//! Start one in-process with [`Server::start`] (tests do, on port `-1`), or through
+//! [`run`] the way `main` does. The crate is cut by concern: `client` and `route` hold the
+//! two kinds of connection, `conn` what they share (outbound buffers, the writer task),
+//! `deliver` the message path, `subs` and `route::Interest` the subscription bookkeeping,
+//! `options` flags and config, `monitor` the HTTP endpoints, `logging` the log format.
+
+pub mod auth;
+pub mod client;
+pub mod conn;
+pub mod deliver;
+pub mod ids;
+pub mod logging;
+pub mod monitor;
 pub mod options;
+pub mod ping;
+pub mod route;
+pub mod server;
+pub mod signals;
+pub mod sub;
+pub mod subs;
+
+pub use server::Server;

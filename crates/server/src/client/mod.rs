@@ -1,0 +1,111 @@
+//! Client connections: accepting them, the INFO greeting, and the two tasks each one runs
+//! (a reader that parses and delivers, a writer that drains the outbound buffer).
+
+mod reader;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_proto::errors;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
+use crate::server::Server;
+use crate::{debug, notice};
+
+pub fn spawn_accept_loop(srv: Arc<Server>, l: TcpListener) {
+    let s = srv.clone();
+    srv.tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = s.shutdown.cancelled() => break,
+                res = l.accept() => match res {
+                    Ok((stream, peer)) => {
+                        let s2 = s.clone();
+                        s.tasks.spawn(async move { run(s2, stream, peer).await });
+                    }
+                    Err(e) => {
+                        crate::error!(s.log, "Error accepting client connection: {}", e);
+                        // Out of file descriptors and the like: back off a little.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+        debug!(s.log, "Client accept loop exiting..");
+    });
+}
+
+async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let conn = Arc::new(Conn::new(
+        cid,
+        ConnKind::Client,
+        peer,
+        opts.max_pending.max(0) as usize,
+    ));
+    srv.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+    debug!(srv.log, "{} - Client connection created", conn.prefix());
+
+    let mut info = srv.client_info();
+    info.client_id = cid;
+    info.client_ip = peer.ip().to_string();
+    if let Ok(json) = serde_json::to_vec(&info) {
+        conn.send_with(|b| nats_proto::encode::info_line(b, &json));
+    }
+    let urls_gen = srv.urls.lock().generation;
+
+    let (r, w) = stream.into_split();
+    let wcfg = WriterCfg {
+        write_deadline: opts.write_deadline,
+        ping_interval: opts.ping_interval,
+        first_ping: crate::ping::first_ping(ConnKind::Client, opts.ping_interval),
+    };
+    let ws = srv.clone();
+    let writer = srv
+        .tasks
+        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
+            on_writer_event(&ws, ev, c)
+        }));
+
+    if srv.is_shutting_down() || !srv.add_client(&conn) {
+        if !srv.is_shutting_down() {
+            crate::error!(srv.log, "{} - maximum connections exceeded", conn.prefix());
+            conn.send_with(|b| nats_proto::encode::err_line(b, errors::MAX_CONNECTIONS));
+        }
+        conn.close(CloseReason::MaxConnectionsExceeded);
+        let _ = writer.await;
+        return;
+    }
+
+    let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen);
+    let reason = st.read_loop(r).await;
+    conn.close(reason);
+    let _ = writer.await;
+    st.cleanup();
+}
+
+fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
+    match ev {
+        WriterEvent::PingTimer => crate::ping::on_ping_timer(srv, c),
+        WriterEvent::WriteError => {
+            c.close(CloseReason::WriteError);
+        }
+        WriterEvent::WriteDeadline(n) => {
+            if c.close(CloseReason::SlowConsumerWriteDeadline) {
+                srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                notice!(
+                    srv.log,
+                    "{} - Slow Consumer Detected: WriteDeadline of {} exceeded with 1 chunks of {} total bytes.",
+                    c.prefix(),
+                    crate::monitor::go_duration(srv.opts().write_deadline),
+                    n
+                );
+            }
+        }
+    }
+}

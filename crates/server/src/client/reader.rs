@@ -1,0 +1,658 @@
+//! A client's read loop: parse every complete op in the buffer, act on it, and only then
+//! wake the connections that received messages (one doorbell per destination per batch).
+//!
+//! The read buffer starts small (idle connections are the common case and cost memory),
+//! doubles up to 64 KiB while reads fill it, and shrinks back when traffic is light. A
+//! frame split across reads simply waits in the buffer for its remaining bytes.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_proto::info::ConnectInfo;
+use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
+use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+
+use crate::conn::{CloseReason, Conn};
+use crate::deliver::{Delivery, Msg};
+use crate::server::Server;
+use crate::sub::{SubRef, Subscription};
+use crate::{debug, error, trace};
+
+const MIN_BUF: usize = 512;
+const MAX_BUF: usize = 64 * 1024;
+/// Producers stalled on a slow consumer wait at most this long per batch.
+const MAX_STALL: Duration = Duration::from_secs(1);
+
+pub struct ClientState {
+    srv: Arc<Server>,
+    conn: Arc<Conn>,
+    parser: Parser,
+    delivery: Delivery,
+    opts: ConnectInfo,
+    got_connect: bool,
+    first_pong_sent: bool,
+    /// The connect-URL generation when we sent INFO (to resend INFO after the first PONG
+    /// if the cluster changed meanwhile).
+    urls_gen: u64,
+    auth_required: bool,
+    max_subs: usize,
+    trace: bool,
+    /// Batch counters, added to the server's totals once per read.
+    in_msgs: u64,
+    in_bytes: u64,
+}
+
+impl ClientState {
+    pub fn new(srv: Arc<Server>, conn: Arc<Conn>, urls_gen: u64) -> ClientState {
+        let o = srv.opts();
+        ClientState {
+            parser: Parser::new(
+                Kind::Client,
+                o.max_control_line.max(0) as usize,
+                o.max_payload.max(0) as usize,
+            ),
+            auth_required: crate::auth::auth_required(&o),
+            max_subs: o.max_subs.max(0) as usize,
+            trace: srv.log.trace_on(),
+            srv,
+            conn,
+            delivery: Delivery::new(),
+            opts: ConnectInfo::default(),
+            got_connect: false,
+            first_pong_sent: false,
+            urls_gen,
+            in_msgs: 0,
+            in_bytes: 0,
+        }
+    }
+
+    pub async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
+        let mut buf = vec![0u8; MIN_BUF];
+        let mut start = 0;
+        let mut end = 0;
+        let mut short_reads = 0;
+        let auth_deadline = tokio::time::sleep(Duration::from_secs_f64(
+            self.srv.opts().auth_timeout.max(0.001),
+        ));
+        tokio::pin!(auth_deadline);
+        loop {
+            if end == buf.len() {
+                // Full: make room by moving the partial op to the front, then grow.
+                if start > 0 {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
+                }
+                if end == buf.len() {
+                    let need = self.parser.needed().unwrap_or(0).max(buf.len() * 2);
+                    buf.resize(need, 0);
+                }
+            }
+            let n = tokio::select! {
+                res = r.read(&mut buf[end..]) => match res {
+                    Ok(0) => return CloseReason::ClientClosed,
+                    Ok(n) => n,
+                    Err(_) => return CloseReason::ReadError,
+                },
+                _ = self.conn.cancelled() => {
+                    return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
+                }
+                _ = &mut auth_deadline, if self.auth_required && !self.got_connect => {
+                    self.send_err(errors::AUTH_TIMEOUT);
+                    error!(self.srv.log, "{} - Authentication Timeout", self.conn.prefix());
+                    return CloseReason::AuthenticationTimeout;
+                }
+            };
+            let room = buf.len() - end;
+            end += n;
+            self.conn
+                .last_activity_ms
+                .store(self.conn.now_ms(), Ordering::Relaxed);
+            self.trace = self.srv.log.trace_on();
+
+            let mut pos = start;
+            let mut result = Ok(());
+            while pos < end {
+                match self.parser.parse(&buf[pos..end]) {
+                    Ok(Some((op, used))) => {
+                        pos += used;
+                        if let Err(reason) = self.handle(op) {
+                            result = Err(reason);
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(self.parse_error(&e, &buf[pos..end]));
+                        break;
+                    }
+                }
+            }
+            self.end_batch().await;
+            if let Err(reason) = result {
+                return reason;
+            }
+            start = pos;
+            if start == end {
+                start = 0;
+                end = 0;
+                // Adapt the buffer to the traffic: grow when reads fill it, shrink when
+                // they keep using little of it.
+                if n == room && buf.len() < MAX_BUF {
+                    buf.resize((buf.len() * 2).min(MAX_BUF), 0);
+                    short_reads = 0;
+                } else if n < buf.len() / 2 && buf.len() > MIN_BUF {
+                    short_reads += 1;
+                    if short_reads > 2 {
+                        buf.truncate((buf.len() / 2).max(MIN_BUF));
+                        buf.shrink_to_fit();
+                        short_reads = 0;
+                    }
+                } else {
+                    short_reads = 0;
+                }
+            } else if let Some(need) = self.parser.needed() {
+                // A large message is coming: make the buffer hold it whole, once.
+                if need > buf.len() - start {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
+                    if need > buf.len() {
+                        buf.resize(need, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a read batch: wake destinations, publish counters, pause if we are feeding a
+    /// slow consumer (nats-server's producer stall).
+    async fn end_batch(&mut self) {
+        self.delivery.flush(&self.srv);
+        if self.in_msgs > 0 {
+            let st = &self.conn.in_stats;
+            st.msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
+            st.bytes.fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.srv
+                .stats
+                .in_msgs
+                .fetch_add(self.in_msgs, Ordering::Relaxed);
+            self.srv
+                .stats
+                .in_bytes
+                .fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.in_msgs = 0;
+            self.in_bytes = 0;
+        }
+        if let Some(slow) = self.delivery.stall.take() {
+            if !Arc::ptr_eq(&slow, &self.conn) {
+                slow.wait_drained(MAX_STALL).await;
+            }
+        }
+    }
+
+    fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
+        match e {
+            ParseError::UnknownOp { .. } => {
+                let snippet = String::from_utf8_lossy(&rest[..rest.len().min(32)]).into_owned();
+                error!(
+                    self.srv.log,
+                    "{} - Client parser ERROR, {}: proto='{}...'",
+                    self.conn.prefix(),
+                    e,
+                    snippet
+                );
+            }
+            ParseError::MaxPayload { size, max } => {
+                error!(
+                    self.srv.log,
+                    "{} - maximum payload exceeded: {} vs {}",
+                    self.conn.prefix(),
+                    size,
+                    max
+                );
+            }
+            ParseError::MaxControlLine => {
+                error!(self.srv.log, "{} - {}", self.conn.prefix(), e);
+            }
+            ParseError::BadArgs(msg) => {
+                error!(self.srv.log, "{} - {}", self.conn.prefix(), msg);
+            }
+        }
+        if let Some(text) = e.err_text() {
+            self.send_err(text);
+        }
+        match e {
+            ParseError::UnknownOp { .. } => CloseReason::ProtocolViolation,
+            ParseError::MaxPayload { .. } => CloseReason::MaxPayloadExceeded,
+            ParseError::MaxControlLine => CloseReason::MaxControlLineExceeded,
+            ParseError::BadArgs(_) => CloseReason::ProtocolViolation,
+        }
+    }
+
+    fn send_err(&self, text: &str) {
+        if self.trace {
+            trace!(
+                self.srv.log,
+                "{} - ->> [-ERR '{}']",
+                self.conn.prefix(),
+                text
+            );
+        }
+        self.conn.send_with(|b| encode::err_line(b, text));
+    }
+
+    fn send_ok(&self) {
+        if self.trace {
+            trace!(self.srv.log, "{} - ->> [+OK]", self.conn.prefix());
+        }
+        self.conn.send(b"+OK\r\n");
+    }
+
+    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+        if self.trace {
+            self.trace_in(&op);
+        }
+        if self.auth_required && !self.got_connect && !matches!(op, Op::Connect(_)) {
+            self.send_err(errors::AUTH_VIOLATION);
+            return Err(CloseReason::AuthenticationViolation);
+        }
+        match op {
+            Op::Pub(m) => self.process_pub(m),
+            Op::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.process_sub(subject, queue, sid),
+            Op::Unsub { sid, max } => self.process_unsub(sid, max),
+            Op::Ping => self.process_ping(),
+            Op::Pong => crate::ping::on_pong(&self.conn),
+            Op::Connect(json) => self.process_connect(json)?,
+            Op::Info(_) | Op::Ok => {}
+            Op::Err(text) => {
+                error!(
+                    self.srv.log,
+                    "{} - Client Error {}",
+                    self.conn.prefix(),
+                    String::from_utf8_lossy(text)
+                );
+                return Err(CloseReason::ParseError);
+            }
+            // The parser refuses route ops on client connections; nothing else reaches us.
+            _ => return Err(CloseReason::ProtocolViolation),
+        }
+        Ok(())
+    }
+
+    fn trace_in(&self, op: &Op<'_>) {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let p = self.conn.prefix();
+        match op {
+            Op::Pub(m) => {
+                let mut l = String::new();
+                l.push_str(if m.hdr_len.is_some() { "HPUB " } else { "PUB " });
+                l.push_str(&s(m.subject));
+                if let Some(r) = m.reply {
+                    l.push(' ');
+                    l.push_str(&s(r));
+                }
+                if let Some(h) = m.hdr_len {
+                    l.push_str(&format!(" {h}"));
+                }
+                l.push_str(&format!(" {}", m.data.len()));
+                trace!(self.srv.log, "{} - <<- [{}]", p, l);
+                trace!(self.srv.log, "{} - <<- MSG_PAYLOAD: [{:?}]", p, s(m.data));
+            }
+            Op::Sub {
+                subject,
+                queue,
+                sid,
+            } => match queue {
+                Some(q) => trace!(
+                    self.srv.log,
+                    "{} - <<- [SUB {} {} {}]",
+                    p,
+                    s(subject),
+                    s(q),
+                    s(sid)
+                ),
+                None => trace!(self.srv.log, "{} - <<- [SUB {} {}]", p, s(subject), s(sid)),
+            },
+            Op::Unsub { sid, max } => match max {
+                Some(m) => trace!(self.srv.log, "{} - <<- [UNSUB {} {}]", p, s(sid), m),
+                None => trace!(self.srv.log, "{} - <<- [UNSUB {}]", p, s(sid)),
+            },
+            Op::Ping => trace!(self.srv.log, "{} - <<- [PING]", p),
+            Op::Pong => trace!(self.srv.log, "{} - <<- [PONG]", p),
+            Op::Connect(j) => trace!(self.srv.log, "{} - <<- [CONNECT {}]", p, redact_pass(&s(j))),
+            Op::Info(j) => trace!(self.srv.log, "{} - <<- [INFO {}]", p, s(j)),
+            Op::Ok => trace!(self.srv.log, "{} - <<- [+OK]", p),
+            Op::Err(t) => trace!(self.srv.log, "{} - <<- [-ERR {}]", p, s(t)),
+            other => trace!(self.srv.log, "{} - <<- [{:?}]", p, other),
+        }
+    }
+
+    fn process_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
+        // CONNECT overlays what came before (the protocol defaults on the first one).
+        let mut merged = match serde_json::from_slice::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => {
+                error!(
+                    self.srv.log,
+                    "{} - Error parsing CONNECT",
+                    self.conn.prefix()
+                );
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        if let Ok(serde_json::Value::Object(prev)) = serde_json::to_value(&self.opts) {
+            for (k, v) in prev {
+                merged.entry(k).or_insert(v);
+            }
+        }
+        let ci: ConnectInfo = match serde_json::from_value(serde_json::Value::Object(merged)) {
+            Ok(c) => c,
+            Err(_) => {
+                error!(
+                    self.srv.log,
+                    "{} - Error parsing CONNECT",
+                    self.conn.prefix()
+                );
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        self.got_connect = true;
+        let opts = self.srv.opts();
+        let headers = !opts.no_header_support && ci.headers;
+        self.conn.headers.store(headers, Ordering::Relaxed);
+        self.conn.echo.store(ci.echo, Ordering::Relaxed);
+        let tag = client_tag(&ci);
+        if !tag.is_empty() {
+            self.conn.set_prefix(format!(
+                "{} - cid:{} - {:?}",
+                self.conn.addr, self.conn.cid, tag
+            ));
+        }
+        {
+            let mut m = self.conn.meta.lock();
+            m.name = ci.name.clone();
+            m.lang = ci.lang.clone();
+            m.version = ci.version.clone();
+        }
+        if self.auth_required || !ci.account.is_empty() || ci.new_account {
+            match crate::auth::check(&opts, &ci) {
+                Some(user) if ci.account.is_empty() && !ci.new_account => {
+                    self.conn.meta.lock().user = user;
+                }
+                _ => {
+                    if !ci.user.is_empty() {
+                        error!(
+                            self.srv.log,
+                            "{} - authentication error - User {:?}",
+                            self.conn.prefix(),
+                            ci.user
+                        );
+                    } else {
+                        error!(
+                            self.srv.log,
+                            "{} - authentication error",
+                            self.conn.prefix()
+                        );
+                    }
+                    self.send_err(errors::AUTH_VIOLATION);
+                    return Err(CloseReason::AuthenticationViolation);
+                }
+            }
+        }
+        if !(0..=1).contains(&ci.protocol) {
+            self.send_err(errors::INVALID_PROTOCOL);
+            return Err(CloseReason::BadClientProtocolVersion);
+        }
+        if ci.no_responders && !headers {
+            self.send_err(errors::NO_RESPONDERS_NEEDS_HEADERS);
+            return Err(CloseReason::NoRespondersRequiresHeaders);
+        }
+        let verbose = ci.verbose;
+        self.opts = ci;
+        if verbose {
+            self.send_ok();
+        }
+        Ok(())
+    }
+
+    fn process_ping(&mut self) {
+        if self.trace {
+            trace!(self.srv.log, "{} - ->> [PONG]", self.conn.prefix());
+        }
+        self.conn.send(b"PONG\r\n");
+        self.conn
+            .last_ping_in_ms
+            .store(self.conn.now_ms(), Ordering::Relaxed);
+        if !self.got_connect || self.first_pong_sent {
+            return;
+        }
+        self.first_pong_sent = true;
+        if self.opts.protocol >= 1 {
+            // From now on this client hears about cluster changes. If one happened since
+            // our INFO, send the current picture now.
+            self.conn.async_info.store(true, Ordering::Relaxed);
+            if self.srv.urls.lock().generation != self.urls_gen {
+                let mut info = self.srv.client_info();
+                info.client_id = self.conn.cid;
+                info.client_ip = self.conn.addr.ip().to_string();
+                if let Ok(json) = serde_json::to_vec(&info) {
+                    self.conn.send_with(|b| encode::info_line(b, &json));
+                }
+            }
+        }
+    }
+
+    fn process_pub(&mut self, m: PubMsg<'_>) {
+        if m.hdr_len.is_some() && !self.conn.headers.load(Ordering::Relaxed) {
+            // nats-server drops a client that sends HPUB without announcing headers.
+            self.conn.close(CloseReason::ProtocolViolation);
+            return;
+        }
+        self.in_msgs += 1;
+        self.in_bytes += m.data.len() as u64;
+        if self.opts.pedantic && !is_valid_literal_subject(m.subject) {
+            self.send_err(errors::INVALID_PUB_SUBJECT);
+        }
+        if m.subject.starts_with(b"_GR_.") && m.subject.len() > 5 {
+            let t = errors::pub_violation(&String::from_utf8_lossy(m.subject));
+            error!(
+                self.srv.log,
+                "{} - Publish Violation - Subject {:?}",
+                self.conn.prefix(),
+                String::from_utf8_lossy(m.subject)
+            );
+            self.send_err(&t);
+            return;
+        }
+        if let Some(reply) = m.reply {
+            if is_reserved_reply(reply) {
+                let t = errors::pub_reply_violation(&String::from_utf8_lossy(reply));
+                error!(
+                    self.srv.log,
+                    "{} - Publish Violation - Reply {:?}",
+                    self.conn.prefix(),
+                    String::from_utf8_lossy(reply)
+                );
+                self.send_err(&t);
+                return;
+            }
+        }
+        if self.opts.verbose {
+            self.send_ok();
+        }
+        let msg = Msg {
+            subject: m.subject,
+            reply: m.reply,
+            hdr_len: m.hdr_len,
+            data: m.data,
+        };
+        let delivered = self
+            .delivery
+            .publish(&self.srv, &self.conn, self.opts.echo, msg);
+        if !delivered {
+            if let Some(reply) = m.reply {
+                if self.opts.no_responders {
+                    self.no_responders(reply);
+                }
+            }
+        }
+    }
+
+    /// Nobody got a request: answer on the requester's own inbox subscription with a 503
+    /// status, as nats-server 2.9 does.
+    fn no_responders(&self, reply: &[u8]) {
+        let sid = {
+            let subs = self.conn.subs.lock();
+            subs.values()
+                .find(|s| s.queue.is_none() && subject_matches(&s.subject, reply))
+                .map(|s| s.sid.clone())
+        };
+        let Some(sid) = sid else { return };
+        const STATUS: &[u8] = b"NATS/1.0 503\r\n\r\n";
+        self.conn.send_with(|b| {
+            encode::msg_line(b, reply, &sid, None, Some(STATUS.len()), STATUS.len());
+            b.extend_from_slice(STATUS);
+            b.extend_from_slice(b"\r\n");
+        });
+    }
+
+    fn process_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        if queue == Some(b"_sys_".as_slice()) {
+            let t = format!(
+                "Permissions Violation for Subscription to {:?} using queue \"_sys_\"",
+                String::from_utf8_lossy(subject)
+            );
+            self.send_err(&t);
+            return;
+        }
+        {
+            let subs = self.conn.subs.lock();
+            if subs.contains_key(sid) {
+                // Duplicate sid: the first subscription stays, as in nats-server.
+                drop(subs);
+                if self.opts.verbose {
+                    self.send_ok();
+                }
+                return;
+            }
+            if self.max_subs > 0 && subs.len() >= self.max_subs {
+                drop(subs);
+                error!(
+                    self.srv.log,
+                    "{} - {}",
+                    self.conn.prefix(),
+                    errors::MAX_SUBSCRIPTIONS
+                );
+                self.send_err(errors::MAX_SUBSCRIPTIONS);
+                return;
+            }
+        }
+        let sub = SubRef(Arc::new(Subscription::new(
+            self.conn.clone(),
+            subject,
+            queue,
+            sid,
+            1,
+        )));
+        self.conn.subs.lock().insert(sid.into(), sub.clone());
+        if self.srv.add_local_sub(sub).is_err() {
+            self.conn.subs.lock().remove(sid);
+            self.send_err(errors::INVALID_SUBJECT);
+            return;
+        }
+        if self.opts.verbose {
+            self.send_ok();
+        }
+    }
+
+    fn process_unsub(&mut self, sid: &[u8], max: Option<u64>) {
+        let sub = self.conn.subs.lock().get(sid).cloned();
+        if let Some(sub) = sub {
+            let delivered = sub.delivered.load(Ordering::Relaxed);
+            match max {
+                Some(m) if m > 0 && m > delivered => sub.max.store(m, Ordering::Relaxed),
+                _ => {
+                    if self.trace {
+                        trace!(
+                            self.srv.log,
+                            "{} - <-> [DELSUB {}]",
+                            self.conn.prefix(),
+                            String::from_utf8_lossy(sid)
+                        );
+                    }
+                    self.srv.remove_sub(&sub, true);
+                }
+            }
+        }
+        if self.opts.verbose {
+            self.send_ok();
+        }
+    }
+
+    /// After the connection closed: drop its subscriptions, unregister, keep a record.
+    pub fn cleanup(&mut self) {
+        let srv = &self.srv;
+        let reason = self
+            .conn
+            .close_reason()
+            .unwrap_or(CloseReason::ClientClosed);
+        debug!(
+            srv.log,
+            "{} - Client connection closed: {}",
+            self.conn.prefix(),
+            reason
+        );
+        let subs = srv.remove_conn_subs(&self.conn);
+        srv.clients.lock().remove(&self.conn.cid);
+        let names = subs
+            .iter()
+            .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
+            .collect();
+        srv.remember_closed(self.conn.clone(), names);
+        // Release the buffers now; the closed ring keeps only the Conn's metadata.
+        let mut out = self.conn.out.lock();
+        out.buf = Vec::new();
+    }
+}
+
+/// `"v1.2.3:go:name"`, the tag nats-server appends to a client's log prefix.
+fn client_tag(ci: &ConnectInfo) -> String {
+    let mut parts = Vec::new();
+    if !ci.version.is_empty() {
+        parts.push(format!("v{}", ci.version));
+    }
+    if !ci.lang.is_empty() {
+        parts.push(ci.lang.clone());
+    }
+    if !ci.name.is_empty() {
+        parts.push(ci.name.clone());
+    }
+    parts.join(":")
+}
+
+fn is_reserved_reply(reply: &[u8]) -> bool {
+    (reply.len() > 4 && reply.starts_with(b"_R_."))
+        || (reply.len() > 8 && reply.starts_with(b"$JS.ACK."))
+        || (reply.len() > 5 && reply.starts_with(b"_GR_."))
+}
+
+/// Replace the password value in a CONNECT for traces.
+fn redact_pass(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            if m.contains_key("pass") {
+                m.insert("pass".into(), "[REDACTED]".into());
+            }
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => json.to_string(),
+    }
+}

@@ -1,0 +1,476 @@
+//! What every connection (client or route) shares with the rest of the server: its
+//! outbound buffer, its doorbell, its counters and its close state.
+//!
+//! Delivery never touches a socket. A producer (another connection's read loop) appends
+//! the whole `MSG …\r\n<payload>\r\n` to the destination's [`Outbound`] under a short lock
+//! and remembers the destination; when the producer has processed its read batch it rings
+//! each remembered doorbell once (see `client::Pcd`). The destination's writer task then
+//! swaps the whole buffer out and writes it in one syscall. This is nats-server's "pending
+//! client data" rule, and it is what turns fan-out into few syscalls and wake-ups.
+//!
+//! Invariants:
+//! * `Outbound::pending` = bytes queued + bytes being written; slow-consumer checks use it.
+//! * Once `closed` is set nothing more is queued; the reader task owns all clean-up
+//!   (subscriptions, registries, reconnects) and runs it exactly once after the close.
+//! * The `out` lock is never held while taking any other lock.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::sub::SubRef;
+
+/// Which protocol a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnKind {
+    Client,
+    Route,
+}
+
+/// Why a connection closed (nats-server's `ClosedState`, with its wording).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    ClientClosed,
+    AuthenticationTimeout,
+    AuthenticationViolation,
+    SlowConsumerPendingBytes,
+    SlowConsumerWriteDeadline,
+    WriteError,
+    ReadError,
+    ParseError,
+    StaleConnection,
+    ProtocolViolation,
+    BadClientProtocolVersion,
+    WrongPort,
+    MaxConnectionsExceeded,
+    MaxPayloadExceeded,
+    MaxControlLineExceeded,
+    MaxSubscriptionsExceeded,
+    DuplicateRoute,
+    RouteRemoved,
+    ServerShutdown,
+    NoRespondersRequiresHeaders,
+    ClusterNameConflict,
+    DuplicateServerName,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "Client Closed",
+            CloseReason::AuthenticationTimeout => "Authentication Timeout",
+            CloseReason::AuthenticationViolation => "Authentication Failure",
+            CloseReason::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
+            CloseReason::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
+            CloseReason::WriteError => "Write Error",
+            CloseReason::ReadError => "Read Error",
+            CloseReason::ParseError => "Parse Error",
+            CloseReason::StaleConnection => "Stale Connection",
+            CloseReason::ProtocolViolation => "Protocol Violation",
+            CloseReason::BadClientProtocolVersion => "Bad Client Protocol Version",
+            CloseReason::WrongPort => "Incorrect Port",
+            CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            CloseReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
+            CloseReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
+            CloseReason::MaxSubscriptionsExceeded => "Maximum Subscriptions Exceeded",
+            CloseReason::DuplicateRoute => "Duplicate Route",
+            CloseReason::RouteRemoved => "Route Removed",
+            CloseReason::ServerShutdown => "Server Shutdown",
+            CloseReason::NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            CloseReason::ClusterNameConflict => "Cluster Name Conflict",
+            CloseReason::DuplicateServerName => "Duplicate Server Name",
+        }
+    }
+
+    /// Whether queued bytes are still worth writing before the socket closes (an `-ERR`
+    /// explaining the close, say). Not after I/O errors or for slow consumers.
+    fn flushes(self) -> bool {
+        !matches!(
+            self,
+            CloseReason::ReadError
+                | CloseReason::WriteError
+                | CloseReason::SlowConsumerPendingBytes
+                | CloseReason::SlowConsumerWriteDeadline
+        )
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Bytes waiting to be written, and the counters that change with them.
+#[derive(Default)]
+pub struct Outbound {
+    pub buf: Vec<u8>,
+    /// Bytes queued plus bytes in the writer's hands.
+    pub pending: usize,
+    pub closed: bool,
+    /// Messages and payload bytes queued to this connection (`out_msgs`/`out_bytes`).
+    pub msgs: u64,
+    pub bytes: u64,
+}
+
+/// Result of queueing to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    Ok,
+    /// Queued, and the destination is over half its limit: the producer should pause.
+    Stall,
+    /// Not queued: the connection is closed.
+    Closed,
+    /// Not queued: this would take a client past `max_pending`. The caller cuts it as a
+    /// slow consumer.
+    SlowConsumer,
+}
+
+/// Per-connection inbound counters (written by the connection's own reader only).
+#[derive(Default)]
+pub struct InStats {
+    pub msgs: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Descriptive data for logs and monitoring; changes rarely.
+#[derive(Debug, Clone, Default)]
+pub struct ConnMeta {
+    pub name: String,
+    pub lang: String,
+    pub version: String,
+    pub user: String,
+    /// Route: the remote server id and name once its INFO arrived.
+    pub remote_id: String,
+    pub remote_name: String,
+    pub did_solicit: bool,
+    pub is_configured: bool,
+    /// Route: the URL we dialled (or built from the peer's INFO).
+    pub route_url: Option<url::Url>,
+    /// Route: the client URLs the peer advertised.
+    pub connect_urls: Vec<String>,
+    pub rtt: Option<Duration>,
+    /// Route: the peer's INFO (with `ip` filled in), forwarded to others as gossip.
+    pub remote_info: Option<Box<nats_proto::info::ServerInfo>>,
+    /// Route: re-dial this route if it drops even though we did not solicit it (it
+    /// survived a duplicate resolution), as nats-server's `retry` flag.
+    pub retry: bool,
+    /// Route: the peer turned out to be this server.
+    pub self_route: bool,
+    pub close_reason: Option<CloseReason>,
+    pub stop: Option<SystemTime>,
+}
+
+pub struct Conn {
+    pub cid: u64,
+    pub kind: ConnKind,
+    pub addr: SocketAddr,
+    pub start: SystemTime,
+    /// Log prefix: `<ip:port> - cid:N` (or `rid:N`); grows a client's name once known.
+    prefix: Mutex<Arc<str>>,
+    pub out: Mutex<Outbound>,
+    wake: Notify,
+    drained: Notify,
+    closed: AtomicBool,
+    cancel: CancellationToken,
+    /// Over this many pending bytes a client is cut as a slow consumer (0 = never: routes).
+    max_pending: usize,
+    pub in_stats: InStats,
+    /// Subscriptions by sid (clients) or by `account subject [queue]` key (routes).
+    pub subs: Mutex<hashbrown::HashMap<Box<[u8]>, SubRef>>,
+    pub meta: Mutex<ConnMeta>,
+    /// Read by producers on every delivery, written once at CONNECT.
+    pub echo: AtomicBool,
+    pub headers: AtomicBool,
+    /// Protocol level >= 1 and its first PONG went out: may receive async INFO.
+    pub async_info: AtomicBool,
+    /// PINGs sent and not yet answered.
+    pub pings_out: AtomicU32,
+    /// Last time anything arrived, as ms since `epoch` (for idle and ping skipping).
+    pub last_activity_ms: AtomicU64,
+    /// When the peer last sent us a PING (ping skipping), ms since `epoch`.
+    pub last_ping_in_ms: AtomicU64,
+    pub epoch: Instant,
+    /// When the last PING we sent left (RTT measurement).
+    pub ping_sent_at: Mutex<Option<Instant>>,
+}
+
+impl Conn {
+    pub fn new(cid: u64, kind: ConnKind, addr: SocketAddr, max_pending: usize) -> Conn {
+        let tag = match kind {
+            ConnKind::Client => "cid",
+            ConnKind::Route => "rid",
+        };
+        Conn {
+            cid,
+            kind,
+            addr,
+            start: SystemTime::now(),
+            prefix: Mutex::new(format!("{addr} - {tag}:{cid}").into()),
+            out: Mutex::new(Outbound::default()),
+            wake: Notify::new(),
+            drained: Notify::new(),
+            closed: AtomicBool::new(false),
+            cancel: CancellationToken::new(),
+            max_pending,
+            in_stats: InStats::default(),
+            subs: Mutex::new(hashbrown::HashMap::new()),
+            meta: Mutex::new(ConnMeta::default()),
+            echo: AtomicBool::new(true),
+            headers: AtomicBool::new(false),
+            async_info: AtomicBool::new(false),
+            pings_out: AtomicU32::new(0),
+            last_activity_ms: AtomicU64::new(0),
+            last_ping_in_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+            ping_sent_at: Mutex::new(None),
+        }
+    }
+
+    pub fn prefix(&self) -> Arc<str> {
+        self.prefix.lock().clone()
+    }
+
+    pub fn set_prefix(&self, p: String) {
+        *self.prefix.lock() = p.into();
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the connection is closed.
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.cancel.cancelled()
+    }
+
+    /// Mark closed and wake both tasks. Returns false if it was already closed. Never
+    /// blocks, so any task may call it (a producer cutting a slow consumer, say).
+    pub fn close(&self, reason: CloseReason) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        {
+            let mut m = self.meta.lock();
+            m.close_reason = Some(reason);
+            m.stop = Some(SystemTime::now());
+        }
+        {
+            let mut out = self.out.lock();
+            out.closed = true;
+            if !reason.flushes() {
+                out.buf = Vec::new();
+            }
+        }
+        self.cancel.cancel();
+        // Producers stalled on us must not wait for a drain that will never come.
+        self.drained.notify_waiters();
+        true
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.meta.lock().close_reason
+    }
+
+    /// Queue protocol bytes (not a message) and ring the doorbell.
+    pub fn send(&self, bytes: &[u8]) {
+        let queued = {
+            let mut out = self.out.lock();
+            if out.closed {
+                false
+            } else {
+                out.buf.extend_from_slice(bytes);
+                out.pending += bytes.len();
+                true
+            }
+        };
+        if queued {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queue bytes that a closure writes into the buffer, then ring the doorbell.
+    pub fn send_with(&self, f: impl FnOnce(&mut Vec<u8>)) {
+        let queued = {
+            let mut out = self.out.lock();
+            if out.closed {
+                false
+            } else {
+                let before = out.buf.len();
+                f(&mut out.buf);
+                out.pending += out.buf.len() - before;
+                true
+            }
+        };
+        if queued {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queue one message. `write` appends the whole frame (control line, payload, CRLF);
+    /// `payload_len` feeds `out_bytes`. The caller rings the doorbell later (see `Pcd`).
+    /// A client over `max_pending` is closed as a slow consumer, as nats-server does.
+    #[inline]
+    pub fn queue_msg(&self, payload_len: usize, write: impl FnOnce(&mut Vec<u8>)) -> Queued {
+        let mut out = self.out.lock();
+        if out.closed {
+            return Queued::Closed;
+        }
+        let before = out.buf.len();
+        write(&mut out.buf);
+        let added = out.buf.len() - before;
+        out.pending += added;
+        out.msgs += 1;
+        out.bytes += payload_len as u64;
+        if self.max_pending > 0 && out.pending > self.max_pending / 2 {
+            if out.pending > self.max_pending {
+                out.buf.truncate(before);
+                out.pending -= added;
+                out.msgs -= 1;
+                out.bytes -= payload_len as u64;
+                return Queued::SlowConsumer;
+            }
+            return Queued::Stall;
+        }
+        Queued::Ok
+    }
+
+    /// Ring the writer's doorbell.
+    #[inline]
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Wait until this connection's writer has drained below half its limit (or closed),
+    /// at most `max`.
+    pub async fn wait_drained(&self, max: Duration) {
+        let notified = self.drained.notified();
+        {
+            let out = self.out.lock();
+            if out.closed || out.pending <= self.max_pending / 2 {
+                return;
+            }
+        }
+        let _ = tokio::time::timeout(max, notified).await;
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        self.out.lock().pending
+    }
+
+    pub fn max_pending(&self) -> usize {
+        self.max_pending
+    }
+}
+
+/// What the writer needs from its owner besides the connection itself.
+pub struct WriterCfg {
+    pub write_deadline: Duration,
+    pub ping_interval: Duration,
+    /// Delay before the first PING (routes: about a second, to learn the RTT).
+    pub first_ping: Duration,
+}
+
+/// The writer stopped: the connection is closed and what could be flushed was.
+pub enum WriterExit {
+    Closed,
+}
+
+/// The writer task: drains the outbound buffer whenever the doorbell rings, sends PINGs on
+/// the ping timer and detects stale peers. Owns the write half of the socket.
+pub async fn write_loop(
+    conn: Arc<Conn>,
+    mut w: OwnedWriteHalf,
+    cfg: WriterCfg,
+    on_event: impl Fn(WriterEvent, &Arc<Conn>),
+) -> WriterExit {
+    let mut spare: Vec<u8> = Vec::new();
+    // One timer for the connection's life, re-armed when it fires: cheaper than a new
+    // sleep per wake-up on a busy connection.
+    let ping = tokio::time::sleep(cfg.first_ping);
+    tokio::pin!(ping);
+    loop {
+        let closing = tokio::select! {
+            biased;
+            _ = conn.wake.notified() => false,
+            _ = conn.cancel.cancelled() => true,
+            _ = &mut ping => {
+                ping.as_mut().reset(tokio::time::Instant::now() + cfg.ping_interval);
+                // The handler queues a PING, or an -ERR and closes a stale peer; either
+                // way the drain below writes it.
+                on_event(WriterEvent::PingTimer, &conn);
+                false
+            }
+        };
+        // Drain everything that is queued, including what arrives while we write.
+        loop {
+            {
+                let mut out = conn.out.lock();
+                if out.buf.is_empty() {
+                    break;
+                }
+                std::mem::swap(&mut out.buf, &mut spare);
+            }
+            let deadline = if closing {
+                cfg.write_deadline.min(Duration::from_secs(1))
+            } else {
+                cfg.write_deadline
+            };
+            let n = spare.len();
+            let res = tokio::time::timeout(deadline, w.write_all(&spare)).await;
+            spare.clear();
+            // A burst can leave a large buffer behind; do not keep it for an idle peer.
+            if spare.capacity() > 1 << 20 {
+                spare = Vec::new();
+            }
+            let drained = {
+                let mut out = conn.out.lock();
+                out.pending = out.pending.saturating_sub(n);
+                out.pending <= conn.max_pending / 2
+            };
+            if drained {
+                conn.drained.notify_waiters();
+            }
+            match res {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    if !closing {
+                        on_event(WriterEvent::WriteError, &conn);
+                    }
+                    let _ = w.shutdown().await;
+                    return WriterExit::Closed;
+                }
+                Err(_) => {
+                    if !closing {
+                        on_event(WriterEvent::WriteDeadline(n), &conn);
+                    }
+                    return WriterExit::Closed;
+                }
+            }
+        }
+        if closing || conn.is_closed() {
+            let _ = w.shutdown().await;
+            return WriterExit::Closed;
+        }
+    }
+}
+
+/// Things the writer tells its owner about.
+pub enum WriterEvent {
+    /// The ping timer fired: send a PING or declare the peer stale.
+    PingTimer,
+    WriteError,
+    /// A write did not finish within `write_deadline` (bytes in that write).
+    WriteDeadline(usize),
+}

@@ -1,0 +1,401 @@
+//! Message delivery: from one publish (a client's PUB/HPUB, or a route's RMSG) to the
+//! outbound buffers of every connection that should see it.
+//!
+//! One [`Delivery`] lives in each connection's read loop and is reused for every message:
+//! its scratch vectors, its per-connection match cache (L1, valid while the sublist's
+//! generation is unchanged) and its set of connections to wake ("pcd") allocate only while
+//! they grow. After a whole read batch the reader calls [`Delivery::flush`], which rings
+//! each destination's doorbell once.
+//!
+//! Routing rules (nats-server 2.9): a client's message goes to every matching local plain
+//! subscription, to one member of each matching queue group (chosen at random, remote
+//! members weighted by their member count), and once to each route with interest (queue
+//! groups whose chosen member is remote are named in that route's RMSG). A message from a
+//! route goes to local subscribers only — plain ones, and one local member of each queue
+//! group the RMSG names — never to another route (the one-hop rule).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use hashbrown::{HashMap, HashSet};
+use nats_proto::encode;
+use nats_sublist::MatchResult;
+
+use crate::conn::{CloseReason, Conn, ConnKind, Queued};
+use crate::server::Server;
+use crate::sub::SubRef;
+use crate::{notice, trace};
+
+/// The only account a core server serves.
+pub const GLOBAL_ACCOUNT: &[u8] = b"$G";
+const L1_MAX: usize = 512;
+
+/// A route that gets one copy of the current message, with the queue groups (indexes into
+/// the match result) it was chosen for.
+struct RouteTarget {
+    conn: Arc<Conn>,
+    queues: Vec<usize>,
+}
+
+/// A message being delivered.
+#[derive(Clone, Copy)]
+pub struct Msg<'a> {
+    pub subject: &'a [u8],
+    pub reply: Option<&'a [u8]>,
+    pub hdr_len: Option<usize>,
+    /// Header block (if any) and payload.
+    pub data: &'a [u8],
+}
+
+#[derive(Default)]
+pub struct Delivery {
+    pcd: Vec<Arc<Conn>>,
+    pcd_set: HashSet<usize, foldhash::fast::RandomState>,
+    /// A destination over half its pending limit: the producer pauses after the batch.
+    pub stall: Option<Arc<Conn>>,
+    rng: fastrand::Rng,
+    l1: HashMap<Box<[u8]>, Arc<MatchResult<SubRef>>, foldhash::fast::RandomState>,
+    l1_gen: u64,
+    rts: Vec<RouteTarget>,
+    nrts: usize,
+    /// Subscriptions that reached their auto-unsubscribe limit during this message.
+    expired: Vec<SubRef>,
+    /// Messages and bytes delivered in this batch (added to the server totals at flush).
+    out_msgs: u64,
+    out_bytes: u64,
+}
+
+impl Delivery {
+    pub fn new() -> Delivery {
+        Delivery::default()
+    }
+
+    fn matches(&mut self, srv: &Server, subject: &[u8]) -> Arc<MatchResult<SubRef>> {
+        let gen = srv.gsl.genid();
+        if gen != self.l1_gen {
+            self.l1.clear();
+            self.l1_gen = gen;
+        }
+        if let Some(r) = self.l1.get(subject) {
+            return r.clone();
+        }
+        let r = srv.gsl.match_subject(subject);
+        if self.l1.len() >= L1_MAX {
+            self.l1.clear();
+        }
+        self.l1.insert(subject.into(), r.clone());
+        r
+    }
+
+    /// Deliver a message published by a local client. Returns whether anyone (a local
+    /// subscriber or a route) got it; no-responders depends on that.
+    pub fn publish(&mut self, srv: &Server, from: &Arc<Conn>, echo: bool, m: Msg<'_>) -> bool {
+        let r = self.matches(srv, m.subject);
+        if r.is_empty() {
+            return false;
+        }
+        let mut delivered = false;
+        self.nrts = 0;
+        for sub in &r.psubs {
+            if sub.conn.kind == ConnKind::Route {
+                self.add_route_target(&sub.conn, None);
+                continue;
+            }
+            if !echo && Arc::ptr_eq(&sub.conn, from) {
+                continue;
+            }
+            delivered |= self.deliver_local(srv, sub, m);
+        }
+        for (gi, group) in r.qsubs.iter().enumerate() {
+            delivered |= self.pick_queue_member(srv, group.members.as_slice(), gi, m);
+        }
+        if self.nrts > 0 {
+            delivered = true;
+            self.send_to_routes(srv, &r, m);
+        }
+        self.expire(srv);
+        delivered
+    }
+
+    /// Deliver a message that arrived over a route: local subscribers only.
+    pub fn route_msg(&mut self, srv: &Server, m: Msg<'_>, queues: &[u8]) {
+        let r = self.matches(srv, m.subject);
+        if r.is_empty() {
+            return;
+        }
+        for sub in &r.psubs {
+            if sub.conn.kind == ConnKind::Client {
+                self.deliver_local(srv, sub, m);
+            }
+        }
+        if !queues.is_empty() && !r.qsubs.is_empty() {
+            for group in &r.qsubs {
+                let named = queues
+                    .split(|b| *b == b' ' || *b == b'\t')
+                    .any(|q| q == &*group.name);
+                if !named {
+                    continue;
+                }
+                let members = group.members.as_slice();
+                let n = members.len();
+                let start = if n > 1 { self.rng.usize(..n) } else { 0 };
+                for i in 0..n {
+                    let sub = &members[(start + i) % n];
+                    if sub.conn.kind == ConnKind::Client && self.deliver_local(srv, sub, m) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.expire(srv);
+    }
+
+    /// Choose one member of a queue group for a client's message: a random slot over the
+    /// members, remote ones counted as many times as their weight. A local member that
+    /// cannot take the message (closed, auto-unsubscribed) passes it to the next.
+    fn pick_queue_member(
+        &mut self,
+        srv: &Server,
+        members: &[SubRef],
+        gi: usize,
+        m: Msg<'_>,
+    ) -> bool {
+        let n = members.len();
+        if n == 0 {
+            return false;
+        }
+        let start = if n == 1 {
+            0
+        } else {
+            let total: u64 = members
+                .iter()
+                .map(|s| {
+                    if s.conn.kind == ConnKind::Route {
+                        s.weight() as u64
+                    } else {
+                        1
+                    }
+                })
+                .sum();
+            let mut x = self.rng.u64(..total);
+            let mut idx = 0;
+            for (i, s) in members.iter().enumerate() {
+                let w = if s.conn.kind == ConnKind::Route {
+                    s.weight() as u64
+                } else {
+                    1
+                };
+                if x < w {
+                    idx = i;
+                    break;
+                }
+                x -= w;
+            }
+            idx
+        };
+        for i in 0..n {
+            let sub = &members[(start + i) % n];
+            if sub.conn.kind == ConnKind::Route {
+                if sub.conn.is_closed() {
+                    continue;
+                }
+                self.add_route_target(&sub.conn, Some(gi));
+                return true;
+            }
+            if self.deliver_local(srv, sub, m) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn add_route_target(&mut self, conn: &Arc<Conn>, queue: Option<usize>) {
+        let found = self.rts[..self.nrts]
+            .iter_mut()
+            .find(|t| Arc::ptr_eq(&t.conn, conn));
+        let t = match found {
+            Some(t) => t,
+            None => {
+                if self.nrts < self.rts.len() {
+                    let t = &mut self.rts[self.nrts];
+                    t.conn = conn.clone();
+                    t.queues.clear();
+                } else {
+                    self.rts.push(RouteTarget {
+                        conn: conn.clone(),
+                        queues: Vec::new(),
+                    });
+                }
+                self.nrts += 1;
+                &mut self.rts[self.nrts - 1]
+            }
+        };
+        if let Some(q) = queue {
+            t.queues.push(q);
+        }
+    }
+
+    fn send_to_routes(&mut self, srv: &Server, r: &MatchResult<SubRef>, m: Msg<'_>) {
+        for ti in 0..self.nrts {
+            let conn = self.rts[ti].conn.clone();
+            let mut qbuf: [&[u8]; 16] = [&[]; 16];
+            let mut qvec: Vec<&[u8]> = Vec::new();
+            let qidx = &self.rts[ti].queues;
+            let queues: &[&[u8]] = if qidx.len() <= qbuf.len() {
+                for (slot, &gi) in qbuf.iter_mut().zip(qidx.iter()) {
+                    *slot = &r.qsubs[gi].name;
+                }
+                &qbuf[..qidx.len()]
+            } else {
+                qvec.extend(qidx.iter().map(|&gi| &*r.qsubs[gi].name));
+                &qvec
+            };
+            let (hdr, body) = split_for(&conn, m);
+            let total = body.len();
+            if srv.log.trace_on() {
+                let mut line = Vec::new();
+                encode::rmsg_line(
+                    &mut line,
+                    GLOBAL_ACCOUNT,
+                    m.subject,
+                    m.reply,
+                    queues,
+                    hdr,
+                    total,
+                );
+                trace!(
+                    srv.log,
+                    "{} - ->> [{}]",
+                    conn.prefix(),
+                    String::from_utf8_lossy(&line[..line.len() - 2])
+                );
+            }
+            let q = conn.queue_msg(total, |b| {
+                encode::rmsg_line(b, GLOBAL_ACCOUNT, m.subject, m.reply, queues, hdr, total);
+                b.extend_from_slice(body);
+                b.extend_from_slice(b"\r\n");
+            });
+            if q != Queued::Closed {
+                self.out_msgs += 1;
+                self.out_bytes += total as u64;
+                self.remember(&conn);
+            }
+        }
+        self.nrts = 0;
+    }
+
+    /// Queue the message to a local subscriber. False if it could not take it.
+    fn deliver_local(&mut self, srv: &Server, sub: &SubRef, m: Msg<'_>) -> bool {
+        let max = sub.max.load(Ordering::Relaxed);
+        if max > 0 {
+            let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > max {
+                return false;
+            }
+            if n == max {
+                self.expired.push(sub.clone());
+            }
+        } else {
+            sub.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+        let conn = &sub.conn;
+        let (hdr, body) = split_for(conn, m);
+        let total = body.len();
+        if srv.log.trace_on() {
+            let mut line = Vec::new();
+            encode::msg_line(&mut line, m.subject, &sub.sid, m.reply, hdr, total);
+            trace!(
+                srv.log,
+                "{} - ->> [{}]",
+                conn.prefix(),
+                String::from_utf8_lossy(&line[..line.len() - 2])
+            );
+        }
+        let q = conn.queue_msg(total, |b| {
+            encode::msg_line(b, m.subject, &sub.sid, m.reply, hdr, total);
+            b.extend_from_slice(body);
+            b.extend_from_slice(b"\r\n");
+        });
+        match q {
+            Queued::Ok => {}
+            Queued::Stall => {
+                if self.stall.is_none() {
+                    self.stall = Some(conn.clone());
+                }
+            }
+            Queued::Closed => return false,
+            Queued::SlowConsumer => {
+                if conn.close(CloseReason::SlowConsumerPendingBytes) {
+                    srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                    notice!(
+                        srv.log,
+                        "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+                        conn.prefix(),
+                        conn.max_pending()
+                    );
+                }
+                return false;
+            }
+        }
+        self.out_msgs += 1;
+        self.out_bytes += total as u64;
+        self.remember(conn);
+        true
+    }
+
+    #[inline]
+    fn remember(&mut self, conn: &Arc<Conn>) {
+        if let Some(last) = self.pcd.last() {
+            if Arc::ptr_eq(last, conn) {
+                return;
+            }
+        }
+        if self.pcd_set.insert(Arc::as_ptr(conn) as usize) {
+            self.pcd.push(conn.clone());
+        }
+    }
+
+    fn expire(&mut self, srv: &Server) {
+        if self.expired.is_empty() {
+            return;
+        }
+        for sub in std::mem::take(&mut self.expired) {
+            srv.remove_sub(&sub, true);
+        }
+    }
+
+    /// End of a read batch: wake every destination once and publish the counters.
+    pub fn flush(&mut self, srv: &Server) {
+        for c in self.pcd.drain(..) {
+            c.wake();
+        }
+        self.pcd_set.clear();
+        if self.out_msgs > 0 {
+            srv.stats
+                .out_msgs
+                .fetch_add(self.out_msgs, Ordering::Relaxed);
+            srv.stats
+                .out_bytes
+                .fetch_add(self.out_bytes, Ordering::Relaxed);
+            self.out_msgs = 0;
+            self.out_bytes = 0;
+        }
+    }
+
+    /// Forget cached matches (after this connection changed subscriptions itself the
+    /// generation check would catch it anyway; this frees memory on idle).
+    pub fn clear_cache(&mut self) {
+        self.l1.clear();
+    }
+}
+
+/// What to write for a destination: `(hdr_len, bytes)`. Headers go only to peers that
+/// announced header support; others get the payload alone as a plain MSG.
+#[inline]
+fn split_for<'a>(conn: &Conn, m: Msg<'a>) -> (Option<usize>, &'a [u8]) {
+    match m.hdr_len {
+        Some(h) if conn.headers.load(Ordering::Relaxed) => (Some(h), m.data),
+        Some(h) => (None, m.data.get(h..).unwrap_or(&[])),
+        None => (None, m.data),
+    }
+}

@@ -1,0 +1,823 @@
+//! One route connection, from TCP connect to clean-up.
+//!
+//! Both sides send their INFO at once (the dialling side sends CONNECT first). The first
+//! INFO from the peer registers the route: self-routes and cluster-name conflicts are
+//! refused, a second connection to an already-routed server is resolved (see
+//! [`keep_new_connection`]), our whole interest goes out as one burst of `RS+`, and the
+//! peer is announced to the others (gossip). Later INFOs on the same route either gossip
+//! about a third server or update the peer (lame duck).
+//!
+//! Only a registered route may change interest or deliver messages.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_proto::info::{ConnectInfo, RouteConnect, ServerInfo};
+use nats_proto::{errors, Kind, Op, ParseError, Parser, RoutedMsg};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+
+use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
+use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
+use crate::server::Server;
+use crate::sub::{SubRef, Subscription};
+use crate::{debug, error, notice, trace};
+
+/// Accept a connection on the cluster port.
+pub fn accept_route(srv: &Arc<Server>, stream: TcpStream, peer: SocketAddr) {
+    let s = srv.clone();
+    srv.tasks
+        .spawn(async move { run(s, stream, peer, None).await });
+}
+
+/// We dialled `url` (explicitly configured or learned by gossip) and are connected.
+pub fn solicited_route(
+    srv: &Arc<Server>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    url: url::Url,
+    explicit: bool,
+) {
+    let s = srv.clone();
+    srv.tasks
+        .spawn(async move { run(s, stream, peer, Some((url, explicit))).await });
+}
+
+struct RouteState {
+    srv: Arc<Server>,
+    conn: Arc<Conn>,
+    parser: Parser,
+    delivery: Delivery,
+    got_info: bool,
+    registered: bool,
+    /// We added the peer's client URLs to our set (and must remove them at close).
+    urls_added: bool,
+    remote_id: String,
+}
+
+async fn run(
+    srv: Arc<Server>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    solicit: Option<(url::Url, bool)>,
+) {
+    let _ = stream.set_nodelay(true);
+    let opts = srv.opts();
+    let cid = srv.next_cid();
+    let conn = Arc::new(Conn::new(cid, ConnKind::Route, peer, 0));
+    {
+        let mut m = conn.meta.lock();
+        if let Some((url, explicit)) = &solicit {
+            m.did_solicit = true;
+            m.is_configured = *explicit;
+            m.route_url = Some(url.clone());
+        }
+    }
+    if srv.is_shutting_down() {
+        return;
+    }
+    srv.routes.write().pending.insert(cid, conn.clone());
+    let (r, w) = stream.into_split();
+
+    let cn = srv.cluster_name();
+    if let Some((url, _)) = &solicit {
+        let connect = RouteConnect {
+            echo: true,
+            verbose: false,
+            pedantic: false,
+            user: url.username().to_string(),
+            pass: url.password().map(percent_decode).unwrap_or_default(),
+            tls_required: false,
+            headers: !opts.no_header_support,
+            name: srv.id.clone(),
+            cluster: cn.name.clone(),
+            cluster_dynamic: cn.dynamic,
+        };
+        if let Ok(json) = serde_json::to_vec(&connect) {
+            conn.send_with(|b| {
+                b.extend_from_slice(b"CONNECT ");
+                b.extend_from_slice(&json);
+                b.extend_from_slice(b"\r\n");
+            });
+        }
+        debug!(srv.log, "{} - Route connect msg sent", conn.prefix());
+    }
+    let mut info = srv.route_info();
+    info.nonce = crate::ids::nonce();
+    if let Ok(json) = serde_json::to_vec(&info) {
+        conn.send_with(|b| nats_proto::encode::info_line(b, &json));
+    }
+    notice!(srv.log, "{} - Route connection created", conn.prefix());
+
+    let wcfg = WriterCfg {
+        write_deadline: opts.write_deadline,
+        ping_interval: opts.ping_interval,
+        first_ping: crate::ping::first_ping(ConnKind::Route, opts.ping_interval),
+    };
+    let ws = srv.clone();
+    let writer = srv
+        .tasks
+        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
+            on_writer_event(&ws, ev, c)
+        }));
+
+    let mut st = RouteState {
+        srv: srv.clone(),
+        conn: conn.clone(),
+        parser: Parser::new(Kind::Route, 0, 0),
+        delivery: Delivery::new(),
+        got_info: false,
+        registered: false,
+        urls_added: false,
+        remote_id: String::new(),
+    };
+    let reason = st.read_loop(r).await;
+    conn.close(reason);
+    let _ = writer.await;
+    st.cleanup().await;
+}
+
+fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
+    match ev {
+        WriterEvent::PingTimer => crate::ping::on_ping_timer(srv, c),
+        WriterEvent::WriteError => {
+            c.close(CloseReason::WriteError);
+        }
+        WriterEvent::WriteDeadline(n) => {
+            notice!(
+                srv.log,
+                "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                c.prefix(),
+                srv.opts().write_deadline,
+                n
+            );
+            srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+            c.close(CloseReason::SlowConsumerWriteDeadline);
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+impl RouteState {
+    async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
+        let mut buf = vec![0u8; 32 * 1024];
+        let mut start = 0;
+        let mut end = 0;
+        loop {
+            if end == buf.len() {
+                if start > 0 {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
+                }
+                let need = self.parser.needed().unwrap_or(0).max(buf.len() * 2);
+                if end == buf.len() {
+                    buf.resize(need, 0);
+                }
+            }
+            let n = tokio::select! {
+                res = r.read(&mut buf[end..]) => match res {
+                    Ok(0) => return CloseReason::ClientClosed,
+                    Ok(n) => n,
+                    Err(_) => return CloseReason::ReadError,
+                },
+                _ = self.conn.cancelled() => {
+                    return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
+                }
+            };
+            end += n;
+            self.conn
+                .last_activity_ms
+                .store(self.conn.now_ms(), Ordering::Relaxed);
+            let mut pos = start;
+            let mut result = Ok(());
+            while pos < end {
+                match self.parser.parse(&buf[pos..end]) {
+                    Ok(Some((op, used))) => {
+                        pos += used;
+                        if let Err(reason) = self.handle(op) {
+                            result = Err(reason);
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(self.parse_error(&e));
+                        break;
+                    }
+                }
+            }
+            self.delivery.flush(&self.srv);
+            if let Err(reason) = result {
+                return reason;
+            }
+            start = pos;
+            if start == end {
+                start = 0;
+                end = 0;
+            }
+            if let Some(need) = self.parser.needed() {
+                if need > buf.len() - start {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
+                    if need > buf.len() {
+                        buf.resize(need, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    fn parse_error(&self, e: &ParseError) -> CloseReason {
+        error!(
+            self.srv.log,
+            "{} - Route parser ERROR, {}",
+            self.conn.prefix(),
+            e
+        );
+        if let Some(text) = e.err_text() {
+            self.conn
+                .send_with(|b| nats_proto::encode::err_line(b, text));
+        }
+        CloseReason::ParseError
+    }
+
+    fn trace_in(&self, op: &Op<'_>) {
+        if !self.srv.log.trace_on() {
+            return;
+        }
+        let p = self.conn.prefix();
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let line = match op {
+            Op::Info(j) => format!("INFO {}", s(j)),
+            Op::Connect(j) => format!("CONNECT {}", s(j)),
+            Op::Ping => "PING".into(),
+            Op::Pong => "PONG".into(),
+            Op::Ok => "+OK".into(),
+            Op::Err(t) => format!("-ERR {}", s(t)),
+            Op::RouteSub {
+                account,
+                subject,
+                queue,
+            } => match queue {
+                Some((q, w)) => format!("RS+ {} {} {} {}", s(account), s(subject), s(q), w),
+                None => format!("RS+ {} {}", s(account), s(subject)),
+            },
+            Op::RouteUnsub {
+                account,
+                subject,
+                queue,
+            } => match queue {
+                Some(q) => format!("RS- {} {} {}", s(account), s(subject), s(q)),
+                None => format!("RS- {} {}", s(account), s(subject)),
+            },
+            Op::RouteMsg(m) => {
+                let mut l = Vec::new();
+                let qs: Vec<&[u8]> = m.queues().collect();
+                nats_proto::encode::rmsg_line(
+                    &mut l,
+                    m.account,
+                    m.subject,
+                    m.reply,
+                    &qs,
+                    m.hdr_len,
+                    m.data.len(),
+                );
+                s(&l[..l.len() - 2])
+            }
+            Op::Ignored { op, args } => format!("{} {}", op, s(args)),
+            other => format!("{other:?}"),
+        };
+        trace!(self.srv.log, "{} - <<- [{}]", p, line);
+    }
+
+    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+        self.trace_in(&op);
+        match op {
+            Op::Ping => {
+                self.conn
+                    .last_ping_in_ms
+                    .store(self.conn.now_ms(), Ordering::Relaxed);
+                trace!(self.srv.log, "{} - ->> [PONG]", self.conn.prefix());
+                self.conn.send(b"PONG\r\n");
+            }
+            Op::Pong => crate::ping::on_pong(&self.conn),
+            Op::Ok => {}
+            Op::Err(text) => {
+                error!(
+                    self.srv.log,
+                    "{} - Route Error {}",
+                    self.conn.prefix(),
+                    String::from_utf8_lossy(text)
+                );
+                return Err(CloseReason::ParseError);
+            }
+            Op::Connect(json) => self.process_connect(json)?,
+            Op::Info(json) => self.process_info(json)?,
+            Op::RouteSub {
+                account,
+                subject,
+                queue,
+            } => self.remote_sub(account, subject, queue),
+            Op::RouteUnsub {
+                account,
+                subject,
+                queue,
+            } => self.remote_unsub(account, subject, queue),
+            Op::RouteMsg(m) => self.routed_msg(&m),
+            Op::Ignored { op, args } => {
+                debug!(
+                    self.srv.log,
+                    "{} - Ignoring {} {}",
+                    self.conn.prefix(),
+                    op,
+                    String::from_utf8_lossy(args)
+                );
+            }
+            Op::Pub(_) | Op::Sub { .. } | Op::Unsub { .. } => {
+                debug!(
+                    self.srv.log,
+                    "{} - Client protocol on a route",
+                    self.conn.prefix()
+                );
+                return Err(CloseReason::ProtocolViolation);
+            }
+        }
+        Ok(())
+    }
+
+    fn process_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
+        let ci: ConnectInfo = match serde_json::from_slice(json) {
+            Ok(c) => c,
+            Err(e) => {
+                error!(
+                    self.srv.log,
+                    "{} - Error parsing route CONNECT: {}",
+                    self.conn.prefix(),
+                    e
+                );
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        if !ci.lang.is_empty() {
+            self.send_err(errors::ROUTE_PORT);
+            return Err(CloseReason::WrongPort);
+        }
+        if let Some(gw) = &ci.gateway {
+            let t = format!("Rejecting connection from gateway {gw:?} on the Route port");
+            error!(self.srv.log, "{} - {}", self.conn.prefix(), t);
+            self.send_err(&t);
+            return Err(CloseReason::ProtocolViolation);
+        }
+        let opts = self.srv.opts();
+        if !opts.cluster.username.is_empty()
+            && (ci.user != opts.cluster.username || ci.pass != opts.cluster.password)
+        {
+            error!(
+                self.srv.log,
+                "{} - authentication error - User {:?}",
+                self.conn.prefix(),
+                ci.user
+            );
+            self.send_err(errors::AUTH_VIOLATION);
+            return Err(CloseReason::AuthenticationViolation);
+        }
+        self.check_cluster_name(&ci.cluster, ci.cluster_dynamic)?;
+        self.conn
+            .headers
+            .store(!opts.no_header_support && ci.headers, Ordering::Relaxed);
+        self.remote_id = ci.name;
+        Ok(())
+    }
+
+    fn send_err(&self, text: &str) {
+        trace!(
+            self.srv.log,
+            "{} - ->> [-ERR '{}']",
+            self.conn.prefix(),
+            text
+        );
+        self.conn
+            .send_with(|b| nats_proto::encode::err_line(b, text));
+    }
+
+    /// nats-server's cluster-name negotiation: a dynamic name gives way to a configured
+    /// one, or to a larger dynamic one; otherwise the connection is refused.
+    fn check_cluster_name(&mut self, theirs: &str, their_dynamic: bool) -> Result<(), CloseReason> {
+        let ours = self.srv.cluster_name();
+        if theirs == ours.name {
+            return Ok(());
+        }
+        if ours.dynamic && (!their_dynamic || ours.name.as_str() < theirs) {
+            {
+                let mut cn = self.srv.cluster_name.write();
+                cn.name = theirs.to_string();
+                cn.dynamic = their_dynamic;
+            }
+            notice!(self.srv.log, "Cluster name updated to {}", theirs);
+            let others: Vec<_> = self
+                .srv
+                .routes
+                .read()
+                .all()
+                .into_iter()
+                .filter(|r| !Arc::ptr_eq(r, &self.conn))
+                .collect();
+            for r in others {
+                r.close(CloseReason::ClusterNameConflict);
+            }
+            return Ok(());
+        }
+        let t = errors::cluster_name_mismatch(theirs, &ours.name);
+        error!(self.srv.log, "{} - {}", self.conn.prefix(), t);
+        self.send_err(&t);
+        Err(CloseReason::ClusterNameConflict)
+    }
+
+    fn process_info(&mut self, json: &[u8]) -> Result<(), CloseReason> {
+        let mut info: ServerInfo = match serde_json::from_slice(json) {
+            Ok(i) => i,
+            Err(e) => {
+                error!(
+                    self.srv.log,
+                    "{} - Error parsing route INFO: {}",
+                    self.conn.prefix(),
+                    e
+                );
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        if info.server_id == self.srv.id {
+            // A route to ourselves (every node listed in `routes`, as the Helm chart does).
+            self.conn.meta.lock().self_route = true;
+            self.remote_id = info.server_id;
+            debug!(
+                self.srv.log,
+                "{} - Detected route to self, ignoring",
+                self.conn.prefix()
+            );
+            return Err(CloseReason::DuplicateRoute);
+        }
+        if !info.cluster.is_empty() && info.cluster != self.srv.cluster_name().name {
+            self.check_cluster_name(&info.cluster.clone(), info.cluster_dynamic)?;
+        }
+        if self.got_info {
+            if !self.remote_id.is_empty() && info.server_id != self.remote_id {
+                self.srv.process_implicit_route(info);
+            } else if info.ldm {
+                let urls = std::mem::take(&mut self.conn.meta.lock().connect_urls);
+                if self.urls_added && !self.srv.opts().cluster.no_advertise {
+                    self.urls_added = false;
+                    self.srv.update_peer_urls(&[], &urls);
+                }
+            }
+            return Ok(());
+        }
+        let did_solicit = self.conn.meta.lock().did_solicit;
+        if !did_solicit && !info.server_name.is_empty() && info.server_name == self.srv.name {
+            error!(
+                self.srv.log,
+                "{} - Remote server has a duplicate name: {:?}",
+                self.conn.prefix(),
+                info.server_name
+            );
+            return Err(CloseReason::DuplicateServerName);
+        }
+        self.got_info = true;
+        self.remote_id = info.server_id.clone();
+        let opts = self.srv.opts();
+        self.conn
+            .headers
+            .store(!opts.no_header_support && info.headers, Ordering::Relaxed);
+        if info.ip.is_empty() {
+            let ip = self.conn.addr.ip().to_string();
+            info.ip = format!(
+                "nats-route://{}/",
+                crate::server::join_host_port(&ip, info.port)
+            );
+        }
+        info.nonce.clear();
+        {
+            let mut m = self.conn.meta.lock();
+            m.remote_id = info.server_id.clone();
+            m.remote_name = info.server_name.clone();
+            m.connect_urls = info.connect_urls.clone();
+            if m.route_url.is_none() {
+                let hp = crate::server::join_host_port(&info.host, info.port);
+                m.route_url = url::Url::parse(&format!("nats-route://{hp}/")).ok();
+            }
+            m.remote_info = Some(Box::new(info.clone()));
+        }
+        self.register(info)
+    }
+
+    fn register(&mut self, info: ServerInfo) -> Result<(), CloseReason> {
+        let srv = self.srv.clone();
+        let id = info.server_id.clone();
+        let mut replaced = None;
+        let others;
+        {
+            let interest = srv.interest.lock();
+            let mut routes = srv.routes.write();
+            routes.dialing.remove(&id);
+            if let Some(existing) = routes.by_id.get(&id).cloned() {
+                let keep_new = !info.rs_version.is_empty()
+                    && keep_new_connection(
+                        &srv.id,
+                        &id,
+                        self.conn.meta.lock().did_solicit,
+                        existing.meta.lock().did_solicit,
+                    );
+                if !keep_new {
+                    drop(routes);
+                    drop(interest);
+                    debug!(
+                        srv.log,
+                        "{} - Detected duplicate remote route {:?}",
+                        self.conn.prefix(),
+                        id
+                    );
+                    let mine = self.conn.meta.lock().clone();
+                    let mut em = existing.meta.lock();
+                    if mine.did_solicit && !em.did_solicit {
+                        em.did_solicit = true;
+                        em.is_configured = mine.is_configured;
+                        em.route_url = mine.route_url;
+                    }
+                    em.retry = true;
+                    return Err(CloseReason::DuplicateRoute);
+                }
+                routes.by_cid.remove(&existing.cid);
+                replaced = Some(existing);
+            }
+            routes.pending.remove(&self.conn.cid);
+            routes.by_cid.insert(self.conn.cid, self.conn.clone());
+            routes.by_id.insert(id.clone(), self.conn.clone());
+            others = routes
+                .by_cid
+                .values()
+                .filter(|r| !Arc::ptr_eq(r, &self.conn))
+                .cloned()
+                .collect::<Vec<_>>();
+            self.registered = true;
+            debug!(
+                srv.log,
+                "{} - Registering remote route {:?}",
+                self.conn.prefix(),
+                id
+            );
+            let mut buf = Vec::with_capacity(interest.len() * 32);
+            interest.write_all(&mut buf);
+            if srv.log.trace_on() {
+                for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    trace!(
+                        srv.log,
+                        "{} - ->> [{}]",
+                        self.conn.prefix(),
+                        String::from_utf8_lossy(&line[..line.len() - 1])
+                    );
+                }
+            }
+            self.conn.send(&buf);
+        }
+        debug!(
+            srv.log,
+            "{} - Sent local subscriptions to route",
+            self.conn.prefix()
+        );
+        if let Some(old) = replaced {
+            debug!(
+                srv.log,
+                "{} - Detected duplicate remote route {:?}",
+                old.prefix(),
+                id
+            );
+            old.close(CloseReason::DuplicateRoute);
+        }
+        srv.gossip_new_route(&self.conn, &info, &others);
+        if !srv.opts().cluster.no_advertise && !info.connect_urls.is_empty() {
+            self.urls_added = true;
+            srv.update_peer_urls(&info.connect_urls, &[]);
+        }
+        Ok(())
+    }
+
+    fn remote_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
+        if !self.registered {
+            return;
+        }
+        if account != GLOBAL_ACCOUNT {
+            debug!(
+                self.srv.log,
+                "{} - Ignoring remote subscription on account {:?}",
+                self.conn.prefix(),
+                String::from_utf8_lossy(account)
+            );
+            return;
+        }
+        let key = route_key(account, subject, queue.map(|q| q.0));
+        let mut subs = self.conn.subs.lock();
+        if let Some(existing) = subs.get(&*key) {
+            if let Some((_, w)) = queue {
+                existing.weight.store(w, Ordering::Relaxed);
+            }
+            return;
+        }
+        let sub = SubRef(Arc::new(Subscription::new(
+            self.conn.clone(),
+            subject,
+            queue.map(|q| q.0),
+            &key,
+            queue.map(|q| q.1).unwrap_or(1),
+        )));
+        match self
+            .srv
+            .gsl
+            .insert(subject, queue.map(|q| q.0), sub.clone())
+        {
+            Ok(()) => {
+                subs.insert(key, sub);
+            }
+            Err(_) => {
+                drop(subs);
+                self.send_err(errors::INVALID_SUBSCRIPTION);
+            }
+        }
+    }
+
+    fn remote_unsub(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
+        if !self.registered || account != GLOBAL_ACCOUNT {
+            return;
+        }
+        let key = route_key(account, subject, queue);
+        let removed = self.conn.subs.lock().remove(&*key);
+        if let Some(sub) = removed {
+            let _ = self
+                .srv
+                .gsl
+                .remove(&sub.subject, sub.queue.as_deref(), &sub);
+        }
+    }
+
+    fn routed_msg(&mut self, m: &RoutedMsg<'_>) {
+        let st = &self.conn.in_stats;
+        st.msgs.fetch_add(1, Ordering::Relaxed);
+        st.bytes.fetch_add(m.data.len() as u64, Ordering::Relaxed);
+        self.srv.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
+        self.srv
+            .stats
+            .in_bytes
+            .fetch_add(m.data.len() as u64, Ordering::Relaxed);
+        if !self.registered || m.account != GLOBAL_ACCOUNT {
+            return;
+        }
+        let msg = Msg {
+            subject: m.subject,
+            reply: m.reply,
+            hdr_len: m.hdr_len,
+            data: m.data,
+        };
+        self.delivery.route_msg(&self.srv, msg, m.queues);
+    }
+
+    /// After the connection closed: forget the route, its interest and its client URLs;
+    /// re-dial if it was ours to dial.
+    async fn cleanup(&mut self) {
+        let srv = self.srv.clone();
+        let reason = self
+            .conn
+            .close_reason()
+            .unwrap_or(CloseReason::ClientClosed);
+        notice!(
+            srv.log,
+            "{} - Router connection closed: {}",
+            self.conn.prefix(),
+            reason
+        );
+        {
+            let mut routes = srv.routes.write();
+            routes.pending.remove(&self.conn.cid);
+            routes.by_cid.remove(&self.conn.cid);
+            if routes
+                .by_id
+                .get(&self.remote_id)
+                .is_some_and(|c| Arc::ptr_eq(c, &self.conn))
+            {
+                routes.by_id.remove(&self.remote_id);
+            }
+        }
+        let subs: Vec<SubRef> = self.conn.subs.lock().drain().map(|(_, s)| s).collect();
+        if !subs.is_empty() {
+            debug!(
+                srv.log,
+                "{} - Removing {} subscriptions for account \"$G\"",
+                self.conn.prefix(),
+                subs.len()
+            );
+            srv.gsl
+                .remove_batch(subs.iter().map(|s| (&*s.subject, s.queue.as_deref(), s)));
+        }
+        if self.urls_added {
+            let urls = self.conn.meta.lock().connect_urls.clone();
+            srv.update_peer_urls(&[], &urls);
+        }
+        self.reconnect(reason);
+    }
+
+    fn reconnect(&self, reason: CloseReason) {
+        let srv = &self.srv;
+        if srv.is_shutting_down() || reason == CloseReason::ServerShutdown {
+            return;
+        }
+        let m = self.conn.meta.lock().clone();
+        if m.self_route {
+            return;
+        }
+        if !(m.did_solicit || m.retry) {
+            return;
+        }
+        let Some(url) = m.route_url.clone() else {
+            return;
+        };
+        if !self.remote_id.is_empty() && srv.routes.read().by_id.contains_key(&self.remote_id) {
+            debug!(
+                srv.log,
+                "Not attempting reconnect for solicited route, already connected to {:?}",
+                self.remote_id
+            );
+            return;
+        }
+        debug!(
+            srv.log,
+            "Attempting reconnect for solicited route {:?}",
+            super::solicit::redacted(&url)
+        );
+        let jitter = Duration::from_millis(fastrand::u64(..100));
+        if m.is_configured {
+            super::solicit::spawn_connect(srv, url, true, false, Duration::from_secs(1) + jitter);
+        } else {
+            super::solicit::spawn_connect(srv, url, false, false, jitter);
+        }
+    }
+}
+
+/// The key a remote subscription is known by on its route: `account subject [queue]`.
+fn route_key(account: &[u8], subject: &[u8], queue: Option<&[u8]>) -> Box<[u8]> {
+    let mut k =
+        Vec::with_capacity(account.len() + subject.len() + 2 + queue.map_or(0, |q| q.len() + 1));
+    k.extend_from_slice(account);
+    k.push(b' ');
+    k.extend_from_slice(subject);
+    if let Some(q) = queue {
+        k.push(b' ');
+        k.extend_from_slice(q);
+    }
+    k.into()
+}
+
+/// Two connections to the same server (both ends dialled at once): keep the one dialled
+/// by the server with the smaller id. Both ends compute the same answer, so they keep the
+/// same TCP connection and nobody needs to re-dial. Used only between our own servers;
+/// with a Go peer we follow its rule (the later connection loses).
+pub fn keep_new_connection(
+    our_id: &str,
+    peer_id: &str,
+    new_solicited: bool,
+    old_solicited: bool,
+) -> bool {
+    if new_solicited == old_solicited {
+        return false;
+    }
+    let winner_is_us = our_id < peer_id;
+    // The new connection was dialled by us if we solicited it.
+    new_solicited == winner_is_us
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tie_break_is_symmetric() {
+        // A < B. Connection X dialled by A, Y dialled by B. Both must keep X.
+        let (a, b) = ("NA", "NB");
+        // On A: existing Y (accepted), new X (solicited) -> keep X.
+        assert!(keep_new_connection(a, b, true, false));
+        // On A: existing X, new Y -> keep X.
+        assert!(!keep_new_connection(a, b, false, true));
+        // On B: existing Y (solicited by B), new X (accepted) -> keep X.
+        assert!(keep_new_connection(b, a, false, true));
+        // On B: existing X (accepted), new Y (solicited) -> keep X.
+        assert!(!keep_new_connection(b, a, true, false));
+    }
+}

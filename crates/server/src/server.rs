@@ -1,0 +1,557 @@
+//! The server: shared state, start-up, listeners and shutdown.
+//!
+//! [`Server::start`] binds every listener (port 0 / `-1` picks a free one), logs the same
+//! start-up lines as nats-server, and returns a handle; tests start servers in-process
+//! this way. [`Server::shutdown`] closes listeners and connections and waits for every
+//! task.
+//!
+//! Lock order (outer first): `interest` → `routes` → `clients` → a connection's `subs`/
+//! `meta` → a connection's `out`. The sublist's own lock is a leaf. No lock is held across
+//! an `.await`.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hashbrown::HashMap;
+use nats_proto::info::ServerInfo;
+use nats_sublist::Sublist;
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::conn::Conn;
+use crate::logging::Logger;
+use crate::options::{Options, NATS_VERSION, RS_VERSION};
+use crate::route::{Interest, RouteTable};
+use crate::sub::SubRef;
+use crate::{debug, notice, warn};
+
+/// Server-wide counters (`/varz`). Producers add per read batch, not per message.
+#[derive(Default)]
+pub struct ServerStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    pub slow_consumers: AtomicU64,
+    pub total_connections: AtomicU64,
+}
+
+/// Cluster name state: configured names are static; without one we generate a name and
+/// adopt a peer's as nats-server does.
+#[derive(Debug, Clone)]
+pub struct ClusterName {
+    pub name: String,
+    pub dynamic: bool,
+}
+
+/// The client URLs we tell clients about: our own first, then every routed peer's
+/// (reference counted, since two routes may briefly point at one server).
+#[derive(Debug, Default)]
+pub struct ConnectUrls {
+    pub own: Vec<String>,
+    pub peers: Vec<(String, u32)>,
+    /// Bumped whenever the list changes.
+    pub generation: u64,
+}
+
+impl ConnectUrls {
+    pub fn list(&self) -> Vec<String> {
+        let mut v = self.own.clone();
+        for (u, _) in &self.peers {
+            if !v.contains(u) {
+                v.push(u.clone());
+            }
+        }
+        v
+    }
+}
+
+/// A closed client kept for `/connz?state=closed`.
+#[derive(Clone)]
+pub struct ClosedConn {
+    pub conn: Arc<Conn>,
+    pub subs: Vec<String>,
+}
+
+/// Bound addresses, known once the listeners are up.
+#[derive(Debug, Default, Clone)]
+pub struct Addrs {
+    pub client: Option<SocketAddr>,
+    pub cluster: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+}
+
+pub const CLOSED_RING_SIZE: usize = 10_000;
+
+pub struct Server {
+    pub id: String,
+    pub name: String,
+    opts: RwLock<Arc<Options>>,
+    pub log: Arc<Logger>,
+    /// The `$G` account's subject index (local and remote subscriptions).
+    pub gsl: Sublist<SubRef>,
+    pub stats: ServerStats,
+    cid: AtomicU64,
+    pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
+    pub routes: RwLock<RouteTable>,
+    pub interest: Mutex<Interest>,
+    pub cluster_name: RwLock<ClusterName>,
+    pub urls: Mutex<ConnectUrls>,
+    pub closed: Mutex<VecDeque<ClosedConn>>,
+    pub start: SystemTime,
+    pub addrs: RwLock<Addrs>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    /// Our addresses on the cluster port, to skip when a route URL points at ourselves.
+    pub self_route_addrs: RwLock<Vec<SocketAddr>>,
+    pub http_req_stats: Mutex<std::collections::BTreeMap<String, u64>>,
+    pub config_load_time: RwLock<SystemTime>,
+    ports_file: Mutex<Option<PathBuf>>,
+}
+
+impl Server {
+    pub fn opts(&self) -> Arc<Options> {
+        self.opts.read().clone()
+    }
+
+    pub fn set_opts(&self, o: Options) {
+        *self.opts.write() = Arc::new(o);
+    }
+
+    pub fn next_cid(&self) -> u64 {
+        self.cid.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn is_clustered(&self) -> bool {
+        self.opts().cluster.port != 0
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    pub fn cluster_name(&self) -> ClusterName {
+        self.cluster_name.read().clone()
+    }
+
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        self.addrs.read().client
+    }
+
+    /// The INFO a newly accepted client gets (without its client_id/client_ip).
+    pub fn client_info(&self) -> ServerInfo {
+        let opts = self.opts();
+        let addrs = self.addrs.read().clone();
+        let (host, port) = match advertise_host_port(&opts.client_advertise) {
+            Some(hp) => hp,
+            None => (
+                opts.host.clone(),
+                addrs.client.map(|a| a.port()).unwrap_or(0),
+            ),
+        };
+        let cluster = if self.is_clustered() {
+            self.cluster_name().name
+        } else {
+            String::new()
+        };
+        let connect_urls = if self.is_clustered() && !opts.cluster.no_advertise {
+            self.urls.lock().list()
+        } else {
+            Vec::new()
+        };
+        ServerInfo {
+            server_id: self.id.clone(),
+            server_name: self.name.clone(),
+            version: NATS_VERSION.to_string(),
+            proto: 1,
+            go: go_version(),
+            host,
+            port,
+            headers: !opts.no_header_support,
+            auth_required: crate::auth::auth_required(&opts),
+            max_payload: opts.max_payload,
+            cluster,
+            connect_urls,
+            rs_version: RS_VERSION.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Start a server: bind listeners, log the start-up lines, spawn the accept loops and
+    /// route solicitation. Returns once every listener is up.
+    pub async fn start(opts: Options, log: Logger) -> anyhow::Result<Arc<Server>> {
+        let id = crate::ids::new_server_id();
+        let name = if opts.server_name.is_empty() {
+            id.clone()
+        } else {
+            opts.server_name.clone()
+        };
+        let cluster_name = if opts.cluster.name.is_empty() {
+            ClusterName {
+                name: crate::ids::nuid(),
+                dynamic: true,
+            }
+        } else {
+            ClusterName {
+                name: opts.cluster.name.clone(),
+                dynamic: false,
+            }
+        };
+        let srv = Arc::new(Server {
+            id: id.clone(),
+            name: name.clone(),
+            gsl: Sublist::new(!opts.disable_sublist_cache),
+            opts: RwLock::new(Arc::new(opts.clone())),
+            log: Arc::new(log),
+            stats: ServerStats::default(),
+            cid: AtomicU64::new(0),
+            clients: Mutex::new(HashMap::new()),
+            routes: RwLock::new(RouteTable::default()),
+            interest: Mutex::new(Interest::default()),
+            cluster_name: RwLock::new(cluster_name.clone()),
+            urls: Mutex::new(ConnectUrls::default()),
+            closed: Mutex::new(VecDeque::new()),
+            start: SystemTime::now(),
+            addrs: RwLock::new(Addrs::default()),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            self_route_addrs: RwLock::new(Vec::new()),
+            http_req_stats: Mutex::new(Default::default()),
+            config_load_time: RwLock::new(SystemTime::now()),
+            ports_file: Mutex::new(None),
+        });
+        let log = &srv.log;
+        notice!(log, "Starting nats-server");
+        notice!(log, "  Version:  {}", NATS_VERSION);
+        notice!(log, "  Server:   nats-server.rs {}", RS_VERSION);
+        notice!(log, "  Git:      [not set]");
+        debug!(log, "  Go build: {}", go_version());
+        if opts.cluster.port != 0 {
+            notice!(log, "  Cluster:  {}", cluster_name.name);
+        }
+        notice!(log, "  Name:     {}", name);
+        notice!(log, "  ID:       {}", id);
+        if let Some(cf) = &opts.config_file {
+            notice!(log, "Using configuration file: {}", cf.display());
+        }
+
+        if opts.http_port != 0 {
+            let host = if opts.http_host.is_empty() {
+                opts.host.clone()
+            } else {
+                opts.http_host.clone()
+            };
+            let l = bind(&host, opts.http_port)
+                .await
+                .map_err(|e| anyhow::anyhow!("can't listen to the monitor port: {e}"))?;
+            let addr = l.local_addr()?;
+            notice!(
+                log,
+                "Starting http monitor on {}",
+                join_host_port(&host, addr.port())
+            );
+            srv.addrs.write().http = Some(addr);
+            crate::monitor::spawn(srv.clone(), l);
+        }
+
+        let l = bind(&opts.host, opts.port).await.map_err(|e| {
+            anyhow::anyhow!(
+                "Error listening on port: {}, {:?}",
+                join_host_port(&opts.host, opts.port.max(0) as u16),
+                e.to_string()
+            )
+        })?;
+        let caddr = l.local_addr()?;
+        srv.addrs.write().client = Some(caddr);
+        notice!(
+            log,
+            "Listening for client connections on {}",
+            join_host_port(&opts.host, caddr.port())
+        );
+        // The line the clustering guide shows (nats-server 2.1): kept so that users
+        // following it find what they are told to look for.
+        notice!(log, "Server id is {}", id);
+        srv.urls.lock().own = own_client_urls(&opts, caddr.port());
+        crate::client::spawn_accept_loop(srv.clone(), l);
+        notice!(log, "Server is ready");
+
+        if opts.cluster.port != 0 {
+            crate::route::start_routing(&srv).await?;
+        }
+        srv.write_ports_file();
+        Ok(srv)
+    }
+
+    /// Graceful shutdown: stop accepting, close every connection, wait for the tasks.
+    pub async fn shutdown(self: &Arc<Self>) {
+        if self.shutdown.is_cancelled() {
+            self.tasks.wait().await;
+            return;
+        }
+        notice!(self.log, "Initiating Shutdown...");
+        self.shutdown.cancel();
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in clients {
+            c.close(crate::conn::CloseReason::ServerShutdown);
+        }
+        let routes = self.routes.read().all();
+        for r in routes {
+            r.close(crate::conn::CloseReason::ServerShutdown);
+        }
+        self.tasks.close();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.tasks.wait()).await;
+        if let Some(p) = self.ports_file.lock().take() {
+            let _ = std::fs::remove_file(p);
+        }
+        notice!(self.log, "Server Exiting..");
+    }
+
+    /// `--ports_file_dir`: `<dir>/<exe>_<pid>.ports` with the bound URLs, for harnesses
+    /// that start us with `-p -1`.
+    fn write_ports_file(&self) {
+        let opts = self.opts();
+        let Some(dir) = &opts.ports_file_dir else {
+            return;
+        };
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "nats-server".to_string());
+        let path = dir.join(format!("{}_{}.ports", exe, std::process::id()));
+        let addrs = self.addrs.read().clone();
+        let host_urls = |scheme: &str, a: Option<SocketAddr>, host: &str| -> Vec<String> {
+            let Some(a) = a else { return Vec::new() };
+            let hosts = if is_any(host) {
+                let ips = non_local_ips();
+                if ips.is_empty() {
+                    vec!["127.0.0.1".to_string()]
+                } else {
+                    ips
+                }
+            } else {
+                vec![host.to_string()]
+            };
+            hosts
+                .iter()
+                .map(|h| format!("{scheme}://{}", join_host_port(h, a.port())))
+                .collect()
+        };
+        let mut doc = serde_json::Map::new();
+        doc.insert(
+            "nats".into(),
+            host_urls("nats", addrs.client, &opts.host).into(),
+        );
+        if addrs.http.is_some() {
+            let h = if opts.http_host.is_empty() {
+                &opts.host
+            } else {
+                &opts.http_host
+            };
+            doc.insert("monitoring".into(), host_urls("http", addrs.http, h).into());
+        }
+        if addrs.cluster.is_some() {
+            doc.insert(
+                "cluster".into(),
+                host_urls("nats", addrs.cluster, &opts.cluster.host).into(),
+            );
+        }
+        match std::fs::write(&path, serde_json::Value::Object(doc).to_string()) {
+            Ok(()) => *self.ports_file.lock() = Some(path),
+            Err(e) => crate::error!(
+                self.log,
+                "Error writing ports file ({}): {}",
+                path.display(),
+                e
+            ),
+        }
+    }
+
+    /// Register a client; `false` if `max_connections` is reached.
+    pub fn add_client(&self, c: &Arc<Conn>) -> bool {
+        let max = self.opts().max_connections;
+        let mut clients = self.clients.lock();
+        if max > 0 && clients.len() as i64 >= max {
+            return false;
+        }
+        clients.insert(c.cid, c.clone());
+        true
+    }
+
+    /// Keep a closed client for `/connz?state=closed` (bounded ring).
+    pub fn remember_closed(&self, conn: Arc<Conn>, subs: Vec<String>) {
+        let mut ring = self.closed.lock();
+        if ring.len() >= CLOSED_RING_SIZE {
+            ring.pop_front();
+        }
+        ring.push_back(ClosedConn { conn, subs });
+    }
+
+    /// Add or remove peers' client URLs and tell protocol-1 clients (async INFO).
+    pub fn update_peer_urls(&self, add: &[String], remove: &[String]) {
+        let changed = {
+            let mut u = self.urls.lock();
+            let mut changed = false;
+            for url in add {
+                if let Some(e) = u.peers.iter_mut().find(|(x, _)| x == url) {
+                    e.1 += 1;
+                } else {
+                    u.peers.push((url.clone(), 1));
+                    changed = true;
+                }
+            }
+            for url in remove {
+                if let Some(i) = u.peers.iter().position(|(x, _)| x == url) {
+                    u.peers[i].1 -= 1;
+                    if u.peers[i].1 == 0 {
+                        u.peers.remove(i);
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                u.generation += 1;
+            }
+            changed
+        };
+        if changed {
+            self.send_async_info_to_clients();
+        }
+    }
+
+    pub fn send_async_info_to_clients(&self) {
+        if self.is_shutting_down() {
+            return;
+        }
+        let info = self.client_info();
+        let clients: Vec<_> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| c.async_info.load(Ordering::Relaxed))
+            .cloned()
+            .collect();
+        for c in clients {
+            let mut i = info.clone();
+            i.client_id = c.cid;
+            i.client_ip = c.addr.ip().to_string();
+            if let Ok(json) = serde_json::to_vec(&i) {
+                c.send_with(|b| nats_proto::encode::info_line(b, &json));
+            }
+        }
+    }
+}
+
+/// The `go` field of INFO: which toolchain built us.
+pub fn go_version() -> String {
+    option_env!("NATS_RS_RUSTC").unwrap_or("rust").to_string()
+}
+
+pub fn is_any(host: &str) -> bool {
+    host.is_empty() || host == "0.0.0.0" || host == "::" || host == "[::]"
+}
+
+/// `host:port`, bracketing IPv6 literals.
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Split `host[:port]` of an advertise option.
+pub fn advertise_host_port(adv: &str) -> Option<(String, u16)> {
+    if adv.is_empty() {
+        return None;
+    }
+    if let Ok(sa) = adv.parse::<SocketAddr>() {
+        return Some((sa.ip().to_string(), sa.port()));
+    }
+    match adv.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+            let port = p.parse().ok()?;
+            Some((h.trim_matches(|c| c == '[' || c == ']').to_string(), port))
+        }
+        _ => Some((adv.to_string(), 0)),
+    }
+}
+
+/// Global unicast addresses of this machine (what nats-server advertises when listening on
+/// 0.0.0.0): no loopback, no link-local.
+pub fn non_local_ips() -> Vec<String> {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    if let Ok(ifs) = if_addrs::get_if_addrs() {
+        for i in ifs {
+            let ip = i.ip();
+            if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
+                continue;
+            }
+            match ip {
+                std::net::IpAddr::V4(a) if !a.is_link_local() => v4.push(a.to_string()),
+                std::net::IpAddr::V6(a) if (a.segments()[0] & 0xffc0) != 0xfe80 => {
+                    v6.push(a.to_string())
+                }
+                _ => {}
+            }
+        }
+    }
+    v4.extend(v6);
+    v4
+}
+
+/// This server's client URLs for `connect_urls`.
+pub fn own_client_urls(opts: &Options, port: u16) -> Vec<String> {
+    if let Some((h, p)) = advertise_host_port(&opts.client_advertise) {
+        let p = if p == 0 { port } else { p };
+        return vec![join_host_port(&h, p)];
+    }
+    if is_any(&opts.host) {
+        let ips = non_local_ips();
+        if !ips.is_empty() {
+            return ips.iter().map(|ip| join_host_port(ip, port)).collect();
+        }
+        return vec![join_host_port("127.0.0.1", port)];
+    }
+    vec![join_host_port(&opts.host, port)]
+}
+
+/// Bind a TCP listener on `host:port` (`-1` or 0 = any free port).
+pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
+    let port = if port < 0 { 0 } else { port as u16 };
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+    let mut last = None;
+    for a in addrs {
+        let sock = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        sock.set_reuseaddr(true)?;
+        if let Err(e) = sock.bind(a) {
+            last = Some(e);
+            continue;
+        }
+        match sock.listen(1024) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address to bind")))
+}
+
+/// Log the common parts of a warning about options we accept but do not implement.
+pub fn warn_unimplemented(log: &Logger, what: &str) {
+    warn!(
+        log,
+        "{} is not supported by this server and is ignored", what
+    );
+}

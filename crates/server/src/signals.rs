@@ -1,0 +1,92 @@
+//! Process signals, as nats-server handles them: SIGINT and SIGTERM shut down, SIGHUP
+//! reloads the configuration, SIGUSR1 reopens the log file, SIGUSR2 enters lame duck mode.
+
+use std::sync::Arc;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::server::Server;
+use crate::{debug, error, notice};
+
+/// What ended the server's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Interrupt,
+    Terminate,
+}
+
+impl Exit {
+    /// nats-server 2.9 exits 0 on SIGINT and 1 on SIGTERM.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Interrupt => 0,
+            Exit::Terminate => 1,
+        }
+    }
+}
+
+/// Wait for a terminating signal, handling the others meanwhile.
+pub async fn wait(srv: &Arc<Server>) -> std::io::Result<Exit> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {
+                debug!(srv.log, "Trapped \"interrupt\" signal");
+                return Ok(Exit::Interrupt);
+            }
+            _ = term.recv() => {
+                debug!(srv.log, "Trapped \"terminated\" signal");
+                return Ok(Exit::Terminate);
+            }
+            _ = hup.recv() => {
+                debug!(srv.log, "Trapped \"hangup\" signal");
+                error!(srv.log, "Failed to reload server configuration: reload is not supported yet");
+            }
+            _ = usr1.recv() => {
+                debug!(srv.log, "Trapped \"user defined signal 1\" signal");
+                match srv.log.reopen() {
+                    Ok(true) => notice!(srv.log, "File log re-opened"),
+                    Ok(false) => {}
+                    Err(e) => error!(srv.log, "Error re-opening log file: {}", e),
+                }
+            }
+            _ = usr2.recv() => {
+                debug!(srv.log, "Trapped \"user defined signal 2\" signal");
+                notice!(srv.log, "Entering lame duck mode, stop accepting new clients");
+                return Ok(Exit::Interrupt);
+            }
+            _ = srv.shutdown.cancelled() => return Ok(Exit::Interrupt),
+        }
+    }
+}
+
+/// `--signal cmd[=pid|pidfile]`: send the signal for `cmd` to a running server.
+pub fn send(command: &str, target: Option<&str>) -> Result<(), String> {
+    use rustix::process::Signal;
+    let sig = match command {
+        "stop" => Signal::KILL,
+        "quit" => Signal::INT,
+        "term" => Signal::TERM,
+        "reopen" => Signal::USR1,
+        "reload" => Signal::HUP,
+        "ldm" => Signal::USR2,
+        other => return Err(format!("unknown signal {other:?}")),
+    };
+    let pid: i32 = match target {
+        Some(t) => match t.parse() {
+            Ok(p) => p,
+            Err(_) => std::fs::read_to_string(t)
+                .map_err(|e| format!("could not read pidfile {t:?}: {e}"))?
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid pid in {t:?}"))?,
+        },
+        None => return Err("no nats-server processes running".into()),
+    };
+    let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| format!("invalid pid {pid}"))?;
+    rustix::process::kill_process(pid, sig).map_err(|e| e.to_string())
+}

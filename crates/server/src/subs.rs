@@ -1,0 +1,60 @@
+//! Adding and removing subscriptions: the subject index, the owning connection's map, and
+//! the interest that routes must hear about, kept in step.
+
+use std::sync::Arc;
+
+use nats_sublist::SublistError;
+
+use crate::conn::{Conn, ConnKind};
+use crate::server::Server;
+use crate::sub::SubRef;
+
+impl Server {
+    /// Add a client's subscription. Propagates interest to routes (RS+) when clustered.
+    pub fn add_local_sub(&self, sub: SubRef) -> Result<(), SublistError> {
+        self.gsl
+            .insert(&sub.subject, sub.queue.as_deref(), sub.clone())?;
+        if self.is_clustered() {
+            self.interest_changed(&sub.subject, sub.queue.as_deref(), 1);
+        }
+        Ok(())
+    }
+
+    /// Remove one subscription everywhere. `from_conn`: also drop it from its connection's
+    /// map (not needed when the connection is being torn down wholesale).
+    pub fn remove_sub(&self, sub: &SubRef, from_conn: bool) {
+        if from_conn {
+            let mut subs = sub.conn.subs.lock();
+            let key: &[u8] = &sub.sid;
+            if subs.get(key).is_some_and(|s| s == sub) {
+                subs.remove(key);
+            }
+        }
+        if self
+            .gsl
+            .remove(&sub.subject, sub.queue.as_deref(), sub)
+            .is_ok()
+            && sub.conn.kind == ConnKind::Client
+            && self.is_clustered()
+        {
+            self.interest_changed(&sub.subject, sub.queue.as_deref(), -1);
+        }
+    }
+
+    /// A connection is gone: remove all of its subscriptions under one index lock.
+    /// Returns the subjects (for the closed-connections ring).
+    pub fn remove_conn_subs(&self, conn: &Arc<Conn>) -> Vec<SubRef> {
+        let subs: Vec<SubRef> = conn.subs.lock().drain().map(|(_, s)| s).collect();
+        if subs.is_empty() {
+            return subs;
+        }
+        self.gsl
+            .remove_batch(subs.iter().map(|s| (&*s.subject, s.queue.as_deref(), s)));
+        if conn.kind == ConnKind::Client && self.is_clustered() {
+            for s in &subs {
+                self.interest_changed(&s.subject, s.queue.as_deref(), -1);
+            }
+        }
+        subs
+    }
+}
