@@ -9,12 +9,47 @@
 //! `Arc`-backed handle whose equality is pointer identity), and knows nothing of
 //! connections, routes or weights.
 //!
-//! STUB: the public API below is fixed; the implementation is to be written.
+//! # Locking and the cache
+//! One `parking_lot::RwLock` guards the trie, the cache and the insert/remove counters.
+//! * A cache hit is a read lock, one hash lookup and an `Arc` clone, plus one relaxed
+//!   atomic increment for the hit counter; it never writes shared state under the lock.
+//! * A miss walks the trie under the same read lock (so misses run in parallel), notes
+//!   [`Sublist::genid`], and takes the write lock only to store the result — and stores it
+//!   only if `genid` has not moved meanwhile, so a result computed before a concurrent
+//!   insert or remove can never enter the cache.
+//! * Insert and remove take the write lock, change the trie, patch the affected cache
+//!   entries (see `cache.rs`) and bump `genid`, all before releasing it.
+//!
+//! Invariants: `genid` changes whenever the set of subscriptions does (and only then);
+//! every cached result equals a fresh trie walk for its key; `count` equals the number of
+//! (subject, queue, item) subscriptions in the trie.
+//!
+//! Numbers (criterion, `cargo bench -p nats-sublist`) are in `benches/sublist.rs`.
 
 pub mod subject;
 
+mod cache;
+mod result;
+mod subset;
+mod trie;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::cache::Cache;
+use crate::subject::has_no_empty_tokens;
+use crate::trie::{parse_keys, Trie};
+
+/// Hash builder for every map in the index. Subjects and queue names are chosen by clients,
+/// so the hash is seeded per map (foldhash's `RandomState`) rather than fixed like FxHash.
+pub(crate) type Hasher = foldhash::fast::RandomState;
 
 /// Errors from [`Sublist::insert`] / [`Sublist::remove`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,8 +73,10 @@ pub struct QueueGroup<T> {
 pub struct MatchResult<T> {
     /// Plain subscriptions: each gets a copy.
     pub psubs: Vec<T>,
-    /// Queue groups: one member of each gets a copy. Groups with the same name but
-    /// different subscription subjects (e.g. `foo.*` and `foo.>`) are separate entries.
+    /// Queue groups: one member of each gets a copy. Members are grouped by queue name
+    /// alone, as nats-server 2.9.10 does: group `q` on `foo.*` and group `q` on `foo.>`
+    /// form one entry for `foo.bar` (verified against the Go binary: 100 publishes reach
+    /// the two members 100 times in total).
     pub qsubs: Vec<QueueGroup<T>>,
 }
 
@@ -64,64 +101,236 @@ pub struct Stats {
 
 /// A thread-safe subject index.
 pub struct Sublist<T> {
-    _t: std::marker::PhantomData<T>,
+    inner: RwLock<Inner<T>>,
+    genid: AtomicU64,
+    /// Cache hits and misses; matches = hits + misses, so the hit path touches one counter.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Shared empty result: a miss with no interest allocates nothing.
+    empty: Arc<MatchResult<T>>,
+}
+
+struct Inner<T> {
+    trie: Trie<T>,
+    cache: Option<Cache<T>>,
+    count: u32,
+    inserts: u64,
+    removes: u64,
 }
 
 impl<T: Clone + Eq + Hash + Send + Sync> Sublist<T> {
     /// `cache`: keep the bounded match cache (nats-server's `no_sublist_cache` turns it off).
     pub fn new(cache: bool) -> Self {
-        let _ = cache;
-        todo!()
+        Sublist {
+            inner: RwLock::new(Inner {
+                trie: Trie::default(),
+                cache: cache.then(Cache::new),
+                count: 0,
+                inserts: 0,
+                removes: 0,
+            }),
+            genid: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            empty: Arc::new(MatchResult::new()),
+        }
+    }
+
+    /// Bumps `genid`; called with the write lock held so that a miss comparing `genid`
+    /// under the lock sees every change.
+    fn bump_genid(&self) {
+        self.genid.fetch_add(1, Ordering::Release);
     }
 
     /// Add `item` under `subject` (wildcards allowed), in queue group `queue` if given.
     /// Rejects empty tokens and tokens after `>`. Inserting an equal item twice under the
     /// same subject and queue keeps one.
-    pub fn insert(&self, subject: &[u8], queue: Option<&[u8]>, item: T) -> Result<(), SublistError> {
-        let _ = (subject, queue, item);
-        todo!()
+    pub fn insert(
+        &self,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        item: T,
+    ) -> Result<(), SublistError> {
+        let keys = parse_keys(subject)?;
+        let mut guard = self.inner.write();
+        let inner = &mut *guard;
+        if let Some(cache) = &mut inner.cache {
+            // Patch before the trie takes `item` by value; skipped for a duplicate below.
+            if !inner.trie.insert(&keys, queue, item.clone()) {
+                return Ok(());
+            }
+            cache.on_insert(subject, queue, &item);
+        } else if !inner.trie.insert(&keys, queue, item) {
+            return Ok(());
+        }
+        inner.count = inner.count.wrapping_add(1);
+        inner.inserts += 1;
+        self.bump_genid();
+        Ok(())
     }
 
     /// Remove `item` from `subject`/`queue`, pruning empty trie nodes.
-    pub fn remove(&self, subject: &[u8], queue: Option<&[u8]>, item: &T) -> Result<(), SublistError> {
-        let _ = (subject, queue, item);
-        todo!()
+    pub fn remove(
+        &self,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        item: &T,
+    ) -> Result<(), SublistError> {
+        let keys = parse_keys(subject)?;
+        let mut guard = self.inner.write();
+        let inner = &mut *guard;
+        if !inner.trie.remove(&keys, queue, item) {
+            return Err(SublistError::NotFound);
+        }
+        if let Some(cache) = &mut inner.cache {
+            cache.on_remove(subject, queue, item);
+        }
+        inner.count = inner.count.wrapping_sub(1);
+        inner.removes += 1;
+        self.bump_genid();
+        Ok(())
     }
 
     /// Remove many at once under one lock (a closing connection's subscriptions).
     /// Returns how many were removed.
+    ///
+    /// Entries with an invalid subject or not present are skipped (Go stops at the first
+    /// one); `genid` is bumped once if anything was removed.
     pub fn remove_batch<'a, I>(&self, items: I) -> usize
     where
         I: IntoIterator<Item = (&'a [u8], Option<&'a [u8]>, &'a T)>,
         T: 'a,
     {
-        let _ = items;
-        todo!()
+        let mut guard = self.inner.write();
+        let inner = &mut *guard;
+        let mut removed = Vec::new();
+        for (subject, queue, item) in items {
+            let Ok(keys) = parse_keys(subject) else {
+                continue;
+            };
+            if inner.trie.remove(&keys, queue, item) {
+                removed.push((subject, queue, item));
+            }
+        }
+        if removed.is_empty() {
+            return 0;
+        }
+        if let Some(cache) = &mut inner.cache {
+            cache.on_remove_batch(&removed);
+        }
+        let n = removed.len();
+        inner.count = inner.count.wrapping_sub(n as u32);
+        inner.removes += n as u64;
+        self.bump_genid();
+        n
     }
 
     /// All subscriptions matching the literal `subject`. Served from the cache when
     /// possible.
+    ///
+    /// Wildcard tokens in `subject` are matched literally, as Go does: they reach only
+    /// wildcard subscriptions (see [`subject::subject_matches`]). A subject with an empty
+    /// token matches nothing and is not cached.
     pub fn match_subject(&self, subject: &[u8]) -> Arc<MatchResult<T>> {
-        let _ = subject;
-        todo!()
+        let (result, seen_genid) = {
+            let inner = self.inner.read();
+            if let Some(hit) = inner.cache.as_ref().and_then(|c| c.get(subject)) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Arc::clone(hit);
+            }
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            if !has_no_empty_tokens(subject) {
+                return Arc::clone(&self.empty);
+            }
+            let mut found = MatchResult::new();
+            inner.trie.match_into(subject, &mut found);
+            let result = if found.is_empty() {
+                Arc::clone(&self.empty)
+            } else {
+                Arc::new(found)
+            };
+            if inner.cache.is_none() {
+                return result;
+            }
+            (result, self.genid.load(Ordering::Acquire))
+        };
+        let mut inner = self.inner.write();
+        if self.genid.load(Ordering::Acquire) == seen_genid {
+            if let Some(cache) = &mut inner.cache {
+                cache.store(subject, Arc::clone(&result));
+            }
+        }
+        result
     }
 
     /// Bumped on every insert and remove.
     pub fn genid(&self) -> u64 {
-        todo!()
+        self.genid.load(Ordering::Acquire)
     }
 
     /// Number of subscriptions held.
     pub fn count(&self) -> u32 {
-        todo!()
+        self.inner.read().count
+    }
+
+    /// Number of results in the cache (0 when it is disabled).
+    pub fn cache_count(&self) -> usize {
+        self.inner.read().cache.as_ref().map_or(0, Cache::len)
     }
 
     pub fn stats(&self) -> Stats {
-        todo!()
+        let mut st = Stats::default();
+        {
+            let inner = self.inner.read();
+            st.num_subscriptions = inner.count;
+            st.num_inserts = inner.inserts;
+            st.num_removes = inner.removes;
+            if let Some(cache) = &inner.cache {
+                st.num_cache = u32::try_from(cache.len()).unwrap_or(u32::MAX);
+                let (mut total, mut max) = (0usize, 0usize);
+                for result in cache.results() {
+                    let fanout = result.fanout();
+                    total += fanout;
+                    max = max.max(fanout);
+                }
+                st.max_fanout = u32::try_from(max).unwrap_or(u32::MAX);
+                if cache.len() > 0 {
+                    st.avg_fanout = total as f64 / cache.len() as f64;
+                }
+            }
+        }
+        let hits = self.hits.load(Ordering::Relaxed);
+        st.num_matches = hits + self.misses.load(Ordering::Relaxed);
+        if st.num_matches > 0 {
+            st.cache_hit_rate = hits as f64 / st.num_matches as f64;
+        }
+        st
     }
 
     /// Every subscription held, in no particular order (for monitoring).
     pub fn all(&self) -> Vec<T> {
-        todo!()
+        let inner = self.inner.read();
+        let mut out = Vec::with_capacity(inner.count as usize);
+        inner.trie.for_each(|item| out.push(item.clone()));
+        out
+    }
+}
+
+impl<T> fmt::Debug for Sublist<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.inner.read();
+        f.debug_struct("Sublist")
+            .field("count", &inner.count)
+            .field("cache", &inner.cache.as_ref().map(|c| c.len()))
+            .field("genid", &self.genid.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+impl<T: Clone + Eq + Hash + Send + Sync> Sublist<T> {
+    /// (nodes, depth) of the trie, asserting its invariants.
+    pub(crate) fn shape(&self) -> (usize, usize) {
+        self.inner.read().trie.shape()
     }
 }
