@@ -11,7 +11,22 @@
 //! Every value and key carries its position so that errors (and the server's "unknown
 //! field" check) can say `file:line:col`.
 //!
-//! STUB: the public API below is fixed; the implementation is to be written.
+//! Compatibility with nats-server 2.9's `conf` package is the design goal, including its
+//! quirks (see [`lexer`]); where Go would silently drop a value or loop forever (unknown
+//! size units, integer overflow, include or variable cycles, an unterminated map), we
+//! return an error instead.
+//!
+//! Invariants:
+//! * Parsing never panics, whatever the input, and never recurses without bound.
+//! * Positions use nats-server's numbering: lines from 1; columns are byte offsets from
+//!   the previous newline, so the first line counts from 0 and later lines from 1. A map
+//!   entry's errors are reported at its key (`Entry::key_pos`), an array element's at
+//!   the element (`Item::pos`).
+//! * Keys keep their spelling; [`Map::get`] matches case-insensitively as the server does,
+//!   while `$VAR` references match keys exactly, as nats-server does.
+
+mod lexer;
+mod parser;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,8 +42,10 @@ pub struct Pos {
 impl std::fmt::Display for Pos {
     /// `file:line:col` (or `line:col` without a file), as nats-server prints positions.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let _ = f;
-        todo!()
+        match &self.file {
+            Some(file) => write!(f, "{}:{}:{}", file.display(), self.line, self.col),
+            None => write!(f, "{}:{}", self.line, self.col),
+        }
     }
 }
 
@@ -72,7 +89,10 @@ impl Map {
     /// Case-insensitive lookup (the server matches keys case-insensitively); the last
     /// entry wins.
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.key.eq_ignore_ascii_case(key))
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
     }
 }
 
@@ -88,19 +108,33 @@ pub enum ConfError {
 
 /// Parse a config file (following includes relative to it).
 pub fn parse_file(path: &Path) -> Result<Map, ConfError> {
-    let _ = path;
-    todo!()
+    let bytes = std::fs::read(path).map_err(|e| ConfError::Io {
+        msg: format!("open {}: {}", path.display(), parser::io_text(&e)),
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut shared = parser::Shared::default();
+    shared
+        .includes
+        .push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+    parser::Parser::new(&bytes, Some(Arc::new(path.to_path_buf())), dir).run(&mut shared)
 }
 
 /// Parse config text. Includes are resolved relative to `base_dir` (the current directory
 /// if `None`); positions carry no file name.
 pub fn parse_str(src: &str, base_dir: Option<&Path>) -> Result<Map, ConfError> {
-    let _ = (src, base_dir);
-    todo!()
+    let dir = base_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    parser::Parser::new(src.as_bytes(), None, dir).run(&mut parser::Shared::default())
 }
 
 /// SHA-256 of the file's bytes, hex, as nats-server's `config_digest`.
 pub fn digest_file(path: &Path) -> std::io::Result<String> {
-    let _ = path;
-    todo!()
+    use sha2::Digest;
+    let bytes = std::fs::read(path)?;
+    let sum = sha2::Sha256::digest(&bytes);
+    Ok(sum.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+#[cfg(test)]
+mod tests;
