@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 
 /// The Go reference server, if installed (Debian's package puts it in /usr/sbin).
 pub fn go_server() -> Option<PathBuf> {
-    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
+    for p in [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
         if Path::new(p).exists() {
             return Some(PathBuf::from(p));
         }
@@ -66,7 +70,10 @@ impl ServerProcess {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let log_path = dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-        let has = |names: &[&str]| args.iter().any(|a| names.contains(&a.split('=').next().unwrap_or(a)));
+        let has = |names: &[&str]| {
+            args.iter()
+                .any(|a| names.contains(&a.split('=').next().unwrap_or(a)))
+        };
         let mut all: Vec<String> = Vec::new();
         if !has(&["-a", "--addr", "-addr", "--net", "-net"]) {
             all.extend(["-a".into(), "127.0.0.1".into()]);
@@ -118,7 +125,10 @@ impl ServerProcess {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(format!("no ports file after {timeout:?}; log:\n{}", self.log()));
+                return Err(format!(
+                    "no ports file after {timeout:?}; log:\n{}",
+                    self.log()
+                ));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -200,7 +210,8 @@ fn first_port(ports: &serde_json::Value, key: &str) -> Option<u16> {
 /// A minimal HTTP/1.0 GET: (status, body).
 pub fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).map_err(|e| e.to_string())?;
@@ -237,12 +248,13 @@ impl Raw {
     /// Read until the received text matches `pattern` (a regex); returns the captures of
     /// the first match as strings and consumes input up to the end of the match.
     pub fn expect(&mut self, pattern: &str) -> Vec<String> {
-        self.try_expect(pattern, Duration::from_secs(5)).unwrap_or_else(|| {
-            panic!(
-                "expected /{pattern}/, got {:?}",
-                String::from_utf8_lossy(&self.buf)
-            )
-        })
+        self.try_expect(pattern, Duration::from_secs(5))
+            .unwrap_or_else(|| {
+                panic!(
+                    "expected /{pattern}/, got {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                )
+            })
     }
 
     pub fn try_expect(&mut self, pattern: &str, timeout: Duration) -> Option<Vec<String>> {
@@ -253,7 +265,10 @@ impl Raw {
                 let m = c.get(0).expect("match");
                 let caps = c
                     .iter()
-                    .map(|g| g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned()).unwrap_or_default())
+                    .map(|g| {
+                        g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned())
+                            .unwrap_or_default()
+                    })
                     .collect();
                 let end = m.end();
                 self.buf.drain(..end);
@@ -267,7 +282,10 @@ impl Raw {
                 // Closed: one last look at what is buffered.
                 return re.captures(&self.buf).map(|c| {
                     c.iter()
-                        .map(|g| g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned()).unwrap_or_default())
+                        .map(|g| {
+                            g.map(|g| String::from_utf8_lossy(g.as_bytes()).into_owned())
+                                .unwrap_or_default()
+                        })
                         .collect()
                 });
             }
@@ -299,7 +317,12 @@ impl Raw {
                 self.buf.extend_from_slice(&tmp[..n]);
                 true
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => true,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                true
+            }
             Err(_) => false,
         }
     }
@@ -318,7 +341,10 @@ impl Raw {
             match self.stream.read(&mut tmp) {
                 Ok(0) => return true,
                 Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
                     return false
                 }
                 Err(_) => return true,
