@@ -1,0 +1,260 @@
+//! The `authorization {}` block (client users) and the `cluster {}` block (routes and
+//! route authorization), as nats-server's `parseAuthorization`, `parseUsers` and
+//! `parseCluster` read them.
+//!
+//! Invariants: a block with problems still applies what it could read, except where
+//! nats-server drops the whole list (users, routes) after an error in it; the security
+//! checks (user+token, single user+users, duplicate users) reject the block entirely.
+
+use super::known::{self, Support};
+use super::value::{effective, go_display, go_quote, Diag};
+use super::{listen, set};
+use crate::options::{Options, User};
+use nats_conf::{Entry, Item, Pos, Value};
+
+/// The fields an `authorization {}` block can set.
+#[derive(Default)]
+struct Auth {
+    user: String,
+    pass: String,
+    token: String,
+    timeout: f64,
+    /// `Some` as soon as a `users` key was read without error (even `users: []`).
+    users: Option<Vec<User>>,
+}
+
+/// `timeout`: seconds as int or float; any other type means 1s, as in nats-server.
+fn timeout(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => 1.0,
+    }
+}
+
+/// The top-level `authorization {}`.
+pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
+    let Some(m) = d.map(&e.key_pos, &e.item.value) else {
+        return;
+    };
+    let mut a = Auth::default();
+    for f in effective(m) {
+        let (pos, v) = (&f.key_pos, &f.item.value);
+        match f.key.to_ascii_lowercase().as_str() {
+            "user" | "username" => set(&mut a.user, d.string(pos, v)),
+            "pass" | "password" => set(&mut a.pass, d.string(pos, v)),
+            "token" => set(&mut a.token, d.string(pos, v)),
+            "timeout" => a.timeout = timeout(v),
+            "users" => a.users = users(f, d),
+            other => match known::authorization(other) {
+                Some(Support::Refuse(what)) => d.refuse(f, what),
+                Some(Support::Ignore(what)) => d.unsupported(f, what),
+                None => d.unknown(f),
+            },
+        }
+    }
+    o.username = a.user.clone();
+    o.password = a.pass.clone();
+    o.authorization = a.token.clone();
+    o.auth_timeout = a.timeout;
+    let pos = &e.key_pos;
+    if (!a.user.is_empty() || !a.pass.is_empty()) && !a.token.is_empty() {
+        d.error(pos, "Cannot have a user/pass and token");
+        return;
+    }
+    let Some(list) = a.users else { return };
+    if !a.user.is_empty() {
+        d.error(pos, "Can not have a single user/pass and a users array");
+        return;
+    }
+    if !a.token.is_empty() {
+        d.error(pos, "Can not have a token and a users array");
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for u in &list {
+        if !seen.insert(u.username.as_str()) {
+            d.error(
+                pos,
+                format!("Duplicate user {} detected", go_quote(&u.username)),
+            );
+            return;
+        }
+    }
+    o.users = list;
+}
+
+/// `users: [ {user, password}, ... ]`; `None` when the list had errors (nats-server then
+/// keeps no users from it).
+fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
+    let Value::Array(items) = &e.item.value else {
+        d.error(
+            &e.key_pos,
+            format!(
+                "Expected users field to be an array, got {}",
+                go_display(&e.item.value)
+            ),
+        );
+        return None;
+    };
+    let errors_before = d.report.errors.len();
+    let mut out = Vec::new();
+    for item in items {
+        let Value::Map(um) = &item.value else {
+            d.error(
+                &item.pos,
+                format!(
+                    "Expected user entry to be a map/struct, got {}",
+                    go_display(&item.value)
+                ),
+            );
+            continue;
+        };
+        let mut user = User::default();
+        let mut nkey = String::new();
+        // nats-server reports entry-level problems at the last field it looked at.
+        let mut last: &Pos = &item.pos;
+        for f in effective(um) {
+            let (pos, v) = (&f.key_pos, &f.item.value);
+            last = pos;
+            match f.key.to_ascii_lowercase().as_str() {
+                "nkey" => {
+                    set(&mut nkey, d.string(pos, v));
+                    d.unsupported(f, "nkey users are not implemented; this user cannot log in");
+                }
+                "user" | "username" => set(&mut user.username, d.string(pos, v)),
+                "pass" | "password" => set(&mut user.password, d.string(pos, v)),
+                other => match known::user(other) {
+                    Some(Support::Refuse(what)) => d.refuse(f, what),
+                    Some(Support::Ignore(what)) => d.unsupported(f, what),
+                    None => d.unknown(f),
+                },
+            }
+        }
+        if nkey.is_empty() && user.username.is_empty() {
+            d.error(last, "User entry requires a user");
+            return None;
+        }
+        if !nkey.is_empty() {
+            if !user.username.is_empty() || !user.password.is_empty() {
+                d.error(last, "Nkey users do not take usernames or passwords");
+                return None;
+            }
+            continue;
+        }
+        out.push(user);
+    }
+    (d.report.errors.len() == errors_before).then_some(out)
+}
+
+/// `cluster {}`.
+pub(super) fn cluster(o: &mut Options, e: &Entry, d: &mut Diag) {
+    let Value::Map(m) = &e.item.value else {
+        d.error(
+            &e.key_pos,
+            format!(
+                "Expected map to define cluster, got {}",
+                super::go_type(&e.item.value)
+            ),
+        );
+        return;
+    };
+    for f in effective(m) {
+        let (pos, v) = (&f.key_pos, &f.item.value);
+        match f.key.to_ascii_lowercase().as_str() {
+            "name" => set(&mut o.cluster.name, d.string(pos, v)),
+            "listen" => {
+                if let Some((h, p)) = listen(d, pos, v) {
+                    o.cluster.host = h;
+                    o.cluster.port = p;
+                }
+            }
+            "port" => set(&mut o.cluster.port, d.int32(pos, v)),
+            "host" | "net" => set(&mut o.cluster.host, d.string(pos, v)),
+            "authorization" => cluster_authorization(o, f, d),
+            "routes" => {
+                if let Some(items) = d.array(pos, v) {
+                    set(&mut o.cluster.routes, routes(items, d));
+                }
+            }
+            "cluster_advertise" | "advertise" => set(&mut o.cluster.advertise, d.string(pos, v)),
+            "no_advertise" => set(&mut o.cluster.no_advertise, d.bool(pos, v)),
+            "connect_retries" => set(&mut o.cluster.connect_retries, d.int(pos, v)),
+            other => match known::cluster(other) {
+                Some(Support::Ignore(what)) => d.unsupported(f, what),
+                Some(Support::Refuse(what)) => d.refuse(f, what),
+                None => d.unknown(f),
+            },
+        }
+    }
+}
+
+/// `cluster { authorization { user, password, timeout } }`: one user, no token.
+fn cluster_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
+    let Some(m) = d.map(&e.key_pos, &e.item.value) else {
+        return;
+    };
+    let mut a = Auth::default();
+    let mut rejected = None;
+    for f in effective(m) {
+        let (pos, v) = (&f.key_pos, &f.item.value);
+        match f.key.to_ascii_lowercase().as_str() {
+            "user" | "username" => set(&mut a.user, d.string(pos, v)),
+            "pass" | "password" => set(&mut a.pass, d.string(pos, v)),
+            "token" => {
+                set(&mut a.token, d.string(pos, v));
+                rejected = rejected.or(Some("Cluster authorization does not support tokens"));
+            }
+            "timeout" => a.timeout = timeout(v),
+            "users" => rejected = Some("Cluster authorization does not allow multiple users"),
+            "default_permission" | "default_permissions" | "permissions" => {
+                d.warn_field(
+                    &e.key_pos,
+                    &e.key,
+                    "setting \"permissions\" within cluster authorization block is deprecated",
+                );
+                d.unsupported(f, "route permissions are not implemented");
+            }
+            _ => d.unknown(f),
+        }
+    }
+    if let Some(msg) = rejected {
+        d.error(&e.key_pos, msg);
+        return;
+    }
+    o.cluster.username = a.user;
+    o.cluster.password = a.pass;
+    o.cluster.auth_timeout = a.timeout;
+}
+
+/// `routes: [ url, ... ]`; `None` when an entry could not be read (nats-server then keeps
+/// none of them).
+fn routes(items: &[Item], d: &mut Diag) -> Option<Vec<url::Url>> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut ok = true;
+    for item in items {
+        let Some(s) = d.string(&item.pos, &item.value) else {
+            // nats-server stops reading the list at the first non-string.
+            return None;
+        };
+        if !seen.insert(s.clone()) {
+            d.warn_field(&item.pos, &s, "Duplicate route entry detected");
+            continue;
+        }
+        match parse_route_url(&s) {
+            Ok(u) => out.push(u),
+            Err(msg) => {
+                d.error(&item.pos, msg);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A route URL (`nats://`, `nats-route://`, `tls://`, with optional `user:pass@`).
+pub(crate) fn parse_route_url(s: &str) -> Result<url::Url, String> {
+    let t = s.trim();
+    url::Url::parse(t).map_err(|_| format!("error parsing route url [{}]", go_quote(t)))
+}

@@ -1,0 +1,95 @@
+//! Keys that nats-server accepts (2.9.10, and the releases after it up to 2.14) but this
+//! server does not implement, and what we do about each.
+//!
+//! Invariant: a key lands in [`Support::Refuse`] only when ignoring it would grant access
+//! the configuration withholds; everything else is [`Support::Ignore`] (reported, never
+//! fatal).
+
+pub(crate) enum Support {
+    /// Reported and ignored; the text says what is missing.
+    Ignore(&'static str),
+    /// An error: running without it would weaken security.
+    Refuse(&'static str),
+}
+
+use Support::{Ignore, Refuse};
+
+/// Top-level keys (lower case).
+pub(crate) fn top_level(key: &str) -> Option<Support> {
+    Some(match key {
+        "accounts" | "mappings" | "maps" | "system_account" | "system" | "no_system_account"
+        | "no_system" | "no_sys_acc" | "default_sentinel" => Ignore("accounts are not implemented"),
+        "jetstream" | "store_dir" | "storedir" | "default_js_domain" => {
+            Ignore("JetStream is not implemented")
+        }
+        "leaf" | "leafnodes" => Ignore("leaf nodes are not implemented"),
+        "gateway" => Ignore("gateways are not implemented"),
+        "websocket" | "ws" => Ignore("websocket is not implemented"),
+        "mqtt" => Ignore("MQTT is not implemented"),
+        "tls" | "allow_non_tls" | "ocsp" | "ocsp_cache" => Ignore("TLS is not implemented"),
+        "operator"
+        | "operators"
+        | "roots"
+        | "root"
+        | "root_operators"
+        | "root_operator"
+        | "resolver"
+        | "account_resolver"
+        | "accounts_resolver"
+        | "resolver_tls"
+        | "resolver_preload"
+        | "resolver_pinned_accounts"
+        | "trusted"
+        | "trusted_keys" => Ignore("operator mode (JWT) is not implemented"),
+        "server_tags" | "server_metadata" => Ignore("server tags are not implemented"),
+        "prof_port" | "prof_block_rate" => Ignore("profiling is not implemented"),
+        "max_sub_tokens" | "max_subscription_tokens" => {
+            Ignore("subject token limits are not implemented")
+        }
+        "trace_headers" | "logtime_utc" | "logfile_max_num" | "log_max_num" => {
+            Ignore("a newer nats-server logging option")
+        }
+        "write_timeout" | "max_closed_clients" | "no_fast_producer_stall" | "feature_flags" => {
+            Ignore("a newer nats-server option")
+        }
+        "proxy_protocol" | "proxies" => Ignore("proxy support is not implemented"),
+        _ => return None,
+    })
+}
+
+/// Keys inside `cluster {}` (lower case).
+pub(crate) fn cluster(key: &str) -> Option<Support> {
+    Some(match key {
+        "tls" => Ignore("TLS is not implemented"),
+        "permissions" => Ignore("route permissions are not implemented"),
+        "pool_size" | "accounts" | "compression" | "ping_interval" | "ping_max"
+        | "connect_backoff" | "write_deadline" | "write_timeout" => {
+            Ignore("a newer nats-server cluster option")
+        }
+        _ => return None,
+    })
+}
+
+/// Keys inside the top-level `authorization {}` (lower case).
+pub(crate) fn authorization(key: &str) -> Option<Support> {
+    Some(match key {
+        "default_permission" | "default_permissions" | "permissions" => {
+            Refuse("permissions are not implemented")
+        }
+        "auth_callout" | "auth_hook" => Refuse("auth callout is not implemented"),
+        "proxy_required" => Refuse("proxy support is not implemented"),
+        _ => return None,
+    })
+}
+
+/// Keys of an entry of `authorization { users: [...] }` (lower case).
+pub(crate) fn user(key: &str) -> Option<Support> {
+    Some(match key {
+        "permission" | "permissions" | "authorization" => Refuse("permissions are not implemented"),
+        "allowed_connection_types" | "connection_types" | "clients" => {
+            Refuse("allowed connection types are not implemented")
+        }
+        "proxy_required" => Refuse("proxy support is not implemented"),
+        _ => return None,
+    })
+}

@@ -1,0 +1,500 @@
+//! The config-file keys, their aliases, units and nats-server's error texts and positions.
+
+use super::{apply_file, apply_map, ConfigReport};
+use crate::options::{Options, User};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn apply(src: &str) -> (Options, ConfigReport) {
+    let map = nats_conf::parse_str(src, None).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    let mut o = Options::default();
+    let r = apply_map(&mut o, &map);
+    (o, r)
+}
+
+/// Applies `src` and insists it is clean.
+fn ok(src: &str) -> Options {
+    let (o, r) = apply(src);
+    assert!(
+        r.errors.is_empty() && r.warnings.is_empty(),
+        "{src:?}: {r:?}"
+    );
+    o
+}
+
+fn errors(src: &str) -> Vec<String> {
+    apply(src).1.errors
+}
+
+#[test]
+fn core_keys_and_aliases() {
+    let o = ok(r#"
+server_name: n1
+listen: "127.0.0.1:4333"
+client_advertise: "ext:4222"
+http: 8222
+http_base_path: /nats
+max_payload: 2MB
+max_control_line: 2KB
+max_pending: 128MB
+max_connections: 100
+max_subscriptions: 10
+ping_interval: "30s"
+ping_max: 4
+write_deadline: "2.5s"
+no_header_support: true
+disable_sublist_cache: true
+max_traced_msg_len: 64
+lame_duck_duration: "1m30s"
+lame_duck_grace_period: "5s"
+debug: true
+trace: yes
+logtime: off
+log_file: "/tmp/n.log"
+log_size_limit: 1GB
+syslog: false
+remote_syslog: "udp://h:514"
+pid_file: /var/run/n.pid
+ports_file_dir: /tmp
+connect_error_reports: 10
+reconnect_error_reports: 5
+no_auth_user: alice
+authorization { users: [ {user: alice, password: a}, {username: bob, pass: b} ], timeout: 0.5 }
+"#);
+    assert_eq!(o.server_name, "n1");
+    assert_eq!((o.host.as_str(), o.port), ("127.0.0.1", 4333));
+    assert_eq!(o.client_advertise, "ext:4222");
+    assert_eq!((o.http_host.as_str(), o.http_port), ("", 8222));
+    assert_eq!(o.http_base_path, "/nats");
+    assert_eq!(o.max_payload, 2 * 1024 * 1024);
+    assert_eq!(o.max_control_line, 2048);
+    assert_eq!(o.max_pending, 128 * 1024 * 1024);
+    assert_eq!((o.max_connections, o.max_subs), (100, 10));
+    assert_eq!(o.ping_interval, Duration::from_secs(30));
+    assert_eq!(o.ping_max, 4);
+    assert_eq!(o.write_deadline, Duration::from_millis(2500));
+    assert!(o.no_header_support && o.disable_sublist_cache);
+    assert_eq!(o.max_traced_msg_len, 64);
+    assert_eq!(o.lame_duck_duration, Duration::from_secs(90));
+    assert_eq!(o.lame_duck_grace_period, Duration::from_secs(5));
+    assert!(o.debug && o.trace && !o.trace_verbose && !o.logtime && !o.syslog);
+    assert_eq!(o.log_file, Some(PathBuf::from("/tmp/n.log")));
+    assert_eq!(o.log_size_limit, 1 << 30);
+    assert_eq!(o.remote_syslog, "udp://h:514");
+    assert_eq!(o.pid_file, Some(PathBuf::from("/var/run/n.pid")));
+    assert_eq!(o.ports_file_dir, Some(PathBuf::from("/tmp")));
+    assert_eq!(
+        (o.connect_error_reports, o.reconnect_error_reports),
+        (10, 5)
+    );
+    assert_eq!(o.no_auth_user, "alice");
+    assert_eq!(
+        o.users,
+        vec![
+            User {
+                username: "alice".into(),
+                password: "a".into()
+            },
+            User {
+                username: "bob".into(),
+                password: "b".into()
+            }
+        ]
+    );
+    assert_eq!(o.auth_timeout, 0.5);
+
+    let o = ok("net: 10.0.0.1\nPORT: 5222\nmonitor_port: 8000\nhttps_port: 8443\nmax_conn: 7\nmax_subs: 3\n\
+                no_sublist_cache: true\nlogfile: x.log\npidfile: x.pid\nlogfile_size_limit: 1k\ntrace_verbose: true\n\
+                https: \"0.0.0.0:9443\"");
+    assert_eq!(
+        (o.host.as_str(), o.port, o.http_port, o.https_port),
+        ("10.0.0.1", 5222, 8000, 9443)
+    );
+    assert_eq!(o.http_host, "0.0.0.0");
+    assert_eq!(
+        (o.max_connections, o.max_subs, o.log_size_limit),
+        (7, 3, 1000)
+    );
+    assert!(o.disable_sublist_cache && o.trace && o.trace_verbose);
+    assert_eq!(o.log_file, Some(PathBuf::from("x.log")));
+    let o = ok("host: 127.0.0.1\nhttp: \"localhost:8222\"\nlisten: 4555");
+    assert_eq!(
+        (o.host.as_str(), o.port),
+        ("0.0.0.0", 4555),
+        "listen with a port only resets the host"
+    );
+    assert_eq!((o.http_host.as_str(), o.http_port), ("localhost", 8222));
+}
+
+#[test]
+fn port_zero_means_default_and_minus_one_stays() {
+    assert_eq!(ok("port: 0").port, 4222);
+    assert_eq!(ok("port: -1").port, -1);
+    assert_eq!(ok("listen: \"127.0.0.1:-1\"").port, -1);
+    assert_eq!(
+        ok("max_payload: 0").max_payload,
+        crate::options::DEFAULT_MAX_PAYLOAD
+    );
+}
+
+#[test]
+fn authorization_single_user_and_token() {
+    let o = ok("authorization { user: u, password: p, timeout: 3 }");
+    assert_eq!(
+        (o.username.as_str(), o.password.as_str(), o.auth_timeout),
+        ("u", "p", 3.0)
+    );
+    let o = ok("authorization { token: s3cr3t }");
+    assert_eq!(o.authorization, "s3cr3t");
+    assert_eq!(o.auth_timeout, 2.0, "no timeout means the default");
+    assert_eq!(
+        ok("authorization { user: u, pass: p, timeout: \"x\" }").auth_timeout,
+        1.0
+    );
+}
+
+#[test]
+fn authorization_errors_as_nats_server_words_them() {
+    assert_eq!(
+        errors("authorization { user: a, token: b }"),
+        ["1:0: Cannot have a user/pass and token"]
+    );
+    assert_eq!(
+        errors("authorization { users: [] \n user: x}"),
+        ["1:0: Can not have a single user/pass and a users array"]
+    );
+    assert_eq!(
+        errors("authorization {token: t, users: []}"),
+        ["1:0: Can not have a token and a users array"]
+    );
+    assert_eq!(
+        errors("authorization { users: [{user: a, password: b}, {user: a}] }"),
+        ["1:0: Duplicate user \"a\" detected"]
+    );
+    assert_eq!(
+        errors("authorization { users: 5 }"),
+        ["1:16: Expected users field to be an array, got 5"]
+    );
+    assert_eq!(
+        errors("authorization { users: [5, {password: x}] }"),
+        [
+            "1:24: Expected user entry to be a map/struct, got 5",
+            "1:28: User entry requires a user"
+        ]
+    );
+    let (o, r) =
+        apply("authorization { users: [{user: a, password: b, permissions: {publish: x}}] }");
+    assert_eq!(r.errors.len(), 1);
+    assert!(
+        r.errors[0].starts_with("1:47: field \"permissions\" is not supported"),
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        o.users.is_empty(),
+        "users are dropped when an entry could not be read"
+    );
+    assert!(errors("authorization { default_permissions: {} }")[0].contains("refusing to run"));
+}
+
+#[test]
+fn cluster_block() {
+    let o = ok(r#"
+cluster {
+  name: demo
+  listen: "0.0.0.0:6222"
+  authorization { user: ruser, password: T0pS3cr3t, timeout: 2 }
+  routes: [
+    "nats-route://ruser:T0pS3cr3t@n2:6222"
+    nats://n3:6222
+    tls://10.0.0.4:6222
+  ]
+  advertise: "1.2.3.4:6222"
+  no_advertise: true
+  connect_retries: 5
+}
+"#);
+    let c = &o.cluster;
+    assert_eq!(
+        (c.name.as_str(), c.host.as_str(), c.port),
+        ("demo", "0.0.0.0", 6222)
+    );
+    assert_eq!(
+        (c.username.as_str(), c.password.as_str(), c.auth_timeout),
+        ("ruser", "T0pS3cr3t", 2.0)
+    );
+    let urls: Vec<String> = c.routes.iter().map(|u| u.to_string()).collect();
+    assert_eq!(
+        urls,
+        [
+            "nats-route://ruser:T0pS3cr3t@n2:6222",
+            "nats://n3:6222",
+            "tls://10.0.0.4:6222"
+        ]
+    );
+    assert_eq!(c.routes[0].username(), "ruser");
+    assert_eq!(c.advertise, "1.2.3.4:6222");
+    assert!(c.no_advertise);
+    assert_eq!(c.connect_retries, 5);
+
+    let o = ok("cluster { host: 127.0.0.1, port: 4248, cluster_advertise: \"x:1\" }");
+    assert_eq!(
+        (
+            o.cluster.host.as_str(),
+            o.cluster.port,
+            o.cluster.advertise.as_str()
+        ),
+        ("127.0.0.1", 4248, "x:1")
+    );
+    assert_eq!(ok("cluster { port: -1 }").cluster.host, "0.0.0.0");
+    assert_eq!(ok("cluster { net: h }").cluster.host, "h");
+}
+
+#[test]
+fn cluster_errors() {
+    assert_eq!(
+        errors("cluster: 5"),
+        ["1:0: Expected map to define cluster, got int64"]
+    );
+    assert_eq!(
+        errors("cluster { authorization { users: [] } }"),
+        ["1:10: Cluster authorization does not allow multiple users"]
+    );
+    assert_eq!(
+        errors("cluster { authorization { token: x } }"),
+        ["1:10: Cluster authorization does not support tokens"]
+    );
+    let (o, r) = apply("cluster {\n routes: [\"nats://a:1\", \"nats://a:1\", \"nats://b:2\"]\n}\n");
+    assert_eq!(
+        r.warnings,
+        ["2:26: invalid use of field \"nats://a:1\": Duplicate route entry detected"]
+    );
+    assert_eq!(o.cluster.routes.len(), 2);
+    assert_eq!(
+        errors("cluster {\n routes: [\"127.0.0.1:4222\"]\n}"),
+        ["2:12: error parsing route url [\"127.0.0.1:4222\"]"]
+    );
+    assert_eq!(
+        errors("cluster {\n routes: nats://a:1\n}"),
+        ["2:2: interface conversion: interface {} is string, not []interface {}"]
+    );
+    let (_, r) = apply("cluster {\n  pool_size: 3\n  compression: { mode: s2_auto }\n  bar = 2\n}");
+    assert_eq!(r.errors, ["4:3: unknown field \"bar\""]);
+    assert_eq!(r.unsupported.len(), 2);
+    assert!(
+        r.unsupported[0].starts_with("2:3: field \"pool_size\" is not supported"),
+        "{:?}",
+        r.unsupported
+    );
+}
+
+#[test]
+fn unknown_fields_and_type_errors() {
+    let (_, r) = apply("port: 4333\nfoo: 1\nping_interval: 5\n  debug: \"yes\"\nlisten: \"abc\"\n");
+    assert_eq!(
+        r.errors,
+        [
+            "2:1: unknown field \"foo\"",
+            "4:3: interface conversion: interface {} is string, not bool",
+            "5:1: could not parse address string \"abc\"",
+        ]
+    );
+    assert_eq!(r.warnings, ["3:1: invalid use of field \"ping_interval\": ping_interval should be converted to a duration"]);
+    assert_eq!(errors("foo: 1"), ["1:0: unknown field \"foo\""]);
+    assert_eq!(
+        errors("port: \"abc\""),
+        ["1:0: interface conversion: interface {} is string, not int64"]
+    );
+    assert_eq!(
+        errors("port: 1.5"),
+        ["1:0: interface conversion: interface {} is float64, not int64"]
+    );
+    assert_eq!(
+        errors("listen: \"localhost:abc\""),
+        ["1:0: could not parse port \"abc\""]
+    );
+    assert_eq!(
+        errors("listen: 5.5"),
+        ["1:0: expected port or host:port, got float64"]
+    );
+    assert_eq!(
+        errors("max_payload: 3GB"),
+        ["1:0: max_payload value is too big"]
+    );
+    assert_eq!(
+        errors("MAX_CONTROL_LINE: 3GB"),
+        ["1:0: MAX_CONTROL_LINE value is too big"]
+    );
+    assert_eq!(errors("\"foo bar\": 1"), ["1:1: unknown field \"foo bar\""]);
+}
+
+#[test]
+fn durations() {
+    assert_eq!(
+        errors("ping_interval: \"5x\""),
+        ["1:0: error parsing ping_interval: time: unknown unit \"x\" in duration \"5x\""]
+    );
+    assert_eq!(
+        errors("write_deadline: \"5\""),
+        ["1:0: error parsing write_deadline: time: missing unit in duration \"5\""]
+    );
+    assert_eq!(
+        errors("lame_duck_duration: \"5s\""),
+        ["1:0: invalid lame_duck_duration of 5s, minimum is 30 seconds"]
+    );
+    assert_eq!(
+        errors("lame_duck_duration: \"29.5s\""),
+        ["1:0: invalid lame_duck_duration of 29.5s, minimum is 30 seconds"]
+    );
+    assert_eq!(
+        errors("lame_duck_grace_period: \"-1s\""),
+        ["1:0: invalid lame_duck_grace_period, needs to be positive"]
+    );
+    assert_eq!(
+        errors("lame_duck_duration: 60"),
+        ["1:0: interface conversion: interface {} is int64, not string"]
+    );
+    let (o, r) = apply("write_deadline: 3");
+    assert_eq!(o.write_deadline, Duration::from_secs(3));
+    assert_eq!(r.warnings.len(), 1);
+    assert_eq!(
+        ok("ping_interval: \"1h2m3s\"").ping_interval,
+        Duration::from_secs(3723)
+    );
+    assert_eq!(
+        ok("ping_interval: \"250ms\"").ping_interval,
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        ok("ping_interval: \"1.5µs\"").ping_interval,
+        Duration::from_nanos(1500)
+    );
+}
+
+#[test]
+fn go_duration_formatting() {
+    use super::units::go_duration_string as f;
+    let s = 1_000_000_000;
+    assert_eq!(f(0), "0s");
+    assert_eq!(f(5 * s), "5s");
+    assert_eq!(f(90 * s), "1m30s");
+    assert_eq!(f(3600 * s), "1h0m0s");
+    assert_eq!(f(s / 2), "500ms");
+    assert_eq!(f(1500), "1.5µs");
+    assert_eq!(f(-s), "-1s");
+    assert_eq!(f(s + s / 4), "1.25s");
+}
+
+#[test]
+fn split_host_port_like_go() {
+    use super::split_host_port as f;
+    assert_eq!(f("h:1").unwrap(), ("h".into(), "1".into()));
+    assert_eq!(f("[::1]:4222").unwrap(), ("::1".into(), "4222".into()));
+    assert_eq!(f(":80").unwrap(), ("".into(), "80".into()));
+    assert_eq!(f("h").unwrap_err(), "address h: missing port in address");
+    assert_eq!(
+        f("a:b:c").unwrap_err(),
+        "address a:b:c: too many colons in address"
+    );
+}
+
+#[test]
+fn keys_used_only_as_variables_are_not_unknown() {
+    let o = ok("x = 5\ny = $x\nport: $y\nNAME: n\ncluster { P: 7, port: $P, name: $NAME }");
+    assert_eq!(
+        (o.port, o.cluster.port, o.cluster.name.as_str()),
+        (5, 7, "n")
+    );
+}
+
+#[test]
+fn newer_and_unimplemented_keys_are_reported_not_fatal() {
+    let (o, r) = apply(
+        "jetstream { store_dir: /data }\naccounts { A: {} }\nsystem_account: SYS\nleafnodes { port: 7422 }\n\
+         gateway { name: g }\nwebsocket { port: 8080 }\nmqtt { port: 1883 }\ntls { cert_file: x }\nserver_tags: [a]\n\
+         write_timeout: \"1s\"\nport: 4999",
+    );
+    assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
+    assert_eq!(r.unsupported.len(), 10);
+    assert_eq!(o.port, 4999);
+}
+
+#[test]
+fn duplicate_keys_count_once_and_the_last_wins() {
+    let (o, r) = apply("port: \"bad\"\nport: 5000");
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(o.port, 5000);
+}
+
+#[test]
+fn helm_chart_json() {
+    std::env::set_var("NATS_RS_T_SERVER_NAME", "nats-1");
+    let o = ok(r#"{
+  "cluster": {
+    "name": "nats",
+    "no_advertise": true,
+    "port": 6222,
+    "routes": [
+      "nats://nats-0.nats-headless:6222",
+      "nats://nats-1.nats-headless:6222",
+      "nats://nats-2.nats-headless:6222"
+    ]
+  },
+  "http_port": 8222,
+  "lame_duck_duration": "30s",
+  "lame_duck_grace_period": "10s",
+  "pid_file": "/var/run/nats/nats.pid",
+  "port": 4222,
+  "server_name": $NATS_RS_T_SERVER_NAME
+}
+"#);
+    assert_eq!(o.server_name, "nats-1");
+    assert_eq!(
+        (
+            o.cluster.port,
+            o.cluster.routes.len(),
+            o.cluster.no_advertise
+        ),
+        (6222, 3, true)
+    );
+    assert_eq!(o.lame_duck_duration, Duration::from_secs(30));
+}
+
+#[test]
+fn docker_image_config_and_includes() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("auth.conf"),
+        "authorization { user: ruser, password: T0pS3cr3t, timeout: 2 }\n",
+    )
+    .unwrap();
+    let main = d.path().join("nats-server.conf");
+    std::fs::write(
+        &main,
+        "# Client port of 4222 on all interfaces\nport: 4222\n\n# HTTP monitoring port\nmonitor_port: 8222\n\n\
+         cluster {\n  name: \"demo\"\n  port: 6222\n  include auth.conf\n  routes = []\n}\n",
+    )
+    .unwrap();
+    let mut o = Options::default();
+    let r = apply_file(&mut o, &main).unwrap();
+    assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
+    assert_eq!((o.port, o.http_port, o.cluster.port), (4222, 8222, 6222));
+    assert_eq!(o.cluster.username, "ruser");
+    assert!(o.cluster.routes.is_empty());
+    assert_eq!(o.config_file.as_deref(), Some(main.as_path()));
+
+    std::fs::write(d.path().join("bad.conf"), "port: 1\nfoo: 2\n").unwrap();
+    let r = apply_file(&mut Options::default(), &d.path().join("bad.conf")).unwrap();
+    assert_eq!(
+        r.errors,
+        [format!(
+            "{}:2:1: unknown field \"foo\"",
+            d.path().join("bad.conf").display()
+        )]
+    );
+    assert!(
+        apply_file(&mut Options::default(), &d.path().join("missing.conf"))
+            .unwrap_err()
+            .ends_with("no such file or directory")
+    );
+}
