@@ -6,8 +6,9 @@
 //! position is kept as well, so a subject with 100k subscribers does not turn inserts and
 //! removes quadratic.
 //!
-//! Invariants: `items` holds no duplicates; when `index` is present it maps every member of
-//! `items` to its position and nothing else.
+//! Invariants: no duplicates; `Empty` is the only empty state (a `Many` is never empty);
+//! when `index` is present it maps every member of `items` to its position and nothing
+//! else.
 
 use std::hash::Hash;
 
@@ -21,82 +22,112 @@ const INDEX_MIN: usize = 32;
 /// `INDEX_MIN` does not rebuild the index on every change).
 const INDEX_DROP: usize = INDEX_MIN / 2;
 
-#[derive(Debug)]
-pub(crate) struct SubSet<T> {
-    items: Vec<T>,
-    index: Option<Box<HashMap<T, usize, Hasher>>>,
-}
-
-impl<T> Default for SubSet<T> {
-    fn default() -> Self {
-        SubSet {
-            items: Vec::new(),
-            index: None,
-        }
-    }
+/// Most nodes hold a single subscription, so that case is stored inline: no allocation.
+#[derive(Debug, Default)]
+pub(crate) enum SubSet<T> {
+    #[default]
+    Empty,
+    One(T),
+    Many {
+        items: Vec<T>,
+        index: Option<Box<HashMap<T, usize, Hasher>>>,
+    },
 }
 
 impl<T: Clone + Eq + Hash> SubSet<T> {
     #[inline]
     pub(crate) fn as_slice(&self) -> &[T] {
-        &self.items
+        match self {
+            SubSet::Empty => &[],
+            SubSet::One(item) => std::slice::from_ref(item),
+            SubSet::Many { items, .. } => items,
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.items.len()
+        self.as_slice().len()
     }
 
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    fn position(&self, item: &T) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(item).copied(),
-            None => self.items.iter().position(|x| x == item),
-        }
+        matches!(self, SubSet::Empty)
     }
 
     /// Adds `item`; returns false (and changes nothing) if it was already there.
     pub(crate) fn insert(&mut self, item: T) -> bool {
-        if self.position(&item).is_some() {
-            return false;
-        }
-        let pos = self.items.len();
-        if let Some(index) = &mut self.index {
-            index.insert(item.clone(), pos);
-        }
-        self.items.push(item);
-        if self.index.is_none() && self.items.len() >= INDEX_MIN {
-            let index = self
-                .items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| (x.clone(), i))
-                .collect();
-            self.index = Some(Box::new(index));
+        match self {
+            SubSet::Empty => *self = SubSet::One(item),
+            SubSet::One(first) => {
+                if *first == item {
+                    return false;
+                }
+                let first = first.clone();
+                *self = SubSet::Many {
+                    items: vec![first, item],
+                    index: None,
+                };
+            }
+            SubSet::Many { items, index } => {
+                let found = match index {
+                    Some(index) => index.contains_key(&item),
+                    None => items.contains(&item),
+                };
+                if found {
+                    return false;
+                }
+                if let Some(index) = index {
+                    index.insert(item.clone(), items.len());
+                }
+                items.push(item);
+                if index.is_none() && items.len() >= INDEX_MIN {
+                    let built = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| (x.clone(), i))
+                        .collect();
+                    *index = Some(Box::new(built));
+                }
+            }
         }
         true
     }
 
     /// Removes `item`; returns whether it was there. Order of the rest is not kept.
     pub(crate) fn remove(&mut self, item: &T) -> bool {
-        let Some(pos) = self.position(item) else {
-            return false;
-        };
-        self.items.swap_remove(pos);
-        if let Some(index) = &mut self.index {
-            index.remove(item);
-            if self.items.len() < INDEX_DROP {
-                self.index = None;
-            } else if let Some(moved) = self.items.get(pos) {
-                // The former last element now sits at `pos`.
-                index.insert(moved.clone(), pos);
+        match self {
+            SubSet::Empty => false,
+            SubSet::One(only) => {
+                let found = only == item;
+                if found {
+                    *self = SubSet::Empty;
+                }
+                found
+            }
+            SubSet::Many { items, index } => {
+                let pos = match index {
+                    Some(index) => index.get(item).copied(),
+                    None => items.iter().position(|x| x == item),
+                };
+                let Some(pos) = pos else {
+                    return false;
+                };
+                items.swap_remove(pos);
+                if let Some(map) = index {
+                    map.remove(item);
+                    if items.len() < INDEX_DROP {
+                        *index = None;
+                    } else if let Some(moved) = items.get(pos) {
+                        // The former last element now sits at `pos`.
+                        map.insert(moved.clone(), pos);
+                    }
+                }
+                if items.is_empty() {
+                    *self = SubSet::Empty;
+                }
+                true
             }
         }
-        true
     }
 }
 
@@ -109,7 +140,10 @@ mod tests {
         for x in set.as_slice() {
             assert!(seen.insert(*x), "duplicate {x}");
         }
-        if let Some(index) = &set.index {
+        if let SubSet::Many {
+            index: Some(index), ..
+        } = set
+        {
             assert_eq!(index.len(), set.len());
             for (i, x) in set.as_slice().iter().enumerate() {
                 assert_eq!(index[x], i);
@@ -125,13 +159,13 @@ mod tests {
             assert!(!set.insert(i));
             check(&set);
         }
-        assert!(set.index.is_some());
+        assert!(matches!(set, SubSet::Many { index: Some(_), .. }));
         for i in (0..100u32).step_by(3).chain((0..100).rev()) {
             let was = set.as_slice().contains(&i);
             assert_eq!(set.remove(&i), was);
             check(&set);
         }
         assert!(set.is_empty());
-        assert!(set.index.is_none());
+        assert!(matches!(set, SubSet::Empty));
     }
 }

@@ -33,29 +33,41 @@ pub(crate) enum Key<'a> {
     Fwc,
 }
 
-/// Splits and validates a subscription subject: no empty tokens, nothing after `>`.
-/// Whitespace is not checked here (as in Go): the protocol parser cannot produce it.
-pub(crate) fn parse_keys(subject: &[u8]) -> Result<Vec<Key<'_>>, SublistError> {
-    let mut keys = Vec::with_capacity(8);
+/// Checks a subscription subject: no empty tokens, nothing after `>`. Whitespace is not
+/// checked here (as in Go): the protocol parser cannot produce it.
+pub(crate) fn validate(subject: &[u8]) -> Result<(), SublistError> {
+    let mut after_fwc = false;
     for token in subject.split(|&b| b == SEP) {
-        if token.is_empty() || matches!(keys.last(), Some(Key::Fwc)) {
+        if token.is_empty() || after_fwc {
             return Err(SublistError::InvalidSubject);
         }
-        keys.push(if is_pwc(token) {
+        after_fwc = is_fwc(token);
+    }
+    Ok(())
+}
+
+/// The keys of a subject that passed [`validate`]. An iterator rather than a `Vec`, so
+/// insert and remove allocate nothing for the path.
+pub(crate) fn keys(subject: &[u8]) -> impl Iterator<Item = Key<'_>> + Clone {
+    subject.split(|&b| b == SEP).map(|token| {
+        if is_pwc(token) {
             Key::Pwc
         } else if is_fwc(token) {
             Key::Fwc
         } else {
             Key::Lit(token)
-        });
-    }
-    Ok(keys)
+        }
+    })
 }
+
+type Groups<T> = HashMap<Box<[u8]>, SubSet<T>, Hasher>;
 
 #[derive(Debug)]
 pub(crate) struct Node<T> {
     psubs: SubSet<T>,
-    qsubs: HashMap<Box<[u8]>, SubSet<T>, Hasher>,
+    /// Queue groups by name; boxed and optional because most nodes have none, and a small
+    /// node keeps the literal-children maps (which move nodes when they grow) cheap.
+    qsubs: Option<Box<Groups<T>>>,
     next: Option<Box<Level<T>>>,
 }
 
@@ -63,7 +75,7 @@ impl<T> Default for Node<T> {
     fn default() -> Self {
         Node {
             psubs: SubSet::default(),
-            qsubs: HashMap::default(),
+            qsubs: None,
             next: None,
         }
     }
@@ -71,13 +83,16 @@ impl<T> Default for Node<T> {
 
 impl<T: Clone + Eq + Hash> Node<T> {
     fn has_subs(&self) -> bool {
-        !self.psubs.is_empty() || !self.qsubs.is_empty()
+        !self.psubs.is_empty() || self.qsubs.is_some()
     }
 
     fn add(&mut self, queue: Option<&[u8]>, item: T) -> bool {
         match queue {
             None => self.psubs.insert(item),
-            Some(name) => self.qsubs.entry_ref(name).or_default().insert(item),
+            Some(name) => {
+                let groups = self.qsubs.get_or_insert_with(Box::default);
+                groups.entry_ref(name).or_default().insert(item)
+            }
         }
     }
 
@@ -85,20 +100,30 @@ impl<T: Clone + Eq + Hash> Node<T> {
         match queue {
             None => self.psubs.remove(item),
             Some(name) => {
-                let Some(group) = self.qsubs.get_mut(name) else {
+                let Some(groups) = self.qsubs.as_deref_mut() else {
+                    return false;
+                };
+                let Some(group) = groups.get_mut(name) else {
                     return false;
                 };
                 let found = group.remove(item);
                 if group.is_empty() {
-                    self.qsubs.remove(name);
+                    groups.remove(name);
+                    if groups.is_empty() {
+                        self.qsubs = None;
+                    }
                 }
                 found
             }
         }
     }
 
+    fn groups(&self) -> impl Iterator<Item = (&Box<[u8]>, &SubSet<T>)> {
+        self.qsubs.iter().flat_map(|g| g.iter())
+    }
+
     fn add_to(&self, out: &mut MatchResult<T>) {
-        out.add_node(&self.psubs, &self.qsubs);
+        out.add_node(&self.psubs, self.groups());
     }
 }
 
@@ -209,13 +234,14 @@ impl<T> Default for Trie<T> {
 }
 
 impl<T: Clone + Eq + Hash> Trie<T> {
-    /// Adds a subscription; false if the same one was already there. `keys` is non-empty.
-    pub(crate) fn insert(&mut self, keys: &[Key<'_>], queue: Option<&[u8]>, item: T) -> bool {
+    /// Adds a subscription; false if the same one was already there. `subject` has passed
+    /// [`validate`].
+    pub(crate) fn insert(&mut self, subject: &[u8], queue: Option<&[u8]>, item: T) -> bool {
+        let mut keys = keys(subject).peekable();
         let mut level = &mut self.root;
-        let last = keys.len() - 1;
-        for (i, &key) in keys.iter().enumerate() {
+        while let Some(key) = keys.next() {
             let node = level.child_or_insert(key);
-            if i == last {
+            if keys.peek().is_none() {
                 return node.add(queue, item);
             }
             level = node.next.get_or_insert_with(Box::default);
@@ -223,61 +249,63 @@ impl<T: Clone + Eq + Hash> Trie<T> {
         false
     }
 
-    fn node_mut(&mut self, keys: &[Key<'_>]) -> Option<&mut Node<T>> {
-        let (&last, path) = keys.split_last()?;
-        let mut level = &mut self.root;
-        for &key in path {
-            level = level.child_mut(key)?.next.as_deref_mut()?;
+    /// The node at the end of the first `depth` keys (`depth` >= 1).
+    fn node_mut<'k>(
+        &mut self,
+        mut keys: impl Iterator<Item = Key<'k>>,
+        depth: usize,
+    ) -> Option<&mut Node<T>> {
+        let mut node = self.root.child_mut(keys.next()?)?;
+        for key in keys.take(depth - 1) {
+            node = node.next.as_deref_mut()?.child_mut(key)?;
         }
-        level.child_mut(last)
+        Some(node)
     }
 
     /// Removes a subscription and prunes the nodes this leaves empty; false if absent.
-    pub(crate) fn remove(&mut self, keys: &[Key<'_>], queue: Option<&[u8]>, item: &T) -> bool {
+    /// `subject` has passed [`validate`].
+    pub(crate) fn remove(&mut self, subject: &[u8], queue: Option<&[u8]>, item: &T) -> bool {
+        let depth = keys(subject).count();
         let found = self
-            .node_mut(keys)
+            .node_mut(keys(subject), depth)
             .is_some_and(|node| node.remove(queue, item));
         if found {
-            self.prune(keys);
+            self.prune(subject, depth);
         }
         found
     }
 
-    /// Restores the "no empty node" invariant along `keys` after a removal from its last
+    /// Restores the "no empty node" invariant along `subject` after a removal from its last
     /// node: finds the highest node whose whole subtree has become an empty chain, then cuts
     /// it off its level (and drops that level too if it is left empty).
-    fn prune(&mut self, keys: &[Key<'_>]) {
-        let mut path: Vec<&Node<T>> = Vec::with_capacity(keys.len());
+    fn prune(&mut self, subject: &[u8], depth: usize) {
+        // One read-only pass: `cut` is the depth of the node to detach. Any node above the
+        // leaf that still holds subscriptions or has other children stops the cut below it.
+        let mut cut = 0;
         let mut level = Some(&self.root);
-        for &key in keys {
+        for (i, key) in keys(subject).enumerate() {
             let Some(node) = level.and_then(|l| l.child(key)) else {
                 return;
             };
-            path.push(node);
+            if i + 1 == depth {
+                if node.has_subs() || node.next.is_some() {
+                    return;
+                }
+            } else if node.has_subs() || node.next.as_ref().is_some_and(|l| l.len() > 1) {
+                cut = i + 1;
+            }
             level = node.next.as_deref();
         }
-        let Some(leaf) = path.last() else {
+        let Some(cut_key) = keys(subject).nth(cut) else {
             return;
         };
-        if leaf.has_subs() || leaf.next.is_some() {
-            return;
-        }
-        // path[cut] is the node to detach; walk up while the parent would become empty.
-        let mut cut = path.len() - 1;
-        while cut > 0 {
-            let parent = path[cut - 1];
-            if parent.has_subs() || parent.next.as_ref().is_some_and(|l| l.len() > 1) {
-                break;
-            }
-            cut -= 1;
-        }
         if cut == 0 {
-            self.root.remove_child(keys[0]);
+            self.root.remove_child(cut_key);
             return;
         }
-        if let Some(parent) = self.node_mut(&keys[..cut]) {
+        if let Some(parent) = self.node_mut(keys(subject), cut) {
             if let Some(level) = parent.next.as_deref_mut() {
-                level.remove_child(keys[cut]);
+                level.remove_child(cut_key);
                 if level.len() == 0 {
                     parent.next = None;
                 }
@@ -332,7 +360,7 @@ impl<T: Clone + Eq + Hash> Trie<T> {
         while let Some(level) = stack.pop() {
             for node in level.children() {
                 node.psubs.as_slice().iter().for_each(&mut f);
-                for group in node.qsubs.values() {
+                for (_, group) in node.groups() {
                     group.as_slice().iter().for_each(&mut f);
                 }
                 stack.extend(node.next.as_deref());
@@ -355,8 +383,10 @@ impl<T: Clone + Eq + Hash> Trie<T> {
                     node.has_subs() || node.next.is_some(),
                     "empty node left in trie"
                 );
+                let groups_ok = node.qsubs.as_ref().is_none_or(|g| !g.is_empty());
+                assert!(groups_ok, "empty group map");
                 assert!(
-                    node.qsubs.values().all(|g| !g.is_empty()),
+                    node.groups().all(|(_, g)| !g.is_empty()),
                     "empty queue group"
                 );
                 if let Some(next) = &node.next {
@@ -374,15 +404,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_keys_validates() {
-        assert_eq!(
-            parse_keys(b"foo.*.>").unwrap(),
-            vec![Key::Lit(b"foo"), Key::Pwc, Key::Fwc]
-        );
-        assert_eq!(
-            parse_keys(b"foo>.*x").unwrap(),
-            vec![Key::Lit(b"foo>"), Key::Lit(b"*x")]
-        );
+    fn validate_and_keys() {
+        let k: Vec<_> = keys(b"foo.*.>").collect();
+        assert_eq!(k, vec![Key::Lit(b"foo"), Key::Pwc, Key::Fwc]);
+        let k: Vec<_> = keys(b"foo>.*x").collect();
+        assert_eq!(k, vec![Key::Lit(b"foo>"), Key::Lit(b"*x")]);
+        assert_eq!(validate(b"foo>.*x.>"), Ok(()));
         for bad in [
             &b""[..],
             b".",
@@ -393,11 +420,7 @@ mod tests {
             b"a.>.b",
             b">.>",
         ] {
-            assert_eq!(
-                parse_keys(bad),
-                Err(SublistError::InvalidSubject),
-                "{bad:?}"
-            );
+            assert_eq!(validate(bad), Err(SublistError::InvalidSubject), "{bad:?}");
         }
     }
 
@@ -407,13 +430,13 @@ mod tests {
         let subject = vec!["a"; depth].join(".").into_bytes();
         let wild = vec!["*"; depth].join(".").into_bytes();
         let mut trie = Trie::default();
-        assert!(trie.insert(&parse_keys(&subject).unwrap(), None, 1u32));
-        assert!(trie.insert(&parse_keys(&wild).unwrap(), None, 2u32));
+        assert!(trie.insert(&subject, None, 1u32));
+        assert!(trie.insert(&wild, None, 2u32));
         let mut out = MatchResult::new();
         trie.match_into(&subject, &mut out);
         out.psubs.sort();
         assert_eq!(out.psubs, vec![1, 2]);
-        assert!(trie.remove(&parse_keys(&subject).unwrap(), None, &1));
+        assert!(trie.remove(&subject, None, &1));
         assert_eq!(trie.shape().1, depth);
         // Dropping the remaining deep chain must not overflow the stack either.
         drop(trie);
