@@ -108,7 +108,7 @@ pub enum ConfError {
 
 /// Parse a config file (following includes relative to it).
 pub fn parse_file(path: &Path) -> Result<Map, ConfError> {
-    let bytes = std::fs::read(path).map_err(|e| ConfError::Io {
+    let bytes = parser::read_limited(path).map_err(|e| ConfError::Io {
         msg: format!("open {}: {}", path.display(), parser::io_text(&e)),
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();

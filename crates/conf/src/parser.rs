@@ -22,6 +22,25 @@ pub(crate) const MAX_DEPTH: usize = 512;
 /// Deepest chain of includes we follow.
 pub(crate) const MAX_INCLUDE_DEPTH: usize = 32;
 
+/// Largest config file (or include) we read: a config is small, and a path to a device
+/// such as `/dev/zero` must not exhaust memory.
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a whole config file, refusing anything larger than [`MAX_FILE_BYTES`].
+pub(crate) fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "file larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(buf)
+}
+
 /// Key of the temporary map an environment value is parsed into (nats-server uses `pk`).
 const ENV_KEY: &str = "pk";
 /// Unquoted values starting `$2a$` are bcrypt hashes, not variables.
@@ -302,7 +321,7 @@ impl<'a> Parser<'a> {
                 format!("error parsing include file '{name}', it includes itself"),
             ));
         }
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let bytes = read_limited(&path).map_err(|e| {
             self.err(
                 t,
                 format!(
