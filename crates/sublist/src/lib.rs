@@ -113,6 +113,13 @@ pub struct Sublist<T> {
     empty: Arc<MatchResult<T>>,
 }
 
+enum Lookup<T> {
+    /// Final: a cache hit, or a result that is not to be cached.
+    Done(Arc<MatchResult<T>>),
+    /// A trie walk to be cached, and the `genid` it was computed at.
+    Miss(Arc<MatchResult<T>>, u64),
+}
+
 struct Inner<T> {
     trie: Trie<T>,
     cache: Option<Cache<T>>,
@@ -231,35 +238,50 @@ impl<T: Clone + Eq + Hash + Send + Sync> Sublist<T> {
     /// wildcard subscriptions (see [`subject::subject_matches`]). A subject with an empty
     /// token matches nothing and is not cached.
     pub fn match_subject(&self, subject: &[u8]) -> Arc<MatchResult<T>> {
-        let (result, seen_genid) = {
-            let inner = self.inner.read();
-            if let Some(hit) = inner.cache.as_ref().and_then(|c| c.get(subject)) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Arc::clone(hit);
+        match self.lookup(subject) {
+            Lookup::Done(result) => result,
+            Lookup::Miss(result, seen_genid) => {
+                self.store(subject, &result, seen_genid);
+                result
             }
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            if !has_no_empty_tokens(subject) {
-                return Arc::clone(&self.empty);
-            }
-            let mut found = MatchResult::new();
-            inner.trie.match_into(subject, &mut found);
-            let result = if found.is_empty() {
-                Arc::clone(&self.empty)
-            } else {
-                Arc::new(found)
-            };
-            if inner.cache.is_none() {
-                return result;
-            }
-            (result, self.genid.load(Ordering::Acquire))
+        }
+    }
+
+    /// The read-locked half of a match: a cache hit, or a trie walk with the generation it
+    /// was computed at.
+    fn lookup(&self, subject: &[u8]) -> Lookup<T> {
+        let inner = self.inner.read();
+        if let Some(hit) = inner.cache.as_ref().and_then(|c| c.get(subject)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Done(Arc::clone(hit));
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        if !has_no_empty_tokens(subject) {
+            return Lookup::Done(Arc::clone(&self.empty));
+        }
+        let mut found = MatchResult::new();
+        inner.trie.match_into(subject, &mut found);
+        let result = if found.is_empty() {
+            Arc::clone(&self.empty)
+        } else {
+            Arc::new(found)
         };
+        match inner.cache {
+            None => Lookup::Done(result),
+            Some(_) => Lookup::Miss(result, self.genid.load(Ordering::Acquire)),
+        }
+    }
+
+    /// The write-locked half of a miss: cache `result` unless the index changed since it
+    /// was computed (then the walk may predate the change, and patching has already
+    /// passed this key by).
+    fn store(&self, subject: &[u8], result: &Arc<MatchResult<T>>, seen_genid: u64) {
         let mut inner = self.inner.write();
         if self.genid.load(Ordering::Acquire) == seen_genid {
             if let Some(cache) = &mut inner.cache {
-                cache.store(subject, Arc::clone(&result));
+                cache.store(subject, Arc::clone(result));
             }
         }
-        result
     }
 
     /// Bumped on every insert and remove.
@@ -333,6 +355,19 @@ impl<T> fmt::Debug for Sublist<T> {
 
 #[cfg(test)]
 impl<T: Clone + Eq + Hash + Send + Sync> Sublist<T> {
+    /// A miss computed now and stored later, to test the `genid` guard deterministically.
+    pub(crate) fn split_match(&self, subject: &[u8]) -> impl FnOnce() -> Arc<MatchResult<T>> + '_ {
+        let lookup = self.lookup(subject);
+        let subject = subject.to_vec();
+        move || match lookup {
+            Lookup::Done(result) => result,
+            Lookup::Miss(result, seen) => {
+                self.store(&subject, &result, seen);
+                result
+            }
+        }
+    }
+
     /// (nodes, depth) of the trie, asserting its invariants.
     pub(crate) fn shape(&self) -> (usize, usize) {
         self.inner.read().trie.shape()

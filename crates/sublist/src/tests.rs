@@ -339,6 +339,32 @@ fn cached_empty_result_is_patched() {
 }
 
 #[test]
+fn a_miss_racing_a_change_is_not_cached() {
+    for change in 0..3 {
+        let sl = Sublist::new(true);
+        ins(&sl, "a.b", 1);
+        // The walk happens here, the store after the change (as if another thread's insert
+        // or remove had slipped in between the read and the write lock).
+        let finish = sl.split_match(b"a.b");
+        match change {
+            0 => ins(&sl, "a.*", 2),
+            1 => sl.remove(b"a.b", None, &1).unwrap(),
+            _ => insq(&sl, ">", "q", 3),
+        }
+        let stale = finish();
+        assert_eq!(
+            sl.cache_count(),
+            0,
+            "change {change}: stale walk must not be stored"
+        );
+        let fresh = sl.match_subject(b"a.b");
+        assert_ne!(*stale, *fresh);
+        assert_eq!(sl.cache_count(), 1);
+        assert_eq!(*sl.match_subject(b"a.b"), *fresh);
+    }
+}
+
+#[test]
 fn cache_stays_bounded() {
     let sl = Sublist::new(true);
     ins(&sl, ">", 1);
@@ -514,31 +540,39 @@ fn hundred_thousand_subscriptions() {
 
 #[test]
 fn concurrent_matches_see_a_consistent_index() {
+    // Writers churn subscriptions while readers match; a miss computed before a change must
+    // never be stored in the cache after it, so at the end every (cached) answer is exact.
     let sl = Arc::new(Sublist::new(true));
     ins(&sl, "stable.>", 0);
+    let subjects = ["stable.x", "stable.y", "stable.x.z"];
     std::thread::scope(|s| {
         for t in 0..2u32 {
             let sl = &sl;
             s.spawn(move || {
-                for i in 0..2000u32 {
-                    let id = 1 + t * 10_000 + i;
-                    let subject = if i % 2 == 0 { "stable.*" } else { "stable.x" };
+                for i in 0..20_000u32 {
+                    let id = 1 + t * 1_000_000 + i;
+                    let subject = ["stable.*", "stable.x", "stable.*.z", "*.>"][(i % 4) as usize];
                     sl.insert(subject.as_bytes(), None, id).unwrap();
                     sl.remove(subject.as_bytes(), None, &id).unwrap();
                 }
             });
         }
-        for _ in 0..2 {
+        for r in 0..2 {
             let sl = &sl;
             s.spawn(move || {
-                for _ in 0..4000 {
-                    let r = sl.match_subject(b"stable.x");
-                    assert!(r.psubs.contains(&0));
-                    assert!(r.psubs.len() <= 5);
+                for i in 0..40_000 {
+                    let m = sl.match_subject(subjects[(i + r) % 3].as_bytes());
+                    assert!(m.psubs.contains(&0));
+                    assert!(
+                        m.psubs.len() <= 3,
+                        "one stable sub + at most one per writer"
+                    );
                 }
             });
         }
     });
-    assert_eq!(psubs_of(&sl, "stable.x"), [0]);
+    for subject in subjects {
+        assert_eq!(psubs_of(&sl, subject), [0], "{subject}");
+    }
     assert_eq!(sl.count(), 1);
 }
