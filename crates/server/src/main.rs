@@ -19,10 +19,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Usage { error, text, code }) => {
+            // Go's flag package: the error on stderr, the usage text on stdout.
             if let Some(e) = error {
                 eprintln!("{e}");
             }
-            eprintln!("{text}");
+            println!("{text}");
             return ExitCode::from(code as u8);
         }
         Ok(Command::Signal { command, target }) => {

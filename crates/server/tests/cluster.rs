@@ -76,10 +76,9 @@ async fn guide_walkthrough_three_servers() {
     let all = format!("{},{},{}", a.url(), b.url(), c.url());
     let targets = [a.url(), b.url(), c.url(), all];
     for (i, url) in targets.iter().enumerate() {
-        let p = async_nats::ConnectOptions::new()
-            .connect(url.as_str())
-            .await
-            .unwrap();
+        let addrs: Vec<async_nats::ServerAddr> =
+            url.split(',').map(|u| u.parse().unwrap()).collect();
+        let p = async_nats::connect(addrs).await.unwrap();
         // Interest reaches the other servers asynchronously: wait until it has.
         let body = format!("world_{i}");
         let mut got = None;
@@ -289,8 +288,9 @@ async fn kill_and_restart_heals_mesh_and_interest() {
     let b = join(&a, &[]);
     let mut c = join(&a, &[]);
     assert!(wait_full_mesh(&[&a, &b, &c], MESH_TIMEOUT));
-    let urls = format!("{},{}", a.url(), b.url());
-    let client = async_nats::connect(urls.as_str()).await.unwrap();
+    let urls: Vec<async_nats::ServerAddr> =
+        vec![a.url().parse().unwrap(), b.url().parse().unwrap()];
+    let client = async_nats::connect(urls).await.unwrap();
     let mut sub = client.subscribe("heal").await.unwrap();
     client.flush().await.unwrap();
     c.kill();

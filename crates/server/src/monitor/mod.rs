@@ -1,19 +1,100 @@
-//! HTTP monitoring (`-m`/`http`): `/varz`, `/connz`, `/routez`, `/subsz`, `/healthz` and
-//! the index page, with nats-server's JSON shapes.
+//! HTTP monitoring (`-m`/`http`): `/varz`, `/connz`, `/routez`, `/subsz` (alias
+//! `/subscriptionsz`), `/healthz` and the index page, with nats-server 2.9.10's JSON shapes.
+//!
+//! Tools read these documents by key name (the Prometheus exporter turns every number into
+//! a metric named after its key; Kubernetes probes call `/healthz`), so each endpoint
+//! module mirrors Go's struct field for field: same names, order, omit-when-empty rules
+//! and units. The fixtures in `tests/fixtures/monitor/` are the Go server's own answers.
+//!
+//! Routing is done here rather than with axum's router because nats-server's rules are
+//! simple and a little unusual: every path lives under `http_base_path`, only exact paths
+//! match (`/varz/` is a 404), any HTTP method is accepted, and the hit counters in
+//! `/varz`'s `http_req_stats` are bumped at the same points as Go's handlers bump them
+//! (for `/connz`, only once its parameters decoded).
+//!
+//! * `format`: Go-style durations, timestamps and JSON encoding.
+//! * `query`: Go-style query parameters and their 400 texts.
+//! * `varz`, `connz`, `routez`, `subsz`, `healthz`: one endpoint each; `sort_opts` the
+//!   orders of `/connz?sort=`.
+//! * `proc_stats`: memory and CPU of this process for `/varz`.
+
+mod connz;
+mod format;
+mod healthz;
+mod proc_stats;
+mod query;
+mod routez;
+mod sort_opts;
+mod subsz;
+mod varz;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::server::Server;
+use crate::sub::Subscription;
+
+pub use format::go_duration;
+use query::Query;
+
+/// The only account there is; `acc=` filters name it.
+const GLOBAL_ACCOUNT: &str = "$G";
+
+/// The endpoints we serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Root,
+    Varz,
+    Connz,
+    Routez,
+    Subsz,
+    Healthz,
+}
+
+/// Paths relative to the base path, and how `http_req_stats` names them (Go counts the
+/// alias `/subscriptionsz` as `/subsz`).
+const ENDPOINTS: &[(&str, Endpoint)] = &[
+    ("/varz", Endpoint::Varz),
+    ("/connz", Endpoint::Connz),
+    ("/routez", Endpoint::Routez),
+    ("/subsz", Endpoint::Subsz),
+    ("/subscriptionsz", Endpoint::Subsz),
+    ("/healthz", Endpoint::Healthz),
+];
+
+impl Endpoint {
+    fn stats_key(self) -> &'static str {
+        match self {
+            Endpoint::Root => "/",
+            Endpoint::Varz => "/varz",
+            Endpoint::Connz => "/connz",
+            Endpoint::Routez => "/routez",
+            Endpoint::Subsz => "/subsz",
+            Endpoint::Healthz => "/healthz",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    srv: Arc<Server>,
+    /// Normalized `http_base_path` (`/` when unset).
+    base: Arc<str>,
+}
 
 /// Serve the monitoring endpoints on `l` until the server shuts down.
 pub fn spawn(srv: Arc<Server>, l: TcpListener) {
-    let app = axum::Router::new().route(
-        "/healthz",
-        axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-    );
+    let base: Arc<str> = normalize_base_path(&srv.opts().http_base_path).into();
+    let app = axum::Router::new().fallback(dispatch).with_state(Ctx {
+        srv: srv.clone(),
+        base,
+    });
     let s = srv.clone();
     srv.tasks.spawn(async move {
         let _ = axum::serve(l, app)
@@ -22,48 +103,207 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
     });
 }
 
-/// A duration as Go's `time.Duration.String()` writes it: `1h2m3.5s`, `1.234ms`, `312µs`,
-/// `0s`.
-pub fn go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos == 0 {
-        return "0s".into();
+async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
+    let Some(ep) = resolve(&ctx.base, req.uri().path()) else {
+        return not_found();
+    };
+    let q = Query::parse(req.uri().query());
+    let srv = &ctx.srv;
+    match ep {
+        Endpoint::Root => {
+            count(srv, ep);
+            index_page(&ctx.base)
+        }
+        Endpoint::Varz => varz::handle(srv, &q),
+        Endpoint::Connz => connz::handle(srv, &q),
+        Endpoint::Routez => routez::handle(srv, &q),
+        Endpoint::Subsz => subsz::handle(srv, &q),
+        Endpoint::Healthz => healthz::handle(srv, &q),
     }
-    if nanos < 1_000 {
-        return format!("{nanos}ns");
-    }
-    if nanos < 1_000_000 {
-        return format!("{}µs", trim_frac(nanos as f64 / 1e3));
-    }
-    if nanos < 1_000_000_000 {
-        return format!("{}ms", trim_frac(nanos as f64 / 1e6));
-    }
-    let mut out = String::new();
-    let total_secs = d.as_secs();
-    let h = total_secs / 3600;
-    let m = (total_secs % 3600) / 60;
-    let s = total_secs % 60;
-    let frac = d.subsec_nanos();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if frac == 0 {
-        out.push_str(&format!("{s}s"));
-    } else {
-        let f = format!("{:09}", frac);
-        let f = f.trim_end_matches('0');
-        out.push_str(&format!("{s}.{f}s"));
-    }
-    out
 }
 
-fn trim_frac(v: f64) -> String {
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
+/// Which endpoint `path` names under `base`, exactly (no trailing slash, no prefix match).
+fn resolve(base: &str, path: &str) -> Option<Endpoint> {
+    if path == base {
+        return Some(Endpoint::Root);
+    }
+    ENDPOINTS
+        .iter()
+        .find(|(p, _)| join_path(base, p) == path)
+        .map(|&(_, ep)| ep)
+}
+
+/// `http_base_path` as nats-server normalizes it: a leading `/`, no trailing one, `/`
+/// when empty.
+fn normalize_base_path(p: &str) -> String {
+    let mut parts = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Go's `path.Join(base, p)` for a normalized base and an absolute endpoint path.
+fn join_path(base: &str, p: &str) -> String {
+    if base == "/" {
+        p.to_string()
+    } else {
+        format!("{base}{p}")
+    }
+}
+
+/// Count one hit of `ep` for `/varz`'s `http_req_stats`.
+fn count(srv: &Server, ep: Endpoint) {
+    *srv.http_req_stats
+        .lock()
+        .entry(ep.stats_key().to_string())
+        .or_insert(0) += 1;
+}
+
+/// A JSON answer (already encoded), or JSONP when the request has `callback=`.
+fn json_response(q: &Query, status: StatusCode, body: Vec<u8>) -> Response {
+    let cb = q.get("callback");
+    let (ctype, body) = if cb.is_empty() {
+        ("application/json", body)
+    } else {
+        let mut b = Vec::with_capacity(body.len() + cb.len() + 2);
+        b.extend_from_slice(cb.as_bytes());
+        b.push(b'(');
+        b.extend_from_slice(&body);
+        b.push(b')');
+        ("application/javascript", b)
+    };
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    // Newer nats-server versions send this so browser dashboards can poll; harmless here.
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+/// 200 with `v` pretty-printed as Go's `MarshalIndent(v, "", "  ")`.
+fn pretty<T: Serialize>(q: &Query, v: &T) -> Response {
+    json_response(q, StatusCode::OK, format::to_json_pretty(v))
+}
+
+fn text(status: StatusCode, msg: String) -> Response {
+    let mut resp = Response::new(Body::from(msg));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// 400 with the plain-text reason, as Go's handlers answer bad parameters.
+fn bad_request(msg: String) -> Response {
+    text(StatusCode::BAD_REQUEST, msg)
+}
+
+/// Go's `http.NotFound`.
+fn not_found() -> Response {
+    let mut resp = text(StatusCode::NOT_FOUND, "404 page not found\n".into());
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// The HTML index: one link per endpoint. Links are `.` + the full path, as Go writes
+/// them, so they resolve under any base path.
+fn index_page(base: &str) -> Response {
+    let mut links = String::new();
+    for (path, label) in [
+        ("/varz", "General"),
+        ("/connz", "Connections"),
+        ("/subsz", "Subscriptions"),
+        ("/routez", "Routes"),
+        ("/healthz", "Health Probe"),
+    ] {
+        links.push_str(&format!(
+            "    <a href=.{}>{label}</a>\n",
+            join_path(base, path)
+        ));
+    }
+    let html = format!(
+        "<html lang=\"en\">\n  <head>\n    <title>NATS server monitoring</title>\n    \
+         <style type=\"text/css\">\n      body {{ font-family: sans-serif; margin-left: 32px }}\n      \
+         a {{ display: block; padding-bottom: 6px; text-decoration: none }}\n    </style>\n  \
+         </head>\n  <body>\n    <h2>nats-server v{}</h2>\n{links}    \
+         <a href=https://docs.nats.io/running-a-nats-service/nats_admin/monitoring>Help</a>\n  \
+         </body>\n</html>\n",
+        crate::options::NATS_VERSION
+    );
+    let mut resp = text(StatusCode::OK, html);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// One subscription in `subscriptions_list_detail` (connz, routez) and `subsz`'s list
+/// (Go's `SubDetail`; `account` only on subsz).
+#[derive(Debug, Clone, Serialize)]
+struct SubDetail {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    account: String,
+    subject: String,
+    #[serde(rename = "qgroup", skip_serializing_if = "String::is_empty")]
+    queue: String,
+    sid: String,
+    msgs: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    max: u64,
+    cid: u64,
+}
+
+impl SubDetail {
+    fn new(sub: &Subscription, account: &str) -> SubDetail {
+        use std::sync::atomic::Ordering::Relaxed;
+        SubDetail {
+            account: account.to_string(),
+            subject: String::from_utf8_lossy(&sub.subject).into_owned(),
+            queue: sub
+                .queue
+                .as_deref()
+                .map(|q| String::from_utf8_lossy(q).into_owned())
+                .unwrap_or_default(),
+            sid: String::from_utf8_lossy(&sub.sid).into_owned(),
+            msgs: sub.delivered.load(Relaxed),
+            max: sub.max.load(Relaxed),
+            cid: sub.conn.cid,
+        }
+    }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Order sids numerically when they are numbers (clients use `1`, `2`, … `10`), so that
+/// lists come out in subscription order rather than Go's random map order.
+fn sid_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    (a.len(), a).cmp(&(b.len(), b))
+}
+
+/// `[offset, offset+limit)` of `len` items, clamped as Go clamps it.
+fn page(len: usize, offset: usize, limit: usize) -> std::ops::Range<usize> {
+    let start = offset.min(len);
+    let end = offset.saturating_add(limit).min(len);
+    start..end
 }
 
 #[cfg(test)]
@@ -71,13 +311,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_duration_formats() {
-        assert_eq!(go_duration(Duration::ZERO), "0s");
-        assert_eq!(go_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(go_duration(Duration::from_secs(120)), "2m0s");
-        assert_eq!(go_duration(Duration::from_secs(3723)), "1h2m3s");
-        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(go_duration(Duration::from_micros(312)), "312µs");
-        assert_eq!(go_duration(Duration::from_micros(1234)), "1.234ms");
+    fn base_paths() {
+        assert_eq!(normalize_base_path(""), "/");
+        assert_eq!(normalize_base_path("mon"), "/mon");
+        assert_eq!(normalize_base_path("/mon/"), "/mon");
+        assert_eq!(normalize_base_path("/a//b/../c"), "/a/c");
+        assert_eq!(resolve("/", "/"), Some(Endpoint::Root));
+        assert_eq!(resolve("/", "/varz"), Some(Endpoint::Varz));
+        assert_eq!(resolve("/", "/varz/"), None);
+        assert_eq!(resolve("/", "/subscriptionsz"), Some(Endpoint::Subsz));
+        assert_eq!(resolve("/mon", "/mon"), Some(Endpoint::Root));
+        assert_eq!(resolve("/mon", "/mon/connz"), Some(Endpoint::Connz));
+        assert_eq!(resolve("/mon", "/connz"), None);
+        assert_eq!(resolve("/mon", "/"), None);
+    }
+
+    #[test]
+    fn global_account_matches_delivery() {
+        assert_eq!(GLOBAL_ACCOUNT.as_bytes(), crate::deliver::GLOBAL_ACCOUNT);
+    }
+
+    #[test]
+    fn paging_clamps() {
+        assert_eq!(page(3, 0, 1024), 0..3);
+        assert_eq!(page(3, 1, 1), 1..2);
+        assert_eq!(page(3, 5, 1), 3..3);
+        assert_eq!(page(3, usize::MAX, usize::MAX), 3..3);
+    }
+
+    #[test]
+    fn sids_in_numeric_order() {
+        let mut v: Vec<&[u8]> = vec![b"10", b"2", b"1", b"ab"];
+        v.sort_by(|a, b| sid_order(a, b));
+        assert_eq!(v, vec![&b"1"[..], b"2", b"10", b"ab"]);
     }
 }

@@ -50,10 +50,13 @@ impl RouteTable {
     }
 }
 
+/// A subscription subject and its queue group, if any.
+type InterestKey = (Box<[u8]>, Option<Box<[u8]>>);
+
 /// Local interest per (subject, queue) for the global account.
 #[derive(Default)]
 pub struct Interest {
-    counts: HashMap<(Box<[u8]>, Option<Box<[u8]>>), u32>,
+    counts: HashMap<InterestKey, u32>,
 }
 
 impl Interest {

@@ -1,0 +1,321 @@
+//! `/connz`: client connections, open and recently closed (Go's `Connz`/`ConnInfo`).
+//!
+//! Parameters: `sort`, `auth`, `subs` (`1`/`true` or `detail`), `offset`, `limit`
+//! (default 1024), `cid`, `state` (`open`, `closed`, `any`/`all`), `user`, `acc`,
+//! `mqtt_client`. Routes are never listed. Go 2.9.10's quirks are kept on purpose, since
+//! scripts written against it see them:
+//! * `total` counts every connection in the requested state, even when `cid` or `user`
+//!   selects fewer;
+//! * with `cid`, `state=any` searches only the closed connections;
+//! * `sort=uptime` and `sort=idle` have Go's odd orders (see `sort_opts`);
+//! * an unknown `acc` answers an empty document with `"server_id": ""` and
+//!   `"connections": null`.
+//!
+//! A closed connection reports its uptime and idle time as of when it closed.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::response::Response;
+use serde::Serialize;
+
+use super::format::{rtt, since, uptime, GoTime};
+use super::query::{ConnState, Query};
+use super::sort_opts::{sort_infos, SortOpt};
+use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
+use crate::conn::Conn;
+use crate::server::{ClosedConn, Server};
+
+/// Default page size (Go's `DefaultConnListSize`).
+const DEFAULT_LIMIT: usize = 1024;
+
+#[derive(Serialize)]
+pub(super) struct Connz {
+    server_id: String,
+    now: GoTime,
+    num_connections: usize,
+    total: usize,
+    offset: usize,
+    limit: usize,
+    connections: Option<Vec<ConnInfo>>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub(super) struct ConnInfo {
+    pub(super) cid: u64,
+    pub(super) kind: &'static str,
+    #[serde(rename = "type")]
+    pub(super) typ: &'static str,
+    pub(super) ip: String,
+    pub(super) port: u16,
+    pub(super) start: GoTime,
+    pub(super) last_activity: GoTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) stop: Option<GoTime>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub(super) reason: &'static str,
+    pub(super) rtt: String,
+    pub(super) uptime: String,
+    pub(super) idle: String,
+    pub(super) pending_bytes: usize,
+    pub(super) in_msgs: u64,
+    pub(super) out_msgs: u64,
+    pub(super) in_bytes: u64,
+    pub(super) out_bytes: u64,
+    pub(super) subscriptions: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(super) name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(super) lang: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(super) version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(super) authorized_user: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) subscriptions_list: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) subscriptions_list_detail: Vec<SubDetail>,
+}
+
+/// The decoded request.
+#[derive(Debug)]
+pub(super) struct ConnzOptions {
+    sort: String,
+    auth: bool,
+    subs: bool,
+    detail: bool,
+    offset: i64,
+    limit: i64,
+    cid: u64,
+    state: ConnState,
+    user: String,
+    acc: String,
+    mqtt_client: String,
+}
+
+impl ConnzOptions {
+    /// Decode in Go's order, so the first bad parameter is the one reported.
+    pub(super) fn from_query(q: &Query) -> Result<ConnzOptions, String> {
+        let sort = q.get("sort").to_string();
+        let auth = q.bool("auth")?;
+        let (subs, detail) = q.subs()?;
+        Ok(ConnzOptions {
+            sort,
+            auth,
+            subs,
+            detail,
+            offset: q.int("offset")?,
+            limit: q.int("limit")?,
+            cid: q.uint64("cid")?,
+            state: q.state()?,
+            user: q.get("user").to_string(),
+            acc: q.get("acc").to_string(),
+            mqtt_client: q.get("mqtt_client").to_string(),
+        })
+    }
+}
+
+pub(super) fn handle(srv: &Server, q: &Query) -> Response {
+    let opts = match ConnzOptions::from_query(q) {
+        Ok(o) => o,
+        Err(e) => return bad_request(e),
+    };
+    count(srv, Endpoint::Connz);
+    match connz(srv, &opts) {
+        Ok(c) => pretty(q, &c),
+        Err(e) => bad_request(e),
+    }
+}
+
+pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
+    let sort =
+        SortOpt::parse(&o.sort).ok_or_else(|| format!("invalid sorting option: {}", o.sort))?;
+    if sort == SortOpt::Stop && o.state != ConnState::Closed {
+        return Err("sort by stop only valid on closed connections".into());
+    }
+    if sort == SortOpt::Reason && o.state != ConnState::Closed {
+        return Err("sort by reason only valid on closed connections".into());
+    }
+    let offset = usize::try_from(o.offset).unwrap_or(0);
+    let mut limit = usize::try_from(o.limit)
+        .ok()
+        .filter(|&l| l > 0)
+        .unwrap_or(DEFAULT_LIMIT);
+    if o.cid > 0 {
+        limit = 1;
+    }
+    let now = SystemTime::now();
+    let mut c = Connz {
+        server_id: String::new(),
+        now: GoTime(now),
+        num_connections: 0,
+        total: 0,
+        offset,
+        limit,
+        connections: None,
+    };
+    // Every client is in the global account; any other account does not exist.
+    if !o.acc.is_empty() && o.acc != GLOBAL_ACCOUNT {
+        return Ok(c);
+    }
+    c.server_id = srv.id.clone();
+
+    let want_open = matches!(o.state, ConnState::Open | ConnState::All);
+    let want_closed = matches!(o.state, ConnState::Closed | ConnState::All);
+    let mut open: Vec<Arc<Conn>> = Vec::new();
+    let mut closed: Vec<ClosedConn> = Vec::new();
+    {
+        let clients = srv.clients.lock();
+        if want_open {
+            c.total += clients.len();
+            if o.cid == 0 {
+                open = clients.values().cloned().collect();
+            } else if o.state == ConnState::Open {
+                open.extend(clients.get(&o.cid).cloned());
+            }
+        }
+    }
+    if want_closed {
+        let ring = srv.closed.lock();
+        c.total += ring.len();
+        if o.cid == 0 {
+            closed = ring.iter().cloned().collect();
+        } else {
+            closed.extend(ring.iter().find(|cc| cc.conn.cid == o.cid).cloned());
+        }
+    }
+
+    let keep = |conn: &Conn| {
+        (o.user.is_empty() || conn.meta.lock().user == o.user) && o.mqtt_client.is_empty()
+    };
+    let mut infos: Vec<ConnInfo> = open
+        .iter()
+        .filter(|conn| keep(conn))
+        .map(|conn| open_info(conn, now, o))
+        .chain(
+            closed
+                .iter()
+                .filter(|cc| keep(&cc.conn))
+                .map(|cc| closed_info(cc, o)),
+        )
+        .collect();
+    sort_infos(&mut infos, sort, now);
+    let range = page(infos.len(), offset, limit);
+    let conns: Vec<ConnInfo> = infos.drain(range).collect();
+    c.num_connections = conns.len();
+    c.connections = Some(conns);
+    Ok(c)
+}
+
+/// The parts common to open and closed connections; `now` is when uptime and idle end.
+fn base_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
+    let meta = conn.meta.lock().clone();
+    let (out_msgs, out_bytes, pending) = {
+        let out = conn.out.lock();
+        (out.msgs, out.bytes, out.pending)
+    };
+    let last = last_activity(conn);
+    ConnInfo {
+        cid: conn.cid,
+        kind: "Client",
+        typ: "nats",
+        ip: conn.addr.ip().to_string(),
+        port: conn.addr.port(),
+        start: GoTime(conn.start),
+        last_activity: GoTime(last),
+        stop: None,
+        reason: "",
+        rtt: rtt(meta.rtt),
+        uptime: uptime(since(now, conn.start)),
+        idle: uptime(since(now, last)),
+        pending_bytes: pending,
+        in_msgs: conn.in_stats.msgs.load(Relaxed),
+        out_msgs,
+        in_bytes: conn.in_stats.bytes.load(Relaxed),
+        out_bytes,
+        subscriptions: 0,
+        name: meta.name,
+        lang: meta.lang,
+        version: meta.version,
+        authorized_user: if o.auth { meta.user } else { String::new() },
+        subscriptions_list: Vec::new(),
+        subscriptions_list_detail: Vec::new(),
+    }
+}
+
+fn open_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
+    let mut ci = base_info(conn, now, o);
+    let mut subs: Vec<_> = conn.subs.lock().values().cloned().collect();
+    ci.subscriptions = subs.len() as u32;
+    subs.sort_by(|a, b| sid_order(&a.sid, &b.sid));
+    if o.detail {
+        ci.subscriptions_list_detail = subs.iter().map(|s| SubDetail::new(s, "")).collect();
+    } else if o.subs {
+        ci.subscriptions_list = subs
+            .iter()
+            .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
+            .collect();
+    }
+    ci
+}
+
+/// A closed connection as it was when it closed. The ring keeps only the subjects of its
+/// subscriptions, so their details carry the subject and cid alone.
+fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
+    let (stop, reason) = {
+        let m = cc.conn.meta.lock();
+        (m.stop.unwrap_or(cc.conn.start), m.close_reason)
+    };
+    let mut ci = base_info(&cc.conn, stop, o);
+    ci.stop = Some(GoTime(stop));
+    ci.reason = reason.map_or("", |r| r.as_str());
+    // The writer is gone; whatever it did not write will never be.
+    ci.pending_bytes = 0;
+    ci.subscriptions = cc.subs.len() as u32;
+    if o.detail {
+        ci.subscriptions_list_detail = cc
+            .subs
+            .iter()
+            .map(|s| SubDetail {
+                account: String::new(),
+                subject: s.clone(),
+                queue: String::new(),
+                sid: String::new(),
+                msgs: 0,
+                max: 0,
+                cid: cc.conn.cid,
+            })
+            .collect();
+    } else if o.subs {
+        ci.subscriptions_list = cc.subs.clone();
+    }
+    ci
+}
+
+/// When the connection last received anything: the reader keeps milliseconds since the
+/// connection's own epoch, which was taken together with `start`.
+fn last_activity(conn: &Conn) -> SystemTime {
+    conn.start + Duration::from_millis(conn.last_activity_ms.load(Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_errors_in_go_order() {
+        let q = Query::parse(Some("auth=x&subs=y"));
+        assert!(ConnzOptions::from_query(&q).unwrap_err().contains("'auth'"));
+        let q = Query::parse(Some("limit=x&cid=y"));
+        assert!(ConnzOptions::from_query(&q)
+            .unwrap_err()
+            .contains("'limit'"));
+        let q = Query::parse(Some(
+            "sort=foo&state=closed&subs=detail&offset=2&limit=3&cid=4",
+        ));
+        let o = ConnzOptions::from_query(&q).unwrap();
+        assert_eq!((o.detail, o.offset, o.limit, o.cid), (true, 2, 3, 4));
+        assert_eq!(o.state, ConnState::Closed);
+    }
+}

@@ -1,0 +1,132 @@
+//! `/subsz` (alias `/subscriptionsz`): the subject index's counters and, with `subs=1`,
+//! the local subscriptions (Go's `Subsz`).
+//!
+//! Without `subs`, or when the requested page is empty, the body is only the counters
+//! (no `server_id`), which is what Go prints. The counters cover every subscription in
+//! the index, route ones included; the list covers client subscriptions only. `test=`
+//! keeps the subscriptions a message published to that literal subject would reach.
+//! Like Go, `total` is the size of the returned page, not of the whole list.
+
+use axum::response::Response;
+use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
+use nats_sublist::Stats;
+use serde::Serialize;
+
+use super::format::GoTime;
+use super::query::Query;
+use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
+use crate::conn::ConnKind;
+use crate::server::Server;
+
+/// Default page size (Go's `DefaultSubListSize`).
+const DEFAULT_LIMIT: usize = 1024;
+
+/// Go's `SublistStats`.
+#[derive(Serialize, Default)]
+struct SublistStats {
+    num_subscriptions: u32,
+    num_cache: u32,
+    num_inserts: u64,
+    num_removes: u64,
+    num_matches: u64,
+    cache_hit_rate: f64,
+    max_fanout: u32,
+    avg_fanout: f64,
+}
+
+impl From<Stats> for SublistStats {
+    fn from(s: Stats) -> Self {
+        SublistStats {
+            num_subscriptions: s.num_subscriptions,
+            num_cache: s.num_cache,
+            num_inserts: s.num_inserts,
+            num_removes: s.num_removes,
+            num_matches: s.num_matches,
+            cache_hit_rate: s.cache_hit_rate,
+            max_fanout: s.max_fanout,
+            avg_fanout: s.avg_fanout,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Subsz {
+    server_id: String,
+    now: GoTime,
+    #[serde(flatten)]
+    stats: SublistStats,
+    total: usize,
+    offset: usize,
+    limit: usize,
+    subscriptions_list: Vec<SubDetail>,
+}
+
+pub(super) fn handle(srv: &Server, q: &Query) -> Response {
+    // Go counts the hit before looking at the parameters.
+    count(srv, Endpoint::Subsz);
+    let parsed = (|| Ok::<_, String>((q.bool("subs")?, q.int("offset")?, q.int("limit")?)))();
+    let (subs, offset, limit) = match parsed {
+        Ok(v) => v,
+        Err(e) => return bad_request(e),
+    };
+    let test = q.get("test");
+    if !test.is_empty() && !is_valid_literal_subject(test.as_bytes()) {
+        return bad_request(format!(
+            "invalid test subject, must be valid publish subject: {test}"
+        ));
+    }
+    let offset = usize::try_from(offset).unwrap_or(0);
+    let limit = usize::try_from(limit)
+        .ok()
+        .filter(|&l| l > 0)
+        .unwrap_or(DEFAULT_LIMIT);
+    // Only the global account exists; another name matches nothing.
+    let acc = q.get("acc");
+    let ours = acc.is_empty() || acc == GLOBAL_ACCOUNT;
+    let stats = if ours {
+        SublistStats::from(srv.gsl.stats())
+    } else {
+        SublistStats::default()
+    };
+    if !subs || !ours {
+        return pretty(q, &stats);
+    }
+    let list = subscriptions(srv, test);
+    let range = page(list.len(), offset, limit);
+    if range.is_empty() {
+        return pretty(q, &stats);
+    }
+    let list: Vec<SubDetail> = list[range].to_vec();
+    pretty(
+        q,
+        &Subsz {
+            server_id: srv.id.clone(),
+            now: GoTime(std::time::SystemTime::now()),
+            stats,
+            total: list.len(),
+            offset,
+            limit,
+            subscriptions_list: list,
+        },
+    )
+}
+
+/// Client subscriptions (matching `test` if given), by cid then sid.
+fn subscriptions(srv: &Server, test: &str) -> Vec<SubDetail> {
+    let mut subs: Vec<_> = srv
+        .gsl
+        .all()
+        .into_iter()
+        .filter(|s| s.conn.kind == ConnKind::Client)
+        .filter(|s| test.is_empty() || subject_matches(&s.subject, test.as_bytes()))
+        .collect();
+    subs.sort_by(|a, b| {
+        a.conn
+            .cid
+            .cmp(&b.conn.cid)
+            .then_with(|| sid_order(&a.sid, &b.sid))
+    });
+    subs.iter()
+        .map(|s| SubDetail::new(s, GLOBAL_ACCOUNT))
+        .collect()
+}
