@@ -6,62 +6,107 @@
 //! read (`parseSize`: 1–9 ASCII digits), and the wording of the error that is logged when
 //! the connection is closed without `-ERR`. Never allocates except on those error paths.
 
-use super::{Kind, MsgHead, Op, ParseError, Span, Verb};
+use super::state::{MsgHead, Span};
+use super::{Kind, Op, ParseError, Verb};
 use crate::errors::go_quote;
 
-/// The first few and the last few tokens of an argument line, plus the total count; enough
-/// for every op, including RMSG/HMSG/LMSG with any number of queue names in the middle.
-#[derive(Default)]
-pub(super) struct Tokens {
+/// The first few and the last `L` tokens of an argument line, plus the total count; enough
+/// for every op, including RMSG/HMSG/LMSG with any number of queue names in the middle
+/// (only those need `L = 3`).
+pub(super) struct Tokens<const L: usize> {
     first: [Span; 6],
-    last: [Span; 3],
+    last: [Span; L],
     n: usize,
 }
 
-impl Tokens {
-    /// Split on runs of spaces/tabs, and also CR/LF when `crlf` (Go's `splitArg`; PUB and
-    /// HPUB use a blank-only loop instead).
-    pub(super) fn split(arg: &[u8], crlf: bool) -> Tokens {
-        let mut t = Tokens::default();
-        let mut start = None;
-        for (i, &b) in arg.iter().enumerate() {
-            let sep = b == b' ' || b == b'\t' || (crlf && (b == b'\r' || b == b'\n'));
-            if sep {
-                if let Some(s) = start.take() {
-                    t.push(Span { start: s, end: i });
-                }
-            } else if start.is_none() {
-                start = Some(i);
+/// Token count cap for ops with a fixed arity: one more than any of them accepts, so the
+/// count still tells "too many" apart while a long junk line is not walked to the end.
+const FEW: usize = 6;
+
+/// Byte classes for argument splitting: 1 = space/TAB, 2 = CR/LF.
+static SEP: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = 1;
+    t[b'\t' as usize] = 1;
+    t[b'\r' as usize] = 2;
+    t[b'\n' as usize] = 2;
+    t
+};
+
+#[inline(always)]
+fn is_sep<const CRLF: bool>(b: u8) -> bool {
+    SEP[usize::from(b)] & if CRLF { 3 } else { 1 } != 0
+}
+
+/// The next token of `arg` at or after `from`, as `(start, end)`.
+#[inline(always)]
+fn next_token<const CRLF: bool>(arg: &[u8], from: usize) -> Option<(usize, usize)> {
+    // Index loops with the bound in the condition: no bounds-check panics, and LLVM keeps
+    // them tighter than iterator adaptors for these short lines.
+    let mut i = from;
+    while i < arg.len() && is_sep::<CRLF>(arg[i]) {
+        i += 1;
+    }
+    if i >= arg.len() {
+        return None;
+    }
+    let start = i;
+    while i < arg.len() && !is_sep::<CRLF>(arg[i]) {
+        i += 1;
+    }
+    Some((start, i))
+}
+
+impl<const L: usize> Tokens<L> {
+    /// Split on runs of spaces/tabs, and also CR/LF when `CRLF` (Go's `splitArg`; PUB and
+    /// HPUB use a blank-only loop instead). Stops once `limit` tokens are found.
+    #[inline(always)]
+    pub(super) fn split<const CRLF: bool>(arg: &[u8], limit: usize) -> Self {
+        let mut t = Tokens {
+            first: [Span::default(); 6],
+            last: [Span::default(); L],
+            n: 0,
+        };
+        let mut at = 0;
+        while let Some((start, end)) = next_token::<CRLF>(arg, at) {
+            t.push(Span::new(start, end));
+            at = end;
+            if t.n >= limit {
+                break;
             }
-        }
-        if let Some(s) = start {
-            t.push(Span {
-                start: s,
-                end: arg.len(),
-            });
         }
         t
     }
 
+    #[inline]
     fn push(&mut self, sp: Span) {
         if let Some(slot) = self.first.get_mut(self.n) {
             *slot = sp;
         }
-        self.last = [self.last[1], self.last[2], sp];
+        if L > 0 {
+            self.last.rotate_left(1);
+            if let Some(slot) = self.last.last_mut() {
+                *slot = sp;
+            }
+        }
         self.n += 1;
     }
 
-    /// Token `i`, which must be among the first six or the last three (else empty).
+    /// Token `i`, which must be among the first six or the last `L`.
+    #[inline]
     fn get(&self, i: usize) -> Span {
         if i < self.first.len() {
             return self.first.get(i).copied().unwrap_or_default();
         }
-        (i + 3)
+        (i + L)
             .checked_sub(self.n)
             .and_then(|k| self.last.get(k).copied())
             .unwrap_or_default()
     }
 }
+
+type Few = Tokens<0>;
+type Many = Tokens<3>;
 
 /// Go's `parseSize`: 1 to 9 ASCII digits, nothing else (so at most 999,999,999).
 pub(super) fn parse_size(d: &[u8]) -> Option<usize> {
@@ -78,28 +123,33 @@ pub(super) fn parse_size(d: &[u8]) -> Option<usize> {
     Some(n)
 }
 
-/// What a complete control line turned into.
-pub(super) enum Line<'a> {
-    /// An op without payload.
-    Op(Op<'a>),
-    /// A message op whose payload follows the line.
-    Msg(MsgHead),
+/// Whether `verb` is followed by a payload (parse it with [`message`], else [`control`]).
+pub(super) fn has_payload(verb: Verb) -> bool {
+    matches!(
+        verb,
+        Verb::Pub | Verb::Hpub | Verb::RouteMsg | Verb::RouteHmsg | Verb::LeafMsg
+    )
 }
 
-/// Parse the argument text `arg`, found at absolute offset `at` of the caller's buffer.
-/// `max_payload` is 0 when unlimited (always 0 on routes).
-pub(super) fn parse(
+/// Parse the control line of a message op; `arg` sits at absolute offset `at` of the
+/// caller's buffer. `max_payload` is 0 when unlimited (always 0 on routes).
+#[inline(always)]
+pub(super) fn message(
     kind: Kind,
     verb: Verb,
     arg: &[u8],
     at: usize,
     max_payload: usize,
-) -> Result<Line<'_>, ParseError> {
+) -> Result<MsgHead, ParseError> {
+    match verb {
+        Verb::Pub | Verb::Hpub => publish(kind, verb, arg, at, max_payload),
+        _ => routed(verb, arg, at),
+    }
+}
+
+/// Parse the argument text of an op without payload.
+pub(super) fn control(kind: Kind, verb: Verb, arg: &[u8]) -> Result<Op<'_>, ParseError> {
     let op = match verb {
-        Verb::Pub | Verb::Hpub => return publish(kind, verb, arg, at, max_payload).map(Line::Msg),
-        Verb::RouteMsg | Verb::RouteHmsg | Verb::LeafMsg => {
-            return routed(verb, arg, at).map(Line::Msg)
-        }
         Verb::Connect => Op::Connect(trim(arg)),
         Verb::Info => Op::Info(trim(arg)),
         Verb::Err => Op::Err(trim(arg)),
@@ -109,7 +159,7 @@ pub(super) fn parse(
             args: arg,
         },
         Verb::Sub => {
-            let t = Tokens::split(arg, true);
+            let t = Few::split::<true>(arg, FEW);
             let tok = |i| t.get(i).of(arg);
             match t.n {
                 2 => Op::Sub {
@@ -128,7 +178,7 @@ pub(super) fn parse(
         // Go hands UNSUB on a route to the RS- handler.
         Verb::Unsub if kind == Kind::Route => route_unsub(arg)?,
         Verb::Unsub => {
-            let t = Tokens::split(arg, true);
+            let t = Few::split::<true>(arg, FEW);
             let tok = |i| t.get(i).of(arg);
             match t.n {
                 1 => Op::Unsub {
@@ -144,7 +194,7 @@ pub(super) fn parse(
             }
         }
         Verb::RouteSub => {
-            let t = Tokens::split(arg, true);
+            let t = Few::split::<true>(arg, FEW);
             let tok = |i| t.get(i).of(arg);
             let queue = match t.n {
                 2 => None,
@@ -159,14 +209,14 @@ pub(super) fn parse(
             }
         }
         Verb::RouteUnsub => route_unsub(arg)?,
-        Verb::LeafSub => match Tokens::split(arg, true).n {
+        Verb::LeafSub => match Few::split::<true>(arg, FEW).n {
             3 | 5 => Op::Ignored {
                 op: "LS+",
                 args: arg,
             },
             _ => return Err(remote_sub_error(arg)),
         },
-        Verb::LeafUnsub => match Tokens::split(arg, true).n {
+        Verb::LeafUnsub => match Few::split::<true>(arg, FEW).n {
             2 | 3 => Op::Ignored {
                 op: "LS-",
                 args: arg,
@@ -181,16 +231,19 @@ pub(super) fn parse(
             op: "A-",
             args: arg,
         },
-        // Name-only ops never reach argument parsing; keep the mapping total anyway.
+        // Never reached (name-only ops and messages are handled elsewhere); keep the
+        // mapping total without a panic path.
         Verb::Ping => Op::Ping,
         Verb::Pong => Op::Pong,
-        Verb::Ok => Op::Ok,
+        Verb::Ok | Verb::Pub | Verb::Hpub | Verb::RouteMsg | Verb::RouteHmsg | Verb::LeafMsg => {
+            Op::Ok
+        }
     };
-    Ok(Line::Op(op))
+    Ok(op)
 }
 
 fn route_unsub(arg: &[u8]) -> Result<Op<'_>, ParseError> {
-    let t = Tokens::split(arg, true);
+    let t = Few::split::<true>(arg, FEW);
     let tok = |i| t.get(i).of(arg);
     let queue = match t.n {
         2 => None,
@@ -205,6 +258,7 @@ fn route_unsub(arg: &[u8]) -> Result<Op<'_>, ParseError> {
 }
 
 /// PUB/HPUB, from a client (limits apply) or, ignored after parsing, from a route.
+#[inline(always)]
 fn publish(
     kind: Kind,
     verb: Verb,
@@ -212,13 +266,10 @@ fn publish(
     at: usize,
     max_payload: usize,
 ) -> Result<MsgHead, ParseError> {
-    let t = Tokens::split(arg, false);
+    let t = Few::split::<false>(arg, FEW);
     let tok = |i| t.get(i).of(arg);
     let abs = |i| t.get(i).shift(at);
-    let whole = Span {
-        start: at,
-        end: at + arg.len(),
-    };
+    let whole = Span::new(at, at + arg.len());
     let mut head = MsgHead::new(kind, verb, whole);
     let name = if verb == Verb::Hpub {
         "processHeaderPub"
@@ -230,7 +281,7 @@ fn publish(
         Some(1) => head.subject = abs(0),
         Some(2) => {
             head.subject = abs(0);
-            head.reply = Some(abs(1));
+            head.set_reply(abs(1));
         }
         _ => return Err(bad(format!("{name} Parse Error: {}", go_quote(arg)))),
     }
@@ -241,7 +292,7 @@ fn publish(
                 go_quote(arg)
             )));
         };
-        head.hdr = Some(hdr);
+        head.set_hdr(hdr);
     }
     let Some(size) = parse_size(tok(t.n - 1)) else {
         let what = if verb == Verb::Hpub {
@@ -255,7 +306,7 @@ fn publish(
         )));
     };
     head.size = size;
-    if head.hdr.is_some_and(|h| h > size) {
+    if head.has_hdr && head.hdr > size {
         return Err(bad(format!(
             "{name} Header Size larger then TotalSize: {}",
             go_quote(arg)
@@ -277,7 +328,7 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
         Verb::LeafMsg => ("processRoutedOriginClusterMsgArgs", 1, 2),
         _ => ("processRoutedMsgArgs", 0, 1),
     };
-    let t = Tokens::split(arg, true);
+    let t = Many::split::<true>(arg, usize::MAX);
     let tok = |i| t.get(i).of(arg);
     let abs = |i| t.get(i).shift(at);
     let n = t.n;
@@ -285,19 +336,16 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
     if n < base {
         return Err(bad(format!("{name} Parse Error: '{}'", go_list(arg))));
     }
-    let whole = Span {
-        start: at,
-        end: at + arg.len(),
-    };
+    let whole = Span::new(at, at + arg.len());
     let mut head = MsgHead::new(Kind::Route, verb, whole);
     head.account = abs(off);
     head.subject = abs(off + 1);
     if n == base + 1 {
-        head.reply = Some(abs(off + 2));
+        head.set_reply(abs(off + 2));
     } else if n > base + 1 {
         let first_queue = match tok(off + 2) {
             b"+" => {
-                head.reply = Some(abs(off + 3));
+                head.set_reply(abs(off + 3));
                 off + 4
             }
             b"|" => off + 3,
@@ -310,10 +358,7 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
         };
         let last_queue = n - 1 - sizes;
         if first_queue <= last_queue {
-            head.queues = Span {
-                start: abs(first_queue).start,
-                end: abs(last_queue).end,
-            };
+            head.queues = Span::new(abs(first_queue).start(), abs(last_queue).end());
         }
     }
     if sizes == 2 {
@@ -323,7 +368,7 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
                 String::from_utf8_lossy(arg)
             )));
         };
-        head.hdr = Some(hdr);
+        head.set_hdr(hdr);
     }
     let Some(size) = parse_size(tok(n - 1)) else {
         return Err(bad(format!(
@@ -332,7 +377,7 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
         )));
     };
     head.size = size;
-    if head.hdr.is_some_and(|h| h > size) {
+    if head.has_hdr && head.hdr > size {
         return Err(bad(format!(
             "{name} Header Size larger then TotalSize: '{}'",
             String::from_utf8_lossy(arg)
@@ -396,7 +441,7 @@ mod tests {
     #[test]
     fn tokens_keep_first_and_last() {
         let arg = b"a b\tc  d e f g h i";
-        let t = Tokens::split(arg, false);
+        let t = Many::split::<false>(arg, usize::MAX);
         assert_eq!(t.n, 9);
         let tok = |i| t.get(i).of(arg);
         assert_eq!(tok(0), b"a");
@@ -404,11 +449,12 @@ mod tests {
         assert_eq!(tok(5), b"f");
         assert_eq!(tok(6), b"g");
         assert_eq!(tok(8), b"i");
-        let t = Tokens::split(b"x\ry", false);
+        let t = Few::split::<false>(b"x\ry", FEW);
         assert_eq!(t.n, 1);
-        let t = Tokens::split(b"x\ry\n", true);
+        let t = Few::split::<true>(b"x\ry\n", FEW);
         assert_eq!(t.n, 2);
-        assert_eq!(Tokens::split(b"   ", true).n, 0);
+        assert_eq!(Few::split::<true>(b"   ", FEW).n, 0);
+        assert_eq!(Few::split::<true>(b"a b c d e f g h", FEW).n, FEW);
     }
 
     #[test]

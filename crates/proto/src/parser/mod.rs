@@ -1,16 +1,31 @@
 //! Resumable zero-copy parser for the NATS client and route protocols.
 //!
-//! Usage by a connection's read loop:
-//! ```ignore
-//! let mut pos = 0;
-//! loop {
-//!     match parser.parse(&buf[pos..]) {
-//!         Ok(Some((op, used))) => { handle(op); pos += used; }
-//!         Ok(None) => break,                  // need more bytes; keep buf[pos..]
-//!         Err(e) => { /* send e.err_text() if any, close */ }
+//! Usage by a connection's read loop (bytes arrive in arbitrary pieces):
+//! ```
+//! use nats_proto::{Kind, Op, Parser};
+//!
+//! let mut parser = Parser::new(Kind::Client, 4096, 1 << 20);
+//! let mut buf: Vec<u8> = Vec::new();
+//! let mut subjects = Vec::new();
+//! for read in [&b"PUB foo 5\r\nhel"[..], b"lo\r\nPI", b"NG\r\n"] {
+//!     buf.extend_from_slice(read);
+//!     let mut pos = 0;
+//!     loop {
+//!         match parser.parse(&buf[pos..]) {
+//!             Ok(Some((op, used))) => {
+//!                 if let Op::Pub(m) = op {
+//!                     subjects.push(m.subject.to_vec());
+//!                 }
+//!                 pos += used;
+//!             }
+//!             Ok(None) => break, // keep buf[pos..] for the next read
+//!             Err(e) => panic!("send -ERR {:?} and close: {e}", e.err_text()),
+//!         }
 //!     }
+//!     buf.drain(..pos);
 //! }
-//! buf.advance(pos);
+//! assert_eq!(subjects, [b"foo".to_vec()]);
+//! assert!(buf.is_empty());
 //! ```
 //!
 //! # Invariants
@@ -43,6 +58,7 @@
 
 mod args;
 mod name;
+mod state;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]
@@ -50,10 +66,9 @@ mod tests_client;
 #[cfg(test)]
 mod tests_route;
 
-use memchr::memchr;
-
 use crate::errors::{self, go_quote};
-use name::st;
+
+pub use state::Parser;
 
 /// Which protocol a connection speaks: decides which ops are legal and which limits apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,356 +301,4 @@ impl Verb {
             Verb::AccUnsub => "A-",
         }
     }
-}
-
-/// A byte range of the caller's buffer (or of an argument line, before `shift`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Span {
-    start: usize,
-    end: usize,
-}
-
-impl Span {
-    fn of(self, buf: &[u8]) -> &[u8] {
-        buf.get(self.start..self.end).unwrap_or_default()
-    }
-
-    fn shift(self, by: usize) -> Span {
-        Span {
-            start: self.start + by,
-            end: self.end + by,
-        }
-    }
-}
-
-/// A parsed message control line, as offsets into the buffer, kept while the payload is
-/// still arriving.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MsgHead {
-    kind: Kind,
-    verb: Verb,
-    /// The whole argument text (for `Op::Ignored` and tracing).
-    args: Span,
-    account: Span,
-    subject: Span,
-    reply: Option<Span>,
-    queues: Span,
-    hdr: Option<usize>,
-    size: usize,
-    /// Offset of the first payload byte (just past the control line's `\n`).
-    payload_start: usize,
-}
-
-impl MsgHead {
-    fn new(kind: Kind, verb: Verb, args: Span) -> MsgHead {
-        MsgHead {
-            kind,
-            verb,
-            args,
-            account: Span::default(),
-            subject: Span::default(),
-            reply: None,
-            queues: Span::default(),
-            hdr: None,
-            size: 0,
-            payload_start: 0,
-        }
-    }
-
-    fn payload_end(&self) -> usize {
-        self.payload_start.saturating_add(self.size)
-    }
-
-    fn into_op(self, buf: &[u8]) -> Op<'_> {
-        let data = buf
-            .get(self.payload_start..self.payload_end())
-            .unwrap_or_default();
-        let reply = self.reply.map(|r| r.of(buf));
-        match self.verb {
-            Verb::Pub | Verb::Hpub if self.kind == Kind::Route => Op::Ignored {
-                op: self.verb.trace_name(),
-                args: self.args.of(buf),
-            },
-            Verb::Pub | Verb::Hpub => Op::Pub(PubMsg {
-                subject: self.subject.of(buf),
-                reply,
-                hdr_len: self.hdr,
-                data,
-            }),
-            _ => Op::RouteMsg(RoutedMsg {
-                account: self.account.of(buf),
-                subject: self.subject.of(buf),
-                reply,
-                queues: self.queues.of(buf),
-                hdr_len: self.hdr,
-                data,
-            }),
-        }
-    }
-}
-
-/// How far the op at the start of the buffer got during earlier calls.
-#[derive(Debug, Clone, Copy, Default)]
-enum Progress {
-    /// Nothing remembered (the name is rematched: it is at most 7 bytes).
-    #[default]
-    Fresh,
-    /// Name known. `arg_start == 0` means the arguments have not begun and `scanned` is how
-    /// far the blanks were skipped; otherwise `scanned` is how far `\n` was searched for.
-    Line {
-        verb: Verb,
-        name_len: usize,
-        name_state: u8,
-        arg_start: usize,
-        scanned: usize,
-    },
-    /// Control line parsed; waiting for payload and trailer.
-    Payload(MsgHead),
-}
-
-/// Blanks before the arguments and junk after PING that a client may send before we give
-/// up (see the module docs); Go discards these bytes and so has no such limit.
-const FILLER_CAP: usize = 64 * 1024;
-
-/// Parser state kept between reads. Cheap to create; one per connection.
-#[derive(Debug)]
-pub struct Parser {
-    kind: Kind,
-    max_control_line: usize,
-    max_payload: usize,
-    progress: Progress,
-    /// Buffer length at the last `Ok(None)`; a shorter buffer means the caller started over.
-    seen: usize,
-    /// Trace data for the last completed op: its name and argument text.
-    last_name: &'static str,
-    last_args: Span,
-}
-
-impl Parser {
-    /// `max_control_line` and `max_payload` apply to client connections only
-    /// (0 = unlimited).
-    pub fn new(kind: Kind, max_control_line: usize, max_payload: usize) -> Self {
-        Parser {
-            kind,
-            max_control_line,
-            max_payload,
-            progress: Progress::Fresh,
-            seen: 0,
-            last_name: "",
-            last_args: Span::default(),
-        }
-    }
-
-    pub fn kind(&self) -> Kind {
-        self.kind
-    }
-
-    /// Change the limits (e.g. after a config reload or an account's max_payload applies).
-    /// Takes effect for the next control line.
-    pub fn set_limits(&mut self, max_control_line: usize, max_payload: usize) {
-        self.max_control_line = max_control_line;
-        self.max_payload = max_payload;
-    }
-
-    /// Parse one op from the start of `buf`. Returns the op and the number of bytes it
-    /// used; `Ok(None)` when `buf` holds only part of an op (call again with the same
-    /// bytes plus more). Invalid bytes are reported as soon as they are seen, even before
-    /// the line is complete.
-    pub fn parse<'a>(&mut self, buf: &'a [u8]) -> Result<Option<(Op<'a>, usize)>, ParseError> {
-        if buf.len() < self.seen {
-            self.progress = Progress::Fresh;
-        }
-        let result = self.parse_inner(buf);
-        match &result {
-            Ok(None) => self.seen = buf.len(),
-            _ => {
-                self.progress = Progress::Fresh;
-                self.seen = 0;
-            }
-        }
-        result
-    }
-
-    /// After `Ok(None)`: the total size the op at the start of the buffer is known to need
-    /// (control line + payload + 2), so the reader can grow its buffer once. `None` while
-    /// the control line itself is incomplete.
-    pub fn needed(&self) -> Option<usize> {
-        match self.progress {
-            Progress::Payload(head) => Some(head.payload_end().saturating_add(2)),
-            _ => None,
-        }
-    }
-
-    /// Name of the op returned by the last successful [`Parser::parse`] (`PUB`, `RS+`, …),
-    /// for `<<- [OP args]` tracing.
-    pub fn last_op_name(&self) -> &'static str {
-        self.last_name
-    }
-
-    /// The raw argument text of the last op returned by [`Parser::parse`], as nats-server
-    /// traces it (`foo 5` for `PUB foo 5`; empty for PING). `buf` must be the buffer that
-    /// was passed to that call.
-    pub fn last_args<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        self.last_args.of(buf)
-    }
-
-    fn client_limits(&self) -> bool {
-        self.kind == Kind::Client
-    }
-
-    fn control_line_limit(&self) -> Option<usize> {
-        (self.client_limits() && self.max_control_line > 0).then_some(self.max_control_line)
-    }
-
-    fn filler_limit(&self) -> Option<usize> {
-        self.control_line_limit().map(|m| m.max(FILLER_CAP))
-    }
-
-    fn check_filler(&self, len: usize) -> Result<(), ParseError> {
-        match self.filler_limit() {
-            Some(max) if len > max => Err(ParseError::MaxControlLine),
-            _ => Ok(()),
-        }
-    }
-
-    fn parse_inner<'a>(&mut self, buf: &'a [u8]) -> Result<Option<(Op<'a>, usize)>, ParseError> {
-        let (verb, name_len, name_state, mut arg_start, mut scanned) = match self.progress {
-            Progress::Payload(head) => return self.finish_payload(buf, head),
-            Progress::Line {
-                verb,
-                name_len,
-                name_state,
-                arg_start,
-                scanned,
-            } => (verb, name_len, name_state, arg_start, scanned),
-            Progress::Fresh => match name::scan(self.kind, buf)? {
-                name::Name::Partial => return Ok(None),
-                name::Name::Done { verb, len, state } => (verb, len, state, 0, len),
-            },
-        };
-        let save = |arg_start, scanned| Progress::Line {
-            verb,
-            name_len,
-            name_state,
-            arg_start,
-            scanned,
-        };
-
-        if verb.is_bare() {
-            let from = scanned.max(name_len);
-            let Some(nl) = find_nl(buf, from) else {
-                self.check_filler(buf.len() - name_len)?;
-                self.progress = save(0, buf.len());
-                return Ok(None);
-            };
-            self.check_filler(nl - name_len)?;
-            let op = match verb {
-                Verb::Ping => Op::Ping,
-                Verb::Pong => Op::Pong,
-                _ => Op::Ok,
-            };
-            self.last_name = verb.trace_name();
-            self.last_args = Span::default();
-            return Ok(Some((op, nl + 1)));
-        }
-
-        if arg_start == 0 {
-            let mut i = scanned.max(name_len);
-            if i == name_len && verb.needs_blank() {
-                match buf.get(name_len) {
-                    None => {
-                        self.progress = save(0, name_len);
-                        return Ok(None);
-                    }
-                    Some(b' ' | b'\t') => i += 1,
-                    Some(_) => return Err(unknown_op(name_state, name_len, buf)),
-                }
-            }
-            while matches!(buf.get(i), Some(b' ' | b'\t')) {
-                i += 1;
-            }
-            self.check_filler(i - name_len)?;
-            if i >= buf.len() {
-                self.progress = save(0, i);
-                return Ok(None);
-            }
-            arg_start = i;
-            scanned = i + 1;
-        }
-
-        // The first argument byte never ends the line, even if it is '\n' (Go's state
-        // machine consumes it while switching to the argument state).
-        let from = scanned.max(arg_start + 1);
-        let Some(nl) = find_nl(buf, from) else {
-            if let Some(max) = self.control_line_limit() {
-                // Assume the dropped byte is still to come, so this never exceeds the
-                // final length check below and splits cannot change the outcome.
-                if (buf.len() - arg_start).saturating_sub(1) > max {
-                    return Err(ParseError::MaxControlLine);
-                }
-            }
-            self.progress = save(arg_start, buf.len());
-            return Ok(None);
-        };
-
-        let tail = buf.get(arg_start + 1..nl).unwrap_or_default();
-        let drop = tail.last() == Some(&b'\r') || memchr(b'\r', tail).is_some();
-        let arg_end = nl - usize::from(drop);
-        let arg = buf.get(arg_start..arg_end).unwrap_or_default();
-        if let Some(max) = self.control_line_limit() {
-            if arg.len() > max {
-                return Err(ParseError::MaxControlLine);
-            }
-        }
-        let max_payload = if self.client_limits() {
-            self.max_payload
-        } else {
-            0
-        };
-        self.last_name = verb.trace_name();
-        self.last_args = Span {
-            start: arg_start,
-            end: arg_end,
-        };
-        match args::parse(self.kind, verb, arg, arg_start, max_payload)? {
-            args::Line::Op(op) => Ok(Some((op, nl + 1))),
-            args::Line::Msg(mut head) => {
-                head.payload_start = nl + 1;
-                self.finish_payload(buf, head)
-            }
-        }
-    }
-
-    /// Return the message if payload and trailer are all there, fail on a bad trailer byte
-    /// as soon as it is present, or remember the parsed line and wait.
-    fn finish_payload<'a>(
-        &mut self,
-        buf: &'a [u8],
-        head: MsgHead,
-    ) -> Result<Option<(Op<'a>, usize)>, ParseError> {
-        let end = head.payload_end();
-        match buf.get(end) {
-            None => {
-                self.progress = Progress::Payload(head);
-                return Ok(None);
-            }
-            Some(b'\r') => {}
-            Some(_) => return Err(unknown_op(st::MSG_END_R, end, buf)),
-        }
-        match buf.get(end + 1) {
-            None => {
-                self.progress = Progress::Payload(head);
-                return Ok(None);
-            }
-            Some(b'\n') => {}
-            Some(_) => return Err(unknown_op(st::MSG_END_N, end + 1, buf)),
-        }
-        self.last_name = head.verb.trace_name();
-        self.last_args = head.args;
-        Ok(Some((head.into_op(buf), end + 2)))
-    }
-}
-
-fn find_nl(buf: &[u8], from: usize) -> Option<usize> {
-    memchr(b'\n', buf.get(from..)?).map(|p| from + p)
 }

@@ -77,7 +77,11 @@ pub(super) enum Name {
 }
 
 /// Match the op name at the start of `buf`.
+#[inline]
 pub(super) fn scan(kind: Kind, buf: &[u8]) -> Result<Name, ParseError> {
+    if let Some(done) = fast(kind, buf) {
+        return Ok(done);
+    }
     let mut state = st::START;
     let first = buf.first().copied().unwrap_or(0).to_ascii_uppercase();
     for (i, &b) in buf.iter().enumerate() {
@@ -94,6 +98,39 @@ pub(super) fn scan(kind: Kind, buf: &[u8]) -> Result<Name, ParseError> {
         }
     }
     Ok(Name::Partial)
+}
+
+/// The names on the message path, recognised with one 4-byte compare. Only letter
+/// positions are lower-cased (`| 0x20` maps exactly `X` and `x` to `x`), so this accepts
+/// precisely what the automaton accepts; anything else takes the byte-by-byte path.
+#[inline]
+fn fast(kind: Kind, buf: &[u8]) -> Option<Name> {
+    let w = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
+    let le = |s: &[u8; 4]| u32::from_le_bytes(*s);
+    let three = (w | 0x0020_2020) & 0x00ff_ffff;
+    let four = w | 0x2020_2020;
+    let (verb, len, state) = if three == le(b"pub\0") {
+        (Verb::Pub, 3, st::PUB)
+    } else if four == le(b"hpub") {
+        (Verb::Hpub, 4, st::HPUB)
+    } else if three == le(b"sub\0") {
+        (Verb::Sub, 3, st::SUB)
+    } else if four == le(b"ping") {
+        (Verb::Ping, 4, st::PING)
+    } else if four == le(b"pong") {
+        (Verb::Pong, 4, st::PONG)
+    } else if kind == Kind::Route && four == le(b"rmsg") {
+        (Verb::RouteMsg, 4, st::MSG)
+    } else if kind == Kind::Route && four == le(b"hmsg") {
+        (Verb::RouteHmsg, 4, st::HMSG)
+    } else if kind == Kind::Route && (w | 0x2020) & 0x00ff_ffff == le(b"rs+\0") {
+        (Verb::RouteSub, 3, st::SUB)
+    } else if kind == Kind::Route && (w | 0x2020) & 0x00ff_ffff == le(b"rs-\0") {
+        (Verb::RouteUnsub, 3, st::UNSUB)
+    } else {
+        return None;
+    };
+    Some(Name::Done { verb, len, state })
 }
 
 /// One transition of the name automaton; `None` for a byte no op can continue with.

@@ -1,6 +1,7 @@
 //! Client-connection parser tests. Expected behaviour was checked against nats-server
 //! 2.9.10 over raw TCP where the source left room for doubt.
 
+use super::state::FILLER_CAP;
 use super::test_util::*;
 use super::*;
 
