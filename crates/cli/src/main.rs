@@ -16,6 +16,7 @@ mod cmd;
 mod http;
 mod opts;
 mod out;
+mod signal;
 mod template;
 
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    signal::install()?;
     let global = cli.global;
     match cli.command {
         Command::Pub(args) => cmd::pub_::run(&global, args).await,

@@ -136,7 +136,23 @@ fn parse_size(line: &[u8]) -> Option<usize> {
     })
 }
 
+/// A connection that has completed the handshake.
+pub struct Conn {
+    stream: TcpStream,
+    scanner: Scanner,
+    timeout: Duration,
+}
+
 /// Connects, reads INFO, sends CONNECT and PING, and waits for PONG.
+pub async fn connect(t: &Target) -> anyhow::Result<Conn> {
+    let (stream, scanner) = handshake(t).await?;
+    Ok(Conn {
+        stream,
+        scanner,
+        timeout: t.timeout,
+    })
+}
+
 async fn handshake(t: &Target) -> anyhow::Result<(TcpStream, Scanner)> {
     let addr = format!("{}:{}", t.host, t.port);
     let mut stream = tokio::time::timeout(t.timeout, TcpStream::connect(&addr))
@@ -222,13 +238,17 @@ async fn wait_pong(
 /// Pipelines `count` PUBs, then PING/PONG so the sample ends when the server has
 /// processed every message.
 pub async fn publisher(
-    t: Target,
+    conn: Conn,
     subject: String,
     count: u64,
     size: usize,
     shared: Arc<Shared>,
 ) -> anyhow::Result<Sample> {
-    let (mut stream, mut scanner) = handshake(&t).await?;
+    let Conn {
+        mut stream,
+        mut scanner,
+        timeout,
+    } = conn;
     let header = format!("PUB {subject} {size}\r\n").into_bytes();
     let frame = header.len() + size + 2;
     let payload = vec![b'x'; size];
@@ -253,7 +273,7 @@ pub async fn publisher(
     wait_pong(
         &mut stream,
         &mut scanner,
-        t.timeout.max(Duration::from_secs(30)),
+        timeout.max(Duration::from_secs(30)),
     )
     .await?;
     Ok(Sample::new(count, size, start, Instant::now()))

@@ -93,6 +93,15 @@ type PubTask = JoinHandle<anyhow::Result<(Sample, Option<Histogram<u64>>)>>;
 pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCode> {
     validate(&args)?;
     let cpu_before = stats::process_cpu();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared::new(stop_rx));
+    let started = Instant::now();
+
+    let sub_tasks = start_subscribers(global, &args, &shared).await?;
+    let (go_tx, go_rx) = watch::channel(false);
+    let pub_tasks = start_publishers(global, &args, &shared, go_rx).await?;
+    // Announced once every client is connected, so a connection failure stays a
+    // single error line.
     let mode = if args.raw { "raw" } else { "async-nats" };
     let kind = if args.request || args.reply {
         "request-reply"
@@ -108,22 +117,23 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
         args.subs,
         args.queue.as_deref().unwrap_or("none"),
     ));
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let shared = Arc::new(Shared::new(stop_rx));
-    let started = Instant::now();
-
-    let sub_tasks = start_subscribers(global, &args, &shared).await?;
-    let (go_tx, go_rx) = watch::channel(false);
-    let pub_tasks = start_publishers(global, &args, &shared, go_rx).await?;
     let progress = spawn_progress(&args, &shared);
     let _ = go_tx.send(true);
 
+    let aborts: Vec<_> = pub_tasks.iter().map(|t| t.abort_handle()).collect();
+    let pub_results = tokio::select! {
+        results = futures::future::join_all(pub_tasks) => results,
+        _ = crate::signal::interrupted() => {
+            aborts.iter().for_each(|a| a.abort());
+            let _ = stop_tx.send(true);
+            bail!("interrupted while publishing");
+        }
+    };
     let mut pub_samples = Vec::new();
     let mut latency: Option<Histogram<u64>> = None;
     let mut failure: Option<anyhow::Error> = None;
-    for (i, task) in pub_tasks.into_iter().enumerate() {
-        match task.await {
+    for (i, result) in pub_results.into_iter().enumerate() {
+        match result {
             Ok(Ok((sample, hist))) => {
                 pub_samples.push(sample);
                 if let Some(h) = hist {
@@ -313,12 +323,13 @@ async fn start_publishers(
         let mut go = go.clone();
         let timeout = global.timeout;
         let task: PubTask = if args.raw {
-            let target = raw_target(global, name)?;
+            // Connect now, so the handshake is not part of the measured run.
+            let conn = raw::connect(&raw_target(global, name)?).await?;
             let size = args.size;
             tokio::spawn(async move {
                 let _ = go.wait_for(|g| *g).await;
                 Ok((
-                    raw::publisher(target, subject, share, size, shared).await?,
+                    raw::publisher(conn, subject, share, size, shared).await?,
                     None,
                 ))
             })
@@ -360,7 +371,7 @@ async fn wait_for_subscribers(
     };
     let mut last_seen = shared.received.load(Ordering::Relaxed);
     let mut last_change = Instant::now();
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = crate::signal::interrupted();
     tokio::pin!(ctrl_c);
     loop {
         if tasks.iter().all(|t| t.is_finished()) {
@@ -477,7 +488,48 @@ fn spawn_progress(args: &BenchArgs, shared: &Arc<Shared>) -> Option<JoinHandle<(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::*;
+
+    fn args(subs: usize, queue: Option<&str>) -> BenchArgs {
+        BenchArgs {
+            subject: "s".into(),
+            pubs: 1,
+            subs,
+            msgs: 100,
+            size: 8,
+            request: false,
+            reply: false,
+            queue: queue.map(String::from),
+            raw: false,
+            no_progress: true,
+            csv: None,
+        }
+    }
+
+    fn got(n: u64) -> Sample {
+        let now = Instant::now();
+        Sample::new(n, 8, now, now)
+    }
+
+    #[test]
+    fn verification() {
+        let shared = Shared::new(watch::channel(false).1);
+        assert!(verify(&args(2, None), &[got(100), got(100)], 0, &shared, false).is_ok());
+        let short = verify(&args(2, None), &[got(100), got(99)], 0, &shared, false);
+        let msg = format!(
+            "{:#}",
+            short.err().map(|e| e.to_string()).unwrap_or_default()
+        );
+        assert!(
+            msg.contains("subscriber [2] received 99 of 100 messages"),
+            "{msg}"
+        );
+        assert!(verify(&args(2, Some("q")), &[got(60), got(40)], 0, &shared, false).is_ok());
+        assert!(verify(&args(2, Some("q")), &[got(60), got(39)], 0, &shared, false).is_err());
+        assert!(verify(&args(1, None), &[got(100)], 3, &shared, false).is_err());
+        shared.slow_consumers.store(1, Ordering::Relaxed);
+        assert!(verify(&args(1, None), &[got(100)], 0, &shared, false).is_err());
+    }
 
     #[test]
     fn sizes() {

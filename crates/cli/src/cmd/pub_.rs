@@ -119,7 +119,7 @@ pub async fn run(global: &GlobalOpts, args: PubArgs) -> anyhow::Result<ExitCode>
 
     tokio::select! {
         res = publish_all => res?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::signal::interrupted() => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -133,7 +133,7 @@ pub async fn run(global: &GlobalOpts, args: ReplyArgs) -> anyhow::Result<ExitCod
     };
     tokio::select! {
         res = serve => res?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::signal::interrupted() => {}
     }
     Ok(ExitCode::SUCCESS)
 }

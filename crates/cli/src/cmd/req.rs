@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalOpts, args: ReqArgs) -> anyhow::Result<ExitCode>
     let start = Instant::now();
     let reply = tokio::select! {
         res = client.send_request(subject, request) => res,
-        _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+        _ = crate::signal::interrupted() => return Ok(ExitCode::SUCCESS),
     };
     let rtt = start.elapsed();
     let msg = match reply {

@@ -74,7 +74,7 @@ pub async fn run(global: &GlobalOpts, args: SubArgs) -> anyhow::Result<ExitCode>
     };
     tokio::select! {
         res = receive => res?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::signal::interrupted() => {}
     }
     Ok(ExitCode::SUCCESS)
 }
