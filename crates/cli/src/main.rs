@@ -55,7 +55,10 @@ enum Command {
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,6 +88,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => cmd::bench::run(&global, args).await,
         Command::Server(args) => cmd::server::run(&global, args).await,
     }
+}
+
+/// `--help` and `--version` print normally; a usage mistake becomes natscli's one-liner
+/// (`nats: error: <what>, try --help`) with exit code 1 instead of clap's block and 2.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = err.print();
+        return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = err.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let what = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("nats: error: {what}, try --help");
+    ExitCode::FAILURE
 }
 
 /// Prints the natscli-style one-line error and returns exit code 1.

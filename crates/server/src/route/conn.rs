@@ -414,9 +414,22 @@ impl RouteState {
     /// nats-server's cluster-name negotiation: a dynamic name gives way to a configured
     /// one, or to a larger dynamic one; otherwise the connection is refused.
     fn check_cluster_name(&mut self, theirs: &str, their_dynamic: bool) -> Result<(), CloseReason> {
+        if self.adopt_cluster_name(theirs, their_dynamic) {
+            return Ok(());
+        }
+        let ours = self.srv.cluster_name();
+        let t = errors::cluster_name_mismatch(theirs, &ours.name);
+        error!(self.srv.log, "{} - {}", self.conn.prefix(), t);
+        self.send_err(&t);
+        Err(CloseReason::ClusterNameConflict)
+    }
+
+    /// True if the names agree, or ours is dynamic and gives way to theirs (then every
+    /// other route is closed, as nats-server does).
+    fn adopt_cluster_name(&mut self, theirs: &str, their_dynamic: bool) -> bool {
         let ours = self.srv.cluster_name();
         if theirs == ours.name {
-            return Ok(());
+            return true;
         }
         if ours.dynamic && (!their_dynamic || ours.name.as_str() < theirs) {
             {
@@ -436,12 +449,9 @@ impl RouteState {
             for r in others {
                 r.close(CloseReason::ClusterNameConflict);
             }
-            return Ok(());
+            return true;
         }
-        let t = errors::cluster_name_mismatch(theirs, &ours.name);
-        error!(self.srv.log, "{} - {}", self.conn.prefix(), t);
-        self.send_err(&t);
-        Err(CloseReason::ClusterNameConflict)
+        false
     }
 
     fn process_info(&mut self, json: &[u8]) -> Result<(), CloseReason> {
@@ -469,7 +479,10 @@ impl RouteState {
             return Err(CloseReason::DuplicateRoute);
         }
         if !info.cluster.is_empty() && info.cluster != self.srv.cluster_name().name {
-            self.check_cluster_name(&info.cluster.clone(), info.cluster_dynamic)?;
+            // On INFO nats-server closes without a word; the refusal text is for CONNECT.
+            if !self.adopt_cluster_name(&info.cluster, info.cluster_dynamic) {
+                return Err(CloseReason::ClusterNameConflict);
+            }
         }
         if self.got_info {
             if !self.remote_id.is_empty() && info.server_id != self.remote_id {
