@@ -106,9 +106,16 @@ fn usage_error(err: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
+    // clap's message is the paragraph before the first blank line, e.g.
+    // "error: the following required arguments were not provided:\n  <SUBJECT>".
     let rendered = err.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let what = first.strip_prefix("error: ").unwrap_or(first);
+    let what: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let what = what.join(" ");
+    let what = what.strip_prefix("error: ").unwrap_or(&what);
     eprintln!("nats: error: {what}, try --help");
     ExitCode::FAILURE
 }

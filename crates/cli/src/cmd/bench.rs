@@ -87,8 +87,10 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
+/// What a publisher returns: its sample and, for requesters, its latency histogram.
+type PubOutput = anyhow::Result<(Sample, Option<Histogram<u64>>)>;
 type SubTask = JoinHandle<anyhow::Result<SubOutcome>>;
-type PubTask = JoinHandle<anyhow::Result<(Sample, Option<Histogram<u64>>)>>;
+type PubTask = JoinHandle<PubOutput>;
 
 pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCode> {
     validate(&args)?;
@@ -129,13 +131,50 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
             bail!("interrupted while publishing");
         }
     };
-    let mut pub_samples = Vec::new();
+    let (pub_samples, latency, mut failure) = collect_publishers(pub_results)?;
+    let interrupted = if failure.is_some() {
+        let _ = stop_tx.send(true);
+        false
+    } else {
+        wait_for_subscribers(&args, &shared, &sub_tasks, &stop_tx, global.timeout).await
+    };
+    let _ = stop_tx.send(true);
+
+    let (sub_samples, wrong_size, sub_failure) = collect_subscribers(sub_tasks).await;
+    failure = failure.or(sub_failure);
+    if let Some(p) = progress {
+        p.abort();
+        let _ = p.await;
+        eprintln!();
+    }
+    if let Some(err) = failure {
+        return Err(err);
+    }
+
+    print_results(
+        &args,
+        &pub_samples,
+        &sub_samples,
+        latency.as_ref(),
+        cpu_before,
+        started,
+    )?;
+    verify(&args, &sub_samples, wrong_size, &shared, interrupted)
+}
+
+type PubResults = (Vec<Sample>, Option<Histogram<u64>>, Option<anyhow::Error>);
+
+/// Publisher samples, merged request latencies, and the first failure if any.
+fn collect_publishers(
+    results: Vec<Result<PubOutput, tokio::task::JoinError>>,
+) -> anyhow::Result<PubResults> {
+    let mut samples = Vec::new();
     let mut latency: Option<Histogram<u64>> = None;
     let mut failure: Option<anyhow::Error> = None;
-    for (i, result) in pub_results.into_iter().enumerate() {
+    for (i, result) in results.into_iter().enumerate() {
         match result {
             Ok(Ok((sample, hist))) => {
-                pub_samples.push(sample);
+                samples.push(sample);
                 if let Some(h) = hist {
                     match &mut latency {
                         Some(all) => all.add(&h).context("merging latency histograms")?,
@@ -151,21 +190,19 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
             }
         }
     }
-    let interrupted = if failure.is_some() {
-        let _ = stop_tx.send(true);
-        false
-    } else {
-        wait_for_subscribers(&args, &shared, &sub_tasks, &stop_tx, global.timeout).await
-    };
-    let _ = stop_tx.send(true);
+    Ok((samples, latency, failure))
+}
 
-    let mut sub_samples = Vec::new();
+/// Subscriber samples, the number of wrongly sized messages, and the first failure.
+async fn collect_subscribers(tasks: Vec<SubTask>) -> (Vec<Sample>, u64, Option<anyhow::Error>) {
+    let mut samples = Vec::new();
     let mut wrong_size = 0;
-    for (i, task) in sub_tasks.into_iter().enumerate() {
+    let mut failure = None;
+    for (i, task) in tasks.into_iter().enumerate() {
         match task.await {
             Ok(Ok(outcome)) => {
                 wrong_size += outcome.wrong_size;
-                sub_samples.push(outcome.sample);
+                samples.push(outcome.sample);
             }
             Ok(Err(err)) => {
                 failure.get_or_insert(err.context(format!("subscriber [{}]", i + 1)));
@@ -175,18 +212,21 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
             }
         }
     }
-    if let Some(p) = progress {
-        p.abort();
-        let _ = p.await;
-        eprintln!();
-    }
-    if let Some(err) = failure {
-        return Err(err);
-    }
+    (samples, wrong_size, failure)
+}
 
+/// The report, request latency, the client's own CPU time and the optional CSV file.
+fn print_results(
+    args: &BenchArgs,
+    pubs: &[Sample],
+    subs: &[Sample],
+    latency: Option<&Histogram<u64>>,
+    cpu_before: Option<Duration>,
+    started: Instant,
+) -> anyhow::Result<()> {
     println!();
-    print!("{}", stats::report(&pub_samples, &sub_samples));
-    if let Some(h) = &latency {
+    print!("{}", stats::report(pubs, subs));
+    if let Some(h) = latency {
         println!(" Request latency: {}", stats::latency_line(h));
     }
     if let (Some(before), Some(after)) = (cpu_before, stats::process_cpu()) {
@@ -201,11 +241,11 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
     }
     if let Some(path) = &args.csv {
         let run_id = crate::template::unique_id();
-        std::fs::write(path, stats::csv(&run_id, &pub_samples, &sub_samples))
+        std::fs::write(path, stats::csv(&run_id, pubs, subs))
             .with_context(|| format!("writing {}", path.display()))?;
         println!("Saved metric data in csv file {}", path.display());
     }
-    verify(&args, &sub_samples, wrong_size, &shared, interrupted)
+    Ok(())
 }
 
 /// `128 B` for small sizes (natscli prints whole bytes), `1.00 KB` and up otherwise.

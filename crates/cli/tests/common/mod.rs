@@ -27,6 +27,8 @@ pub struct GoServer {
     dir: PathBuf,
     pub url: String,
     pub monitor: String,
+    /// The route listener, when started with `--cluster`.
+    pub cluster: Option<String>,
 }
 
 impl GoServer {
@@ -73,12 +75,15 @@ impl GoServer {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
                     let url = v["nats"][0].as_str().map(String::from);
                     let monitor = v["monitoring"][0].as_str().map(String::from);
-                    if let (Some(url), Some(monitor)) = (url, monitor) {
+                    let cluster = v["cluster"][0].as_str().map(String::from);
+                    let cluster_ready = cluster.is_some() || !extra.contains(&"--cluster");
+                    if let (Some(url), Some(monitor), true) = (url, monitor, cluster_ready) {
                         return GoServer {
                             child,
                             dir,
                             url,
                             monitor,
+                            cluster,
                         };
                     }
                 }
