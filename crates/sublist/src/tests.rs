@@ -576,3 +576,16 @@ fn concurrent_matches_see_a_consistent_index() {
     }
     assert_eq!(sl.count(), 1);
 }
+
+#[test]
+fn match_order_is_go_order() {
+    // nats-server delivers in this order: `*.*` (found through the first level's `*`
+    // subtree), then `foo.>`, then `foo.*`.
+    let sl = Sublist::<u32>::new(false);
+    sl.insert(b"foo.*", None, 1).unwrap();
+    sl.insert(b"foo.>", None, 2).unwrap();
+    sl.insert(b"*.*", None, 3).unwrap();
+    sl.insert(b"foo.bar", None, 4).unwrap();
+    sl.insert(b">", None, 5).unwrap();
+    assert_eq!(sl.match_subject(b"foo.bar").psubs, vec![5, 3, 2, 4, 1]);
+}

@@ -316,41 +316,50 @@ impl<T: Clone + Eq + Hash> Trie<T> {
     /// Appends everything matching `subject` (which has no empty tokens) to `out`.
     ///
     /// At each level: a `>` child matches the rest of the subject whatever it is; a `*`
-    /// child matches this token, so its subtree is walked with the rest (deferred on a
-    /// stack); the literal child for this token continues the walk. Published `*`/`>`
-    /// tokens find no literal child, so they reach wildcard subscriptions only.
+    /// child matches this token, so its subtree is walked with the rest; the literal child
+    /// for this token continues the walk. Published `*`/`>` tokens find no literal child,
+    /// so they reach wildcard subscriptions only.
+    ///
+    /// The order of the result is nats-server's (its recursive `matchLevel`): at each
+    /// level the `>` subscriptions, then the whole `*` subtree, then the rest of the
+    /// literal path; at the last token the literal node before the `*` node. Clients see
+    /// that order as the order of their MSGs, so differential tests against the Go server
+    /// compare byte for byte. The walk keeps its own stack (deep subjects must not
+    /// overflow the thread's): the literal continuation is pushed before the `*` subtree
+    /// so the subtree is finished first.
     pub(crate) fn match_into(&self, subject: &[u8], out: &mut MatchResult<T>) {
         let mut pending: Vec<(&Level<T>, &[u8])> = Vec::new();
         let mut walk = Some((&self.root, subject));
-        while let Some((mut level, mut subj)) = walk {
-            loop {
-                let (token, rest) = split_token(subj);
-                if let Some(fwc) = &level.fwc {
-                    fwc.add_to(out);
-                }
-                if let Some(pwc) = &level.pwc {
-                    match (rest, &pwc.next) {
-                        (None, _) => pwc.add_to(out),
-                        (Some(rest), Some(next)) => pending.push((next, rest)),
-                        (Some(_), None) => {}
-                    }
-                }
-                let Some(node) = level.nodes.get(token) else {
-                    break;
-                };
-                match (rest, &node.next) {
-                    (None, _) => {
+        while let Some((level, subj)) = walk {
+            let (token, rest) = split_token(subj);
+            if let Some(fwc) = &level.fwc {
+                fwc.add_to(out);
+            }
+            let node = level.nodes.get(token);
+            match rest {
+                None => {
+                    if let Some(node) = node {
                         node.add_to(out);
-                        break;
                     }
-                    (Some(rest), Some(next)) => {
-                        level = next;
-                        subj = rest;
+                    if let Some(pwc) = &level.pwc {
+                        pwc.add_to(out);
                     }
-                    (Some(_), None) => break,
+                    walk = pending.pop();
+                }
+                Some(rest) => {
+                    let literal = node.and_then(|n| n.next.as_deref());
+                    let wild = level.pwc.as_ref().and_then(|p| p.next.as_deref());
+                    match (wild, literal) {
+                        (Some(w), Some(l)) => {
+                            pending.push((l, rest));
+                            walk = Some((w, rest));
+                        }
+                        (Some(w), None) => walk = Some((w, rest)),
+                        (None, Some(l)) => walk = Some((l, rest)),
+                        (None, None) => walk = pending.pop(),
+                    }
                 }
             }
-            walk = pending.pop();
         }
     }
 
