@@ -152,7 +152,8 @@ fn queue_group_shares_messages_and_ctrl_c_exits_zero() {
 #[test]
 fn server_list_skips_a_dead_server() {
     let s = GoServer::start();
-    let list = format!("nats://127.0.0.1:{},{}", common::dead_port(), s.url);
+    let dead = common::dead_url();
+    let list = format!("{},{}", dead.url, s.url);
     let sub = Background::spawn(&["sub", "-s", &s.url, "hello", "--count", "1"]);
     sub.wait_log("Subscribing on hello");
     let p = run(&["pub", "-s", &list, "hello", "whole_world"]);
@@ -195,7 +196,8 @@ fn credentials_in_url_and_flags() {
 
 #[test]
 fn connection_refused_is_one_line_and_exit_1() {
-    let url = format!("nats://127.0.0.1:{}", common::dead_port());
+    let dead = common::dead_url();
+    let url = dead.url.clone();
     for args in [
         vec!["pub", "-s", &url, "x", "y"],
         vec!["sub", "-s", &url, "x"],
@@ -240,4 +242,18 @@ impl RawReady for Background {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+}
+
+#[test]
+fn silent_server_times_out_with_one_line() {
+    // Accepts TCP but never sends INFO: the connect must give up, not hang.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("nats://{}", listener.local_addr().expect("addr"));
+    let d = run(&["pub", "-s", &url, "x", "y", "--timeout", "300ms"]);
+    assert_eq!(d.status.code(), Some(1));
+    assert_eq!(
+        d.stderr,
+        format!("nats: error: could not connect to {url}: timed out\n")
+    );
+    drop(listener);
 }

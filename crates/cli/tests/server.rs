@@ -25,7 +25,8 @@ fn check_connection_ok() {
 
 #[test]
 fn check_connection_critical_when_down() {
-    let url = format!("nats://127.0.0.1:{}", common::dead_port());
+    let dead = common::dead_url();
+    let url = dead.url.clone();
     let d = run(&["server", "check", "conn", "-s", &url]);
     assert_eq!(d.status.code(), Some(2));
     assert!(

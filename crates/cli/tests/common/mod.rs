@@ -119,10 +119,24 @@ impl Drop for GoServer {
     }
 }
 
-/// A port nothing listens on: bind an ephemeral port and release it.
-pub fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+/// A NATS URL where nothing listens, that no other test can start listening on.
+///
+/// Binding port 0 and releasing it races with parallel tests that also bind port 0 (a
+/// silent listener once took over such a "dead" port). Instead we keep a listener on
+/// `127.0.0.1:P` for the guard's lifetime — nobody else can bind P meanwhile — and hand
+/// out `127.0.0.2:P`, where nothing listens, so connecting is refused at once.
+pub struct DeadUrl {
+    _hold: std::net::TcpListener,
+    pub url: String,
+}
+
+pub fn dead_url() -> DeadUrl {
+    let hold = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = hold.local_addr().expect("addr").port();
+    DeadUrl {
+        _hold: hold,
+        url: format!("nats://127.0.0.2:{port}"),
+    }
 }
 
 /// The `nats` binary with NATS_* variables from the developer's shell removed.
