@@ -57,6 +57,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let args = &args;
     rt.block_on(async move {
         let pid_file = opts.pid_file.clone();
         let srv = match Server::start(opts, log).await {
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         }
-        let exit = match nats_server::signals::wait(&srv).await {
+        let exit = match nats_server::signals::wait(&srv, args).await {
             Ok(e) => e,
             Err(e) => {
                 fatal!(srv.log, "signal handling: {}", e);

@@ -107,6 +107,10 @@ pub struct Server {
     pub start: SystemTime,
     pub addrs: RwLock<Addrs>,
     pub shutdown: CancellationToken,
+    /// Stops the client accept loop (lame duck mode closes the client port first).
+    pub client_accept_stop: CancellationToken,
+    /// In lame duck mode: no new clients, existing ones are being moved away.
+    pub ldm: std::sync::atomic::AtomicBool,
     pub tasks: TaskTracker,
     /// Our addresses on the cluster port, to skip when a route URL points at ourselves.
     pub self_route_addrs: RwLock<Vec<SocketAddr>>,
@@ -220,6 +224,8 @@ impl Server {
             start: SystemTime::now(),
             addrs: RwLock::new(Addrs::default()),
             shutdown: CancellationToken::new(),
+            client_accept_stop: CancellationToken::new(),
+            ldm: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
             self_route_addrs: RwLock::new(Vec::new()),
             http_req_stats: Mutex::new(Default::default()),

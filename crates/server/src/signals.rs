@@ -25,8 +25,9 @@ impl Exit {
     }
 }
 
-/// Wait for a terminating signal, handling the others meanwhile.
-pub async fn wait(srv: &Arc<Server>) -> std::io::Result<Exit> {
+/// Wait for a terminating signal, handling the others meanwhile. `args` is the command
+/// line, re-read on reload.
+pub async fn wait(srv: &Arc<Server>, args: &[String]) -> std::io::Result<Exit> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -40,11 +41,14 @@ pub async fn wait(srv: &Arc<Server>) -> std::io::Result<Exit> {
             }
             _ = term.recv() => {
                 debug!(srv.log, "Trapped \"terminated\" signal");
-                return Ok(Exit::Terminate);
+                // nats-server ignores SIGTERM while lame duck mode runs its course.
+                if !srv.ldm.load(std::sync::atomic::Ordering::Acquire) {
+                    return Ok(Exit::Terminate);
+                }
             }
             _ = hup.recv() => {
                 debug!(srv.log, "Trapped \"hangup\" signal");
-                error!(srv.log, "Failed to reload server configuration: reload is not supported yet");
+                crate::reload::reload(srv, args);
             }
             _ = usr1.recv() => {
                 debug!(srv.log, "Trapped \"user defined signal 1\" signal");
@@ -56,8 +60,9 @@ pub async fn wait(srv: &Arc<Server>) -> std::io::Result<Exit> {
             }
             _ = usr2.recv() => {
                 debug!(srv.log, "Trapped \"user defined signal 2\" signal");
-                notice!(srv.log, "Entering lame duck mode, stop accepting new clients");
-                return Ok(Exit::Interrupt);
+                // Not a tracked task: it ends by shutting the server down, which waits for
+                // the tracked ones.
+                tokio::spawn(crate::lame_duck::run(srv.clone()));
             }
             _ = srv.shutdown.cancelled() => return Ok(Exit::Interrupt),
         }

@@ -21,6 +21,7 @@ pub fn spawn_accept_loop(srv: Arc<Server>, l: TcpListener) {
         loop {
             tokio::select! {
                 _ = s.shutdown.cancelled() => break,
+                _ = s.client_accept_stop.cancelled() => break,
                 res = l.accept() => match res {
                     Ok((stream, peer)) => {
                         let s2 = s.clone();

@@ -51,8 +51,10 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
 pub(super) fn healthz(srv: &Server) -> HealthStatus {
     let addrs = srv.addrs.read().clone();
     let down = srv.is_shutting_down();
+    // Lame duck mode closes the client listener, so nats-server's check fails then too.
+    let ldm = srv.ldm.load(std::sync::atomic::Ordering::Acquire);
     let mut failed = Vec::new();
-    if down || addrs.client.is_none() {
+    if down || ldm || addrs.client.is_none() {
         failed.push("server");
     }
     if srv.is_clustered() && (down || addrs.cluster.is_none()) {

@@ -24,7 +24,7 @@ use crate::server::{join_host_port, Server};
 use crate::{notice, trace, warn};
 
 pub use conn::accept_route;
-pub use solicit::route_still_valid;
+pub use solicit::{redacted, route_still_valid, spawn_connect};
 
 /// Registered routes, plus the ones still in their handshake (so shutdown finds them).
 #[derive(Default)]
