@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{run, GoServer};
+use common::{run, TestServer};
 
 fn sub_lines(stdout: &str) -> Vec<String> {
     stdout
@@ -17,7 +17,7 @@ fn sub_lines(stdout: &str) -> Vec<String> {
 
 #[test]
 fn pub_sub_counts_are_verified() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let d = run(&[
         "bench",
         "-s",
@@ -55,7 +55,7 @@ fn pub_sub_counts_are_verified() {
 
 #[test]
 fn raw_mode_counts_are_verified() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let d = run(&[
         "bench", "-s", &s.url, "b", "--pub", "1", "--sub", "2", "--msgs", "5000", "--size", "100",
         "--raw",
@@ -72,7 +72,7 @@ fn raw_mode_counts_are_verified() {
 
 #[test]
 fn queue_group_receives_exactly_k() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     for raw in [false, true] {
         let mut args = vec![
             "bench", "-s", &s.url, "q", "--pub", "1", "--sub", "3", "--msgs", "3000", "--queue",
@@ -99,7 +99,7 @@ fn queue_group_receives_exactly_k() {
 
 #[test]
 fn request_reply_reports_latency() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let d = run(&[
         "bench",
         "-s",
@@ -135,7 +135,7 @@ fn request_reply_reports_latency() {
 
 #[test]
 fn request_without_responders_fails() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let d = run(&[
         "bench",
         "-s",
@@ -153,7 +153,7 @@ fn request_without_responders_fails() {
 
 #[test]
 fn csv_is_written() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let path = std::env::temp_dir().join(format!("nats-bench-{}.csv", std::process::id()));
     let p = path.to_string_lossy().to_string();
     let d = run(&[

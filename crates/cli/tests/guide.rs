@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http_get_json, is_log_line, run, Background, GoServer, WAIT};
+use common::{http_get_json, is_log_line, run, Background, TestServer, WAIT};
 
 /// Polls `/routez?subs=1` on `server` until a route carries interest in `subject`.
-fn wait_route_interest(server: &GoServer, subject: &str) {
+fn wait_route_interest(server: &TestServer, subject: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
         let routez = http_get_json(&server.monitor, "/routez?subs=1");
@@ -34,7 +34,7 @@ fn wait_route_interest(server: &GoServer, subject: &str) {
 }
 
 /// Polls `/routez` until the server has `n` routes (the full mesh).
-fn wait_routes(server: &GoServer, n: u64) {
+fn wait_routes(server: &TestServer, n: u64) {
     let deadline = Instant::now() + WAIT;
     while http_get_json(&server.monitor, "/routez")["num_routes"].as_u64() != Some(n) {
         assert!(
@@ -59,18 +59,28 @@ fn publish(url: &str, body: &str) {
 
 #[test]
 fn three_server_cluster_as_in_the_guide() {
+    guide(TestServer::start_with);
+}
+
+/// The same walkthrough against the Go server, so the expected output is the reference's.
+#[test]
+fn three_go_servers_as_in_the_guide() {
+    guide(TestServer::start_go_with);
+}
+
+fn guide(start: fn(&[&str]) -> TestServer) {
     let cluster = [
         "--cluster",
         "nats://127.0.0.1:-1",
         "--cluster_name",
         "test-cluster",
     ];
-    let a = GoServer::start_with(&cluster);
+    let a = start(&cluster);
     let seed = a.cluster.clone().expect("seed cluster url");
     let mut routed = cluster.to_vec();
     routed.extend(["--routes", &seed]);
-    let b = GoServer::start_with(&routed);
-    let c = GoServer::start_with(&routed);
+    let b = start(&routed);
+    let c = start(&routed);
     for s in [&a, &b, &c] {
         wait_routes(s, 2);
     }

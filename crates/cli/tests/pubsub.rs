@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{is_log_line, run, Background, GoServer};
+use common::{is_log_line, run, Background, TestServer};
 
 #[test]
 fn guide_round_trip_prints_exact_lines() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let sub = Background::spawn(&["sub", "-s", &s.url, "hello", "--count", "1"]);
     sub.wait_log("Subscribing on hello");
 
@@ -31,7 +31,7 @@ fn guide_round_trip_prints_exact_lines() {
 
 #[test]
 fn count_and_templates() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let sub = Background::spawn(&["sub", "-s", &s.url, "t.>", "--count", "3"]);
     sub.wait_log("Subscribing on t.>");
     let p = run(&[
@@ -58,7 +58,7 @@ fn count_and_templates() {
 
 #[test]
 fn many_messages_give_one_summary_line() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let sub = Background::spawn(&[
         "sub",
         "-s",
@@ -89,7 +89,7 @@ fn many_messages_give_one_summary_line() {
 
 #[test]
 fn headers_and_reply_subject_are_shown() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let sub = Background::spawn(&["sub", "-s", &s.url, "h", "--count", "1"]);
     sub.wait_log("Subscribing on h");
     let p = run(&[
@@ -105,7 +105,7 @@ fn headers_and_reply_subject_are_shown() {
 
 #[test]
 fn raw_prints_bodies_only() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let sub = Background::spawn(&[
         "sub",
         "-s",
@@ -127,7 +127,7 @@ fn raw_prints_bodies_only() {
 
 #[test]
 fn queue_group_shares_messages_and_ctrl_c_exits_zero() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let a = Background::spawn(&["sub", "-s", &s.url, "q", "--queue", "workers"]);
     let b = Background::spawn(&["sub", "-s", &s.url, "q", "--queue", "workers"]);
     a.wait_log("Subscribing on q");
@@ -151,7 +151,7 @@ fn queue_group_shares_messages_and_ctrl_c_exits_zero() {
 
 #[test]
 fn server_list_skips_a_dead_server() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let dead = common::dead_url();
     let list = format!("{},{}", dead.url, s.url);
     let sub = Background::spawn(&["sub", "-s", &s.url, "hello", "--count", "1"]);
@@ -167,7 +167,7 @@ fn server_list_skips_a_dead_server() {
 
 #[test]
 fn credentials_in_url_and_flags() {
-    let s = GoServer::start_with(&["--user", "alice", "--pass", "s3cret"]);
+    let s = TestServer::start_with(&["--user", "alice", "--pass", "s3cret"]);
     let port = s.port();
     let in_url = format!("nats://alice:s3cret@127.0.0.1:{port}");
     assert!(run(&["pub", "-s", &in_url, "x", "y"]).status.success());
@@ -217,13 +217,13 @@ fn connection_refused_is_one_line_and_exit_1() {
 }
 
 trait RawReady {
-    fn wait_for_ready_raw(&self, s: &GoServer, name: &str);
+    fn wait_for_ready_raw(&self, s: &TestServer, name: &str);
 }
 
 impl RawReady for Background {
     /// `--raw` prints no "Subscribing" line, so readiness is observed on the server:
     /// poll `/connz?subs=1` until the named connection holds a subscription.
-    fn wait_for_ready_raw(&self, s: &GoServer, name: &str) {
+    fn wait_for_ready_raw(&self, s: &TestServer, name: &str) {
         let deadline = std::time::Instant::now() + common::WAIT;
         loop {
             let connz = common::http_get_json(&s.monitor, "/connz?subs=1");

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{is_log_line, run, Background, GoServer};
+use common::{is_log_line, run, Background, TestServer};
 
 #[test]
 fn request_reply_with_templates() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let reply = Background::spawn(&[
         "reply",
         "-s",
@@ -53,7 +53,7 @@ fn request_reply_with_templates() {
 
 #[test]
 fn echo_mode_returns_body_and_headers() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let reply = Background::spawn(&["reply", "-s", &s.url, "echo", "--count", "1"]);
     reply.wait_log("Listening on \"echo\"");
     assert!(reply
@@ -74,7 +74,7 @@ fn echo_mode_returns_body_and_headers() {
 
 #[test]
 fn custom_queue_name_is_reported() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let reply = Background::spawn(&[
         "reply", "-s", &s.url, "svc", "ok", "--queue", "mine", "--count", "1",
     ]);
@@ -85,7 +85,7 @@ fn custom_queue_name_is_reported() {
 
 #[test]
 fn no_responders_is_an_error() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let r = run(&["req", "-s", &s.url, "nobody.home", "hi"]);
     assert_eq!(r.status.code(), Some(1));
     assert_eq!(r.stdout, "");
@@ -98,7 +98,7 @@ fn no_responders_is_an_error() {
 
 #[test]
 fn timeout_is_an_error() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     // A subscriber that never answers: the request is delivered but nobody replies.
     let silent = Background::spawn(&["sub", "-s", &s.url, "silent"]);
     silent.wait_log("Subscribing on silent");

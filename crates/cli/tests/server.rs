@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{run, GoServer};
+use common::{run, TestServer};
 
 #[test]
 fn check_connection_ok() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let d = run(&["server", "check", "connection", "-s", &s.url]);
     assert_eq!(d.status.code(), Some(0), "{}{}", d.stdout, d.stderr);
     let line = d.stdout.trim_end();
@@ -39,7 +39,7 @@ fn check_connection_critical_when_down() {
 
 #[test]
 fn info_from_monitor_and_from_info() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     let m = run(&["server", "info", "--monitor", &s.monitor]);
     assert!(m.status.success(), "{}", m.stderr);
     for key in [
@@ -64,7 +64,7 @@ fn info_from_monitor_and_from_info() {
 
 #[test]
 fn ping_both_ways() {
-    let s = GoServer::start();
+    let s = TestServer::start();
     for args in [
         vec!["server", "ping", "--monitor", &s.monitor],
         vec!["server", "ping", "-s", &s.url],

@@ -1,5 +1,6 @@
-//! Test helpers: a Go `nats-server` on free ports, and the built `nats` binary run as a
-//! child process with its output collected line by line.
+//! Test helpers: a server on free ports — ours, started in-process from the
+//! `nats-server` library, or the Go `nats-server` as a child process — and the built
+//! `nats` binary run as a child process with its output collected line by line.
 //!
 //! Readiness is observed, never assumed: the server is ready when its `.ports` file
 //! (written after its listeners are up) names a client URL, and a backgrounded
@@ -21,9 +22,9 @@ pub const WAIT: Duration = Duration::from_secs(15);
 
 static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
 
-/// A Go nats-server on random client and monitoring ports, killed on drop.
-pub struct GoServer {
-    child: Child,
+/// A server on random client and monitoring ports, stopped on drop.
+pub struct TestServer {
+    inner: Inner,
     dir: PathBuf,
     pub url: String,
     pub monitor: String,
@@ -31,13 +32,62 @@ pub struct GoServer {
     pub cluster: Option<String>,
 }
 
-impl GoServer {
-    pub fn start() -> GoServer {
-        GoServer::start_with(&[])
+enum Inner {
+    Go(Child),
+    Ours {
+        rt: tokio::runtime::Runtime,
+        srv: std::sync::Arc<nats_server::Server>,
+    },
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
     }
 
-    /// Starts the server with extra flags (e.g. `--user a --pass b`).
-    pub fn start_with(extra: &[&str]) -> GoServer {
+    /// Starts our server in-process with nats-server flags (e.g. `--user a --pass b`).
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        let mut args: Vec<String> = ["-a", "127.0.0.1", "-p", "-1", "-m", "-1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let opts = match nats_server::options::flags::configure(&args) {
+            Ok(nats_server::options::flags::Command::Run(o)) => *o,
+            other => panic!("bad server flags {args:?}: {other:?}"),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let log = nats_server::logging::Logger::new(
+            nats_server::logging::Sink::Discard,
+            true,
+            false,
+            false,
+        );
+        let srv = rt
+            .block_on(nats_server::Server::start(opts, log))
+            .expect("start our server");
+        let addrs = srv.addrs.read().clone();
+        let port = |a: Option<std::net::SocketAddr>| a.map(|a| a.port()).expect("bound port");
+        let url = format!("nats://127.0.0.1:{}", port(addrs.client));
+        let monitor = format!("http://127.0.0.1:{}", port(addrs.http));
+        let cluster = addrs
+            .cluster
+            .map(|a| format!("nats://127.0.0.1:{}", a.port()));
+        TestServer {
+            inner: Inner::Ours { rt, srv },
+            dir: std::env::temp_dir(),
+            url,
+            monitor,
+            cluster,
+        }
+    }
+
+    /// Starts the Go reference server with extra flags.
+    pub fn start_go_with(extra: &[&str]) -> TestServer {
         assert!(
             Path::new(GO_SERVER).exists(),
             "the Go nats-server is required at {GO_SERVER} for these tests \
@@ -78,8 +128,8 @@ impl GoServer {
                     let cluster = v["cluster"][0].as_str().map(String::from);
                     let cluster_ready = cluster.is_some() || !extra.contains(&"--cluster");
                     if let (Some(url), Some(monitor), true) = (url, monitor, cluster_ready) {
-                        return GoServer {
-                            child,
+                        return TestServer {
+                            inner: Inner::Go(child),
                             dir,
                             url,
                             monitor,
@@ -111,11 +161,16 @@ impl GoServer {
     }
 }
 
-impl Drop for GoServer {
+impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        match &mut self.inner {
+            Inner::Go(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
+            Inner::Ours { rt, srv } => rt.block_on(srv.shutdown()),
+        }
     }
 }
 
