@@ -162,6 +162,8 @@ pub struct Parser {
     kind: Kind,
     max_control_line: usize,
     max_payload: usize,
+    /// Whether HPUB is acceptable (Go's `c.headers`); see [`Parser::set_headers`].
+    headers: bool,
     progress: Progress,
     /// Buffer length at the last `Ok(None)`; a shorter buffer means the caller started over.
     seen: usize,
@@ -180,6 +182,7 @@ impl Parser {
             kind,
             max_control_line,
             max_payload,
+            headers: true,
             progress: Progress::Fresh,
             seen: 0,
             last_name: "",
@@ -196,6 +199,16 @@ impl Parser {
     pub fn set_limits(&mut self, max_control_line: usize, max_payload: usize) {
         self.max_control_line = max_control_line;
         self.max_payload = max_payload;
+    }
+
+    /// Whether this connection may send HPUB. nats-server closes a connection whose HPUB
+    /// arrives before a CONNECT with `headers:true` (or when the server has headers off)
+    /// as soon as the control line is read, without `-ERR` and without waiting for the
+    /// payload. A server that wants that exact behaviour calls `set_headers(false)` when
+    /// the connection starts and `set_headers(true)` after such a CONNECT; the default
+    /// (`true`) leaves the decision to the caller, after the payload.
+    pub fn set_headers(&mut self, enabled: bool) {
+        self.headers = enabled;
     }
 
     /// Parse one op from the start of `buf`. Returns the op and the number of bytes it
@@ -361,6 +374,9 @@ impl Parser {
         } else {
             0
         };
+        if verb == Verb::Hpub && !self.headers {
+            return Err(ParseError::BadArgs("message headers not supported".into()));
+        }
         let mut head = args::message(self.kind, verb, arg, arg_start, max_payload)?;
         head.payload_start = nl + 1;
         self.finish_payload(buf, head)

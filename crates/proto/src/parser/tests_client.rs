@@ -501,3 +501,18 @@ fn empty_input_needs_more() {
     assert_eq!(first(C, b"PUB foo 1\r\n").unwrap(), None);
     assert_eq!(first(C, b"PUB foo 1\r\nx").unwrap(), None);
 }
+
+#[test]
+fn hpub_without_headers_closes_at_the_control_line() {
+    let mut p = parser(C);
+    p.set_headers(false);
+    // Go checks headers before anything else in processHeaderPub.
+    assert_eq!(
+        p.parse(b"HPUB foo\r\n").unwrap_err(),
+        ParseError::BadArgs("message headers not supported".into())
+    );
+    assert_eq!(p.parse(b"HPUB foo 1 1\r\n").unwrap_err().err_text(), None);
+    assert!(matches!(p.parse(b"PUB foo 0\r\n\r\n"), Ok(Some(_))));
+    p.set_headers(true);
+    assert!(matches!(p.parse(b"HPUB foo 1 1\r\nx\r\n"), Ok(Some(_))));
+}

@@ -252,6 +252,8 @@ fn leaf_and_account_ops_are_ignored_after_checking_counts() {
         op(R, b"ls- $G foo q\r\n"),
         Op::Ignored { op: "LS-", .. }
     ));
+    // nats-server 2.9.10 panics on this one (index out of range in processRemoteSub).
+    assert_eq!(bad(R, b"LS+ \r\n"), "processRemoteSub Parse Error: '\r'");
     assert_eq!(
         bad(R, b"LS- o $G foo q x\r\n"),
         "processRemoteUnsub parse error: 'o $G foo q x'"
