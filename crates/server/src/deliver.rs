@@ -56,6 +56,10 @@ pub struct Delivery {
     rng: fastrand::Rng,
     l1: HashMap<Box<[u8]>, Arc<MatchResult<SubRef>>, foldhash::fast::RandomState>,
     l1_gen: u64,
+    /// The last subject matched and its result: streams of messages to one subject (the
+    /// common case) skip even the hash lookup. Valid under the same generation as `l1`.
+    last_subject: Vec<u8>,
+    last_result: Option<Arc<MatchResult<SubRef>>>,
     rts: Vec<RouteTarget>,
     nrts: usize,
     /// Subscriptions that reached their auto-unsubscribe limit during this message.
@@ -70,20 +74,32 @@ impl Delivery {
         Delivery::default()
     }
 
+    #[inline]
     fn matches(&mut self, srv: &Server, subject: &[u8]) -> Arc<MatchResult<SubRef>> {
         let gen = srv.gsl.genid();
         if gen != self.l1_gen {
             self.l1.clear();
+            self.last_result = None;
             self.l1_gen = gen;
+        } else if let Some(r) = &self.last_result {
+            if self.last_subject == subject {
+                return r.clone();
+            }
         }
-        if let Some(r) = self.l1.get(subject) {
-            return r.clone();
-        }
-        let r = srv.gsl.match_subject(subject);
-        if self.l1.len() >= L1_MAX {
-            self.l1.clear();
-        }
-        self.l1.insert(subject.into(), r.clone());
+        let r = match self.l1.get(subject) {
+            Some(r) => r.clone(),
+            None => {
+                let r = srv.gsl.match_subject(subject);
+                if self.l1.len() >= L1_MAX {
+                    self.l1.clear();
+                }
+                self.l1.insert(subject.into(), r.clone());
+                r
+            }
+        };
+        self.last_subject.clear();
+        self.last_subject.extend_from_slice(subject);
+        self.last_result = Some(r.clone());
         r
     }
 
@@ -386,6 +402,7 @@ impl Delivery {
     /// generation check would catch it anyway; this frees memory on idle).
     pub fn clear_cache(&mut self) {
         self.l1.clear();
+        self.last_result = None;
     }
 }
 

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod monitor;
 pub mod options;
 pub mod ping;
+pub mod readbuf;
 pub mod reload;
 pub mod route;
 pub mod server;

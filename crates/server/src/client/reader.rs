@@ -17,6 +17,7 @@ use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
+use crate::readbuf::ReadBuf;
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, trace};
@@ -70,29 +71,15 @@ impl ClientState {
     }
 
     pub async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
-        let mut buf = vec![0u8; MIN_BUF];
-        let mut start = 0;
-        let mut end = 0;
-        let mut short_reads = 0;
+        let mut rb = ReadBuf::new(MIN_BUF, MAX_BUF);
         let auth_deadline = tokio::time::sleep(Duration::from_secs_f64(
             self.srv.opts().auth_timeout.max(0.001),
         ));
         tokio::pin!(auth_deadline);
         loop {
-            if end == buf.len() {
-                // Full: make room by moving the partial op to the front, then grow.
-                if start > 0 {
-                    buf.copy_within(start..end, 0);
-                    end -= start;
-                    start = 0;
-                }
-                if end == buf.len() {
-                    let need = self.parser.needed().unwrap_or(0).max(buf.len() * 2);
-                    buf.resize(need, 0);
-                }
-            }
+            let spare = rb.spare(self.parser.needed());
             let n = tokio::select! {
-                res = r.read(&mut buf[end..]) => match res {
+                res = r.read(spare) => match res {
                     Ok(0) => return CloseReason::ClientClosed,
                     Ok(n) => n,
                     Err(_) => return CloseReason::ReadError,
@@ -106,17 +93,17 @@ impl ClientState {
                     return CloseReason::AuthenticationTimeout;
                 }
             };
-            let room = buf.len() - end;
-            end += n;
+            rb.filled(n);
             self.conn
                 .last_activity_ms
                 .store(self.conn.now_ms(), Ordering::Relaxed);
             self.trace = self.srv.log.trace_on();
 
-            let mut pos = start;
+            let data = rb.data();
+            let mut pos = 0;
             let mut result = Ok(());
-            while pos < end {
-                match self.parser.parse(&buf[pos..end]) {
+            while pos < data.len() {
+                match self.parser.parse(&data[pos..]) {
                     Ok(Some((op, used))) => {
                         pos += used;
                         if let Err(reason) = self.handle(op) {
@@ -126,44 +113,15 @@ impl ClientState {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        result = Err(self.parse_error(&e, &buf[pos..end]));
+                        result = Err(self.parse_error(&e, &data[pos..]));
                         break;
                     }
                 }
             }
+            rb.consume(pos);
             self.end_batch().await;
             if let Err(reason) = result {
                 return reason;
-            }
-            start = pos;
-            if start == end {
-                start = 0;
-                end = 0;
-                // Adapt the buffer to the traffic: grow when reads fill it, shrink when
-                // they keep using little of it.
-                if n == room && buf.len() < MAX_BUF {
-                    buf.resize((buf.len() * 2).min(MAX_BUF), 0);
-                    short_reads = 0;
-                } else if n < buf.len() / 2 && buf.len() > MIN_BUF {
-                    short_reads += 1;
-                    if short_reads > 2 {
-                        buf.truncate((buf.len() / 2).max(MIN_BUF));
-                        buf.shrink_to_fit();
-                        short_reads = 0;
-                    }
-                } else {
-                    short_reads = 0;
-                }
-            } else if let Some(need) = self.parser.needed() {
-                // A large message is coming: make the buffer hold it whole, once.
-                if need > buf.len() - start {
-                    buf.copy_within(start..end, 0);
-                    end -= start;
-                    start = 0;
-                    if need > buf.len() {
-                        buf.resize(need, 0);
-                    }
-                }
             }
         }
     }

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
+use crate::readbuf::ReadBuf;
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, notice, trace};
@@ -169,23 +170,12 @@ fn percent_decode(s: &str) -> String {
 
 impl RouteState {
     async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
-        let mut buf = vec![0u8; 32 * 1024];
-        let mut start = 0;
-        let mut end = 0;
+        // Routes carry many connections' traffic: start and grow larger than clients.
+        let mut rb = ReadBuf::new(4096, 256 * 1024);
         loop {
-            if end == buf.len() {
-                if start > 0 {
-                    buf.copy_within(start..end, 0);
-                    end -= start;
-                    start = 0;
-                }
-                let need = self.parser.needed().unwrap_or(0).max(buf.len() * 2);
-                if end == buf.len() {
-                    buf.resize(need, 0);
-                }
-            }
+            let spare = rb.spare(self.parser.needed());
             let n = tokio::select! {
-                res = r.read(&mut buf[end..]) => match res {
+                res = r.read(spare) => match res {
                     Ok(0) => return CloseReason::ClientClosed,
                     Ok(n) => n,
                     Err(_) => return CloseReason::ReadError,
@@ -194,14 +184,15 @@ impl RouteState {
                     return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
                 }
             };
-            end += n;
+            rb.filled(n);
             self.conn
                 .last_activity_ms
                 .store(self.conn.now_ms(), Ordering::Relaxed);
-            let mut pos = start;
+            let data = rb.data();
+            let mut pos = 0;
             let mut result = Ok(());
-            while pos < end {
-                match self.parser.parse(&buf[pos..end]) {
+            while pos < data.len() {
+                match self.parser.parse(&data[pos..]) {
                     Ok(Some((op, used))) => {
                         pos += used;
                         if let Err(reason) = self.handle(op) {
@@ -216,24 +207,10 @@ impl RouteState {
                     }
                 }
             }
+            rb.consume(pos);
             self.delivery.flush(&self.srv);
             if let Err(reason) = result {
                 return reason;
-            }
-            start = pos;
-            if start == end {
-                start = 0;
-                end = 0;
-            }
-            if let Some(need) = self.parser.needed() {
-                if need > buf.len() - start {
-                    buf.copy_within(start..end, 0);
-                    end -= start;
-                    start = 0;
-                    if need > buf.len() {
-                        buf.resize(need, 0);
-                    }
-                }
             }
         }
     }

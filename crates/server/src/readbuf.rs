@@ -1,0 +1,137 @@
+//! A connection's read buffer: sized to the traffic, never holding more than one partial
+//! op between reads.
+//!
+//! It starts small (idle connections are the common case, and memory per connection is a
+//! target), doubles whenever a read fills all the room it had (up to `max`), and halves
+//! after a few reads that used less than half of it. An op larger than the buffer (a big
+//! payload) grows it once to the size the parser says it needs.
+
+pub struct ReadBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    room: usize,
+    short_reads: u8,
+    min: usize,
+    max: usize,
+}
+
+impl ReadBuf {
+    pub fn new(min: usize, max: usize) -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; min],
+            start: 0,
+            end: 0,
+            room: 0,
+            short_reads: 0,
+            min,
+            max,
+        }
+    }
+
+    /// Room to read into. `needed` is the parser's size for the op in progress, if known.
+    pub fn spare(&mut self, needed: Option<usize>) -> &mut [u8] {
+        let pending = self.end - self.start;
+        let want = needed.unwrap_or(0).max(pending + 1);
+        if self.start > 0 && (self.end == self.buf.len() || want > self.buf.len() - self.start) {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end = pending;
+            self.start = 0;
+        }
+        if want > self.buf.len() {
+            self.buf.resize(want.max(self.buf.len() * 2), 0);
+        } else if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        self.room = self.buf.len() - self.end;
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into the spare room.
+    pub fn filled(&mut self, n: usize) {
+        self.end += n;
+        if n == self.room {
+            self.short_reads = 0;
+            if self.buf.len() < self.max {
+                let len = (self.buf.len() * 2).min(self.max);
+                self.buf.resize(len, 0);
+            }
+        } else if n < self.buf.len() / 2 {
+            self.short_reads = self.short_reads.saturating_add(1);
+        } else {
+            self.short_reads = 0;
+        }
+    }
+
+    /// The unconsumed bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// `used` bytes of `data()` were parsed and handled.
+    pub fn consume(&mut self, used: usize) {
+        self.start += used;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.short_reads > 2 && self.buf.len() > self.min {
+                let len = (self.buf.len() / 2).max(self.min);
+                self.buf.truncate(len);
+                self.buf.shrink_to_fit();
+                self.short_reads = 0;
+            }
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_when_reads_fill_it_and_shrinks_when_idle() {
+        let mut b = ReadBuf::new(512, 65536);
+        for _ in 0..10 {
+            let n = b.spare(None).len();
+            b.filled(n);
+            let len = b.data().len();
+            // Leave a partial op behind, as a busy connection does.
+            b.consume(len - 3);
+        }
+        assert_eq!(b.capacity(), 65536);
+        let len = b.data().len();
+        b.consume(len);
+        // Three short reads per halving: 65536 -> 512 takes 7 halvings.
+        for _ in 0..21 {
+            b.spare(None);
+            b.filled(10);
+            b.consume(10);
+        }
+        assert_eq!(b.capacity(), 512);
+    }
+
+    #[test]
+    fn holds_a_large_op_whole() {
+        let mut b = ReadBuf::new(512, 65536);
+        b.spare(None);
+        b.filled(100);
+        let s = b.spare(Some(1_000_000));
+        assert!(s.len() >= 1_000_000 - 100);
+        assert_eq!(b.data().len(), 100);
+    }
+
+    #[test]
+    fn keeps_partial_data_when_compacting() {
+        let mut b = ReadBuf::new(8, 8);
+        let s = b.spare(None);
+        s[..8].copy_from_slice(b"abcdefgh");
+        b.filled(8);
+        b.consume(5);
+        b.spare(None);
+        assert_eq!(b.data(), b"fgh");
+    }
+}
