@@ -414,3 +414,44 @@ fn route_to_self_is_ignored_quietly() {
         c.log()
     );
 }
+
+#[test]
+fn nine_nodes_started_at_once_form_a_mesh_without_duplicate_storms() {
+    // All nine start together, each routed to the seed only. nats-server 2.9.10 in the
+    // same setup logs ~80-95 "Duplicate Route" closes here (every gossiped link is dialled
+    // from both ends); the tie-break between our servers dials each link from one end.
+    let seed_port = common::free_port();
+    let seed_url = format!("nats://127.0.0.1:{seed_port}");
+    let mut nodes = Vec::new();
+    let handles: Vec<_> = (0..9)
+        .map(|i| {
+            let seed_url = seed_url.clone();
+            std::thread::spawn(move || {
+                let listen = if i == 0 {
+                    seed_url.clone()
+                } else {
+                    "nats://127.0.0.1:-1".to_string()
+                };
+                start(&[
+                    "-cluster",
+                    &listen,
+                    "-routes",
+                    &seed_url,
+                    "--cluster_name",
+                    "nine",
+                    "-D",
+                ])
+            })
+        })
+        .collect();
+    for h in handles {
+        nodes.push(h.join().unwrap());
+    }
+    let all: Vec<&ServerProcess> = nodes.iter().collect();
+    assert!(wait_full_mesh(&all, Duration::from_secs(20)), "9-node mesh");
+    let dups: usize = nodes
+        .iter()
+        .map(|s| s.log_count("Router connection closed: Duplicate Route"))
+        .sum();
+    assert!(dups <= 8, "{dups} duplicate-route closes");
+}
