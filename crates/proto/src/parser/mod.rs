@@ -49,12 +49,24 @@
 //! * A payload must be followed by exactly `\r\n`.
 //! * Client limits: `max_control_line` on the argument text, also while the line is still
 //!   incomplete; `max_payload` as soon as a PUB/HPUB line is complete. Routes have neither.
-//! * One deliberate addition (clients, limits on): bytes Go would discard without buffering
-//!   (blanks before the arguments, text after `PING`) are capped at
-//!   `max(64 KiB, max_control_line)` so an endless line cannot grow our read buffer forever;
-//!   past that we report [`ParseError::MaxControlLine`].
 //! * On a route, client `PUB`/`HPUB`/`SUB` are accepted and reported as [`Op::Ignored`] (Go
 //!   drops them too) and `UNSUB <acc> <subj> [queue]` is an `RS-`, as in Go.
+//! * `BadArgs` messages are Go's log texts (`processPub Parse Error: "foo"` …).
+//!
+//! # Deliberate differences from nats-server 2.9.10
+//! * Clients: bytes Go discards without buffering (blanks before the arguments, text after
+//!   `PING`) are capped at `max(64 KiB, max_control_line)` so an endless line cannot grow
+//!   our read buffer forever; past that we report [`ParseError::MaxControlLine`].
+//! * A client `HMSG` fails at its `M`; Go accepts the name and then fails or misparses
+//!   later, depending on where its reads happen to split.
+//! * Go's handling of a line split across reads differs in corner cases from its handling
+//!   of the same line in one read (stray `\r`s); we always behave like the one-read case.
+//! * The `UnknownOp` snippet is cut from the bytes we were given, Go's from its last read.
+//! * `RS+` with an unparsable weight reports weight 0 (Go stores -1; both keep the route).
+//! * `LS+` with no arguments is `BadArgs`; nats-server 2.9.10 panics on it.
+//! * HPUB before headers are enabled closes at the control line only if the caller uses
+//!   [`Parser::set_headers`]; otherwise the caller sees the op and decides.
+//! * A control line ending beyond 4 GiB (routes have no limit) is refused as `BadArgs`.
 
 mod args;
 mod name;
@@ -103,7 +115,8 @@ pub enum Op<'a> {
     Ok,
     /// `-ERR <text>`: the text as sent (quotes included, whitespace trimmed).
     Err(&'a [u8]),
-    /// Route only: `RS+ <account> <subject> [<queue> <weight>]`.
+    /// Route only: `RS+ <account> <subject> [<queue> <weight>]`. An unparsable weight is
+    /// reported as 0 (Go keeps the route and stores -1).
     RouteSub {
         account: &'a [u8],
         subject: &'a [u8],
