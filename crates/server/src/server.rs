@@ -546,12 +546,22 @@ pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
             last = Some(e);
             continue;
         }
-        match sock.listen(1024) {
+        // As Go does: the kernel's own cap (somaxconn) decides; a short backlog makes a
+        // burst of connects wait for SYN retransmits.
+        match sock.listen(listen_backlog()) {
             Ok(l) => return Ok(l),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no address to bind")))
+}
+
+/// The backlog for listeners: `net.core.somaxconn`, as Go's net package uses.
+fn listen_backlog() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096)
 }
 
 /// Log the common parts of a warning about options we accept but do not implement.

@@ -339,6 +339,10 @@ impl ClientState {
             m.name = ci.name.clone();
             m.lang = ci.lang.clone();
             m.version = ci.version.clone();
+            // First RTT estimate, as nats-server's: from our INFO to the client's CONNECT.
+            if m.rtt.is_none() {
+                m.rtt = self.conn.start.elapsed().ok();
+            }
         }
         if self.auth_required || !ci.account.is_empty() || ci.new_account {
             match crate::auth::check(&opts, &ci) {
