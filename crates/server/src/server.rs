@@ -72,11 +72,11 @@ impl ConnectUrls {
     }
 }
 
-/// A closed client kept for `/connz?state=closed`.
+/// A closed client kept for `/connz?state=closed`, with the subscriptions it had.
 #[derive(Clone)]
 pub struct ClosedConn {
     pub conn: Arc<Conn>,
-    pub subs: Vec<String>,
+    pub subs: Vec<SubRef>,
 }
 
 /// Bound addresses, known once the listeners are up.
@@ -390,7 +390,7 @@ impl Server {
     }
 
     /// Keep a closed client for `/connz?state=closed` (bounded ring).
-    pub fn remember_closed(&self, conn: Arc<Conn>, subs: Vec<String>) {
+    pub fn remember_closed(&self, conn: Arc<Conn>, subs: Vec<SubRef>) {
         let mut ring = self.closed.lock();
         if ring.len() >= CLOSED_RING_SIZE {
             ring.pop_front();

@@ -296,3 +296,27 @@ fn one_bad_client_does_not_affect_another() {
     p.send("PUB z 2\r\nok\r\n");
     good.expect(r"MSG z 1 2\r\nok\r\n");
 }
+
+#[test]
+fn slow_consumer_is_cut_and_publisher_carries_on() {
+    let (_d, path) = common::config("max_payload: 1024\nmax_pending: 100000\n");
+    let s = start(&["-c", &path, "-m", "-1"]);
+    // A subscriber that never reads.
+    let mut slow = Raw::handshake(&s.addr(), r#"{"verbose":false}"#);
+    slow.send("SUB flood 1\r\nPING\r\n");
+    slow.expect("PONG\r\n");
+    let mut p = Raw::handshake(&s.addr(), r#"{"verbose":false}"#);
+    let chunk = "PUB flood 1000\r\n".to_string() + &"x".repeat(1000) + "\r\n";
+    let batch = chunk.repeat(1000);
+    let cut = testkit::wait_for(Duration::from_secs(30), || {
+        p.send(&batch);
+        s.log()
+            .contains("Slow Consumer Detected: MaxPending of 100000 Exceeded")
+    });
+    assert!(cut, "{}", s.log());
+    p.send("PING\r\n");
+    p.expect("PONG\r\n");
+    let (_, varz) = s.http_get("/varz").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&varz).unwrap();
+    assert_eq!(v["slow_consumers"], 1);
+}

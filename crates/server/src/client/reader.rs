@@ -574,11 +574,7 @@ impl ClientState {
         );
         let subs = srv.remove_conn_subs(&self.conn);
         srv.clients.lock().remove(&self.conn.cid);
-        let names = subs
-            .iter()
-            .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
-            .collect();
-        srv.remember_closed(self.conn.clone(), names);
+        srv.remember_closed(self.conn.clone(), subs);
         // Release the buffers now; the closed ring keeps only the Conn's metadata.
         let mut out = self.conn.out.lock();
         out.buf = Vec::new();

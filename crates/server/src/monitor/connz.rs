@@ -260,8 +260,7 @@ fn open_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
     ci
 }
 
-/// A closed connection as it was when it closed. The ring keeps only the subjects of its
-/// subscriptions, so their details carry the subject and cid alone.
+/// A closed connection as it was when it closed, with the subscriptions it had.
 fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
     let (stop, reason) = {
         let m = cc.conn.meta.lock();
@@ -274,21 +273,13 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
     ci.pending_bytes = 0;
     ci.subscriptions = cc.subs.len() as u32;
     if o.detail {
-        ci.subscriptions_list_detail = cc
+        ci.subscriptions_list_detail = cc.subs.iter().map(|s| SubDetail::new(s, "")).collect();
+    } else if o.subs {
+        ci.subscriptions_list = cc
             .subs
             .iter()
-            .map(|s| SubDetail {
-                account: String::new(),
-                subject: s.clone(),
-                queue: String::new(),
-                sid: String::new(),
-                msgs: 0,
-                max: 0,
-                cid: cc.conn.cid,
-            })
+            .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
             .collect();
-    } else if o.subs {
-        ci.subscriptions_list = cc.subs.clone();
     }
     ci
 }
