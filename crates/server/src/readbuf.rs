@@ -1,10 +1,46 @@
-//! A connection's read buffer: sized to the traffic, never holding more than one partial
-//! op between reads.
+//! Reading a connection: its read buffer, sized to the traffic and never holding more than
+//! one partial op between reads, and [`OpHandler::handle_batch`], the parse-and-act loop
+//! that client and route readers share.
 //!
 //! It starts small (idle connections are the common case, and memory per connection is a
 //! target), doubles whenever a read fills all the room it had (up to `max`), and halves
 //! after a few reads that used less than half of it. An op larger than the buffer (a big
 //! payload) grows it once to the size the parser says it needs.
+
+use nats_proto::{Op, ParseError, Parser};
+
+use crate::conn::CloseReason;
+
+/// A connection kind's reaction to the ops it reads.
+pub trait OpHandler {
+    fn parser(&mut self) -> &mut Parser;
+    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason>;
+    /// Report a parse error (log, `-ERR`) and say why the connection closes. `rest` is the
+    /// unparsed input from the failing op on.
+    fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason;
+
+    /// Parse and handle every complete op in `data`. Returns the bytes used and, if the
+    /// connection must close, why.
+    fn handle_batch(&mut self, data: &[u8]) -> (usize, Result<(), CloseReason>) {
+        let mut pos = 0;
+        while pos < data.len() {
+            match self.parser().parse(&data[pos..]) {
+                Ok(Some((op, used))) => {
+                    pos += used;
+                    if let Err(reason) = self.handle(op) {
+                        return (pos, Err(reason));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let reason = self.parse_error(&e, &data[pos..]);
+                    return (pos, Err(reason));
+                }
+            }
+        }
+        (pos, Ok(()))
+    }
+}
 
 pub struct ReadBuf {
     buf: Vec<u8>,

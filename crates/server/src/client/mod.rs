@@ -90,7 +90,9 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     st.cleanup();
 }
 
-fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
+/// What a connection's writer reports (clients and routes alike): ping timer, write
+/// errors, and writes that outlive `write_deadline` (a slow consumer).
+pub fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
     match ev {
         WriterEvent::PingTimer => crate::ping::on_ping_timer(srv, c),
         WriterEvent::WriteError => {

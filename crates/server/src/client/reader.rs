@@ -17,7 +17,7 @@ use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
-use crate::readbuf::ReadBuf;
+use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, trace};
@@ -99,25 +99,7 @@ impl ClientState {
                 .store(self.conn.now_ms(), Ordering::Relaxed);
             self.trace = self.srv.log.trace_on();
 
-            let data = rb.data();
-            let mut pos = 0;
-            let mut result = Ok(());
-            while pos < data.len() {
-                match self.parser.parse(&data[pos..]) {
-                    Ok(Some((op, used))) => {
-                        pos += used;
-                        if let Err(reason) = self.handle(op) {
-                            result = Err(reason);
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        result = Err(self.parse_error(&e, &data[pos..]));
-                        break;
-                    }
-                }
-            }
+            let (pos, result) = self.handle_batch(rb.data());
             rb.consume(pos);
             self.end_batch().await;
             if let Err(reason) = result {
@@ -152,7 +134,7 @@ impl ClientState {
         }
     }
 
-    fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
+    fn parse_error_impl(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
         match e {
             ParseError::UnknownOp { .. } => {
                 let snippet = String::from_utf8_lossy(&rest[..rest.len().min(32)]).into_owned();
@@ -210,7 +192,7 @@ impl ClientState {
         self.conn.send(b"+OK\r\n");
     }
 
-    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+    fn handle_op(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
         if self.trace {
             self.trace_in(&op);
         }
@@ -578,6 +560,20 @@ impl ClientState {
         // Release the buffers now; the closed ring keeps only the Conn's metadata.
         let mut out = self.conn.out.lock();
         out.buf = Vec::new();
+    }
+}
+
+impl OpHandler for ClientState {
+    fn parser(&mut self) -> &mut Parser {
+        &mut self.parser
+    }
+
+    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+        self.handle_op(op)
+    }
+
+    fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
+        self.parse_error_impl(e, rest)
     }
 }
 

@@ -20,9 +20,9 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
-use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
+use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
-use crate::readbuf::ReadBuf;
+use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, notice, trace};
@@ -122,7 +122,7 @@ async fn run(
     let writer = srv
         .tasks
         .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
-            on_writer_event(&ws, ev, c)
+            crate::client::on_writer_event(&ws, ev, c)
         }));
 
     let mut st = RouteState {
@@ -139,26 +139,6 @@ async fn run(
     conn.close(reason);
     let _ = writer.await;
     st.cleanup().await;
-}
-
-fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
-    match ev {
-        WriterEvent::PingTimer => crate::ping::on_ping_timer(srv, c),
-        WriterEvent::WriteError => {
-            c.close(CloseReason::WriteError);
-        }
-        WriterEvent::WriteDeadline(n) => {
-            notice!(
-                srv.log,
-                "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
-                c.prefix(),
-                srv.opts().write_deadline,
-                n
-            );
-            srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
-            c.close(CloseReason::SlowConsumerWriteDeadline);
-        }
-    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -188,25 +168,7 @@ impl RouteState {
             self.conn
                 .last_activity_ms
                 .store(self.conn.now_ms(), Ordering::Relaxed);
-            let data = rb.data();
-            let mut pos = 0;
-            let mut result = Ok(());
-            while pos < data.len() {
-                match self.parser.parse(&data[pos..]) {
-                    Ok(Some((op, used))) => {
-                        pos += used;
-                        if let Err(reason) = self.handle(op) {
-                            result = Err(reason);
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        result = Err(self.parse_error(&e));
-                        break;
-                    }
-                }
-            }
+            let (pos, result) = self.handle_batch(rb.data());
             rb.consume(pos);
             self.delivery.flush(&self.srv);
             if let Err(reason) = result {
@@ -215,7 +177,7 @@ impl RouteState {
         }
     }
 
-    fn parse_error(&self, e: &ParseError) -> CloseReason {
+    fn parse_error_impl(&self, e: &ParseError) -> CloseReason {
         error!(
             self.srv.log,
             "{} - Route parser ERROR, {}",
@@ -278,7 +240,7 @@ impl RouteState {
         trace!(self.srv.log, "{} - <<- [{}]", p, line);
     }
 
-    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+    fn handle_op(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
         self.trace_in(&op);
         match op {
             Op::Ping => {
@@ -758,6 +720,20 @@ impl RouteState {
         } else {
             super::solicit::spawn_connect(srv, url, false, false, jitter);
         }
+    }
+}
+
+impl OpHandler for RouteState {
+    fn parser(&mut self) -> &mut Parser {
+        &mut self.parser
+    }
+
+    fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
+        self.handle_op(op)
+    }
+
+    fn parse_error(&mut self, e: &ParseError, _rest: &[u8]) -> CloseReason {
+        self.parse_error_impl(e)
     }
 }
 
