@@ -90,8 +90,33 @@ pub fn send(command: &str, target: Option<&str>) -> Result<(), String> {
                 .parse()
                 .map_err(|_| format!("invalid pid in {t:?}"))?,
         },
-        None => return Err("no nats-server processes running".into()),
+        None => find_server_pid()?,
     };
     let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| format!("invalid pid {pid}"))?;
     rustix::process::kill_process(pid, sig).map_err(|e| e.to_string())
+}
+
+/// Without a pid, nats-server asks `pgrep nats-server`; we look through /proc for the same
+/// thing: exactly one other process whose name is `nats-server`.
+fn find_server_pid() -> Result<i32, String> {
+    let me = std::process::id() as i32;
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "nats-server")
+        })
+        .collect();
+    pids.sort_unstable();
+    match pids.as_slice() {
+        [] => Err("no nats-server processes running".into()),
+        [pid] => Ok(*pid),
+        many => {
+            let list: Vec<String> = many.iter().map(|p| p.to_string()).collect();
+            Err(format!("multiple nats-server processes running:\n{}", list.join("\n")))
+        }
+    }
 }
