@@ -68,6 +68,9 @@ pub struct Logger {
     trace: AtomicBool,
     colors: bool,
     sink: Mutex<Sink>,
+    /// `log_size_limit`: rotate the log file past this many bytes (0 = never).
+    size_limit: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
 }
 
 impl Logger {
@@ -80,7 +83,15 @@ impl Logger {
             trace: AtomicBool::new(trace),
             colors,
             sink: Mutex::new(sink),
+            size_limit: std::sync::atomic::AtomicU64::new(0),
+            written: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Rotate the log file when it grows past `limit` bytes (nats-server's
+    /// `log_size_limit`); 0 turns rotation off.
+    pub fn set_size_limit(&self, limit: u64) {
+        self.size_limit.store(limit, Ordering::Relaxed);
     }
 
     /// A logger for `log_file`, or stderr when none is given.
@@ -153,14 +164,47 @@ impl Logger {
                 line.push('\n');
                 let _ = std::io::stderr().write_all(line.as_bytes());
             }
-            Sink::File(_, f) => {
+            Sink::File(path, f) => {
                 line.push('\n');
                 let _ = f.write_all(line.as_bytes());
+                let limit = self.size_limit.load(Ordering::Relaxed);
+                let written = self.written.fetch_add(line.len() as u64, Ordering::Relaxed)
+                    + line.len() as u64;
+                if limit > 0 && written > limit {
+                    self.written.store(0, Ordering::Relaxed);
+                    if let Some(backup) = rotate(path, f) {
+                        let note = format!(
+                            "[{}] {}[INF] Rotated log, backup saved as {:?}\n",
+                            self.pid,
+                            if self.logtime.load(Ordering::Relaxed) {
+                                format!("{} ", chrono::Local::now().format("%Y/%m/%d %H:%M:%S%.6f"))
+                            } else {
+                                String::new()
+                            },
+                            backup
+                        );
+                        let _ = f.write_all(note.as_bytes());
+                    }
+                }
             }
             Sink::Memory(lines) => lines.lock().push(line),
             Sink::Discard => {}
         }
     }
+}
+
+/// Move the current log aside as `<name>.YYYY.MM.DD.HH.MM.SS.<nanos>` and start a new one.
+fn rotate(path: &PathBuf, f: &mut File) -> Option<String> {
+    let now = chrono::Local::now();
+    let backup = format!(
+        "{}.{}.{:09}",
+        path.display(),
+        now.format("%Y.%m.%d.%H.%M.%S"),
+        now.timestamp_subsec_nanos()
+    );
+    std::fs::rename(path, &backup).ok()?;
+    *f = open_append(path).ok()?;
+    Some(backup)
 }
 
 fn open_append(path: &PathBuf) -> std::io::Result<File> {

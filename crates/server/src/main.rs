@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    log.set_size_limit(opts.log_size_limit.max(0) as u64);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
