@@ -1,6 +1,6 @@
 //! Client authentication: a single user/password, a token, or a list of users, checked at
-//! CONNECT as nats-server does. Passwords may be bcrypt hashes in Go's config files; those
-//! are not supported yet and never match.
+//! CONNECT as nats-server does. A configured password or token that is a bcrypt hash
+//! (`$2a$…`, `$2b$…`, `$2y$…`) is verified as one, as in Go's config files.
 
 use nats_proto::info::ConnectInfo;
 
@@ -24,13 +24,47 @@ pub fn check(opts: &Options, c: &ConnectInfo) -> Option<String> {
         }
     }
     if !opts.authorization.is_empty() {
-        return (c.auth_token == opts.authorization).then(String::new);
+        return secret_matches(&opts.authorization, &c.auth_token).then(String::new);
     }
     if !opts.username.is_empty() {
-        return (user == opts.username && pass == opts.password).then(|| user.to_string());
+        return (user == opts.username && secret_matches(&opts.password, pass))
+            .then(|| user.to_string());
     }
     opts.users
         .iter()
-        .find(|u| u.username == user && u.password == pass)
+        .find(|u| u.username == user && secret_matches(&u.password, pass))
         .map(|u| u.username.clone())
+}
+
+/// Does `given` match the configured secret (plain text, or a bcrypt hash of it)?
+pub fn secret_matches(configured: &str, given: &str) -> bool {
+    if is_bcrypt(configured) {
+        return bcrypt::verify(given, configured).unwrap_or(false);
+    }
+    // Not a timing-sensitive comparison: as nats-server, plain secrets are compared
+    // directly; use bcrypt hashes in the config when that matters.
+    configured == given
+}
+
+fn is_bcrypt(s: &str) -> bool {
+    ["$2a$", "$2b$", "$2x$", "$2y$"]
+        .iter()
+        .any(|p| s.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bcrypt_secrets_are_verified_not_compared() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        assert!(secret_matches(&hash, "s3cret"));
+        assert!(
+            !secret_matches(&hash, &hash),
+            "the hash itself is not the password"
+        );
+        assert!(!secret_matches(&hash, "nope"));
+        assert!(secret_matches("plain", "plain"));
+    }
 }

@@ -30,7 +30,7 @@ pub async fn run(srv: Arc<Server>) {
     // Peers drop our client URLs; our clients learn the others' (and the `ldm` flag).
     let mut rinfo = srv.route_info();
     rinfo.ldm = true;
-    if let Ok(json) = serde_json::to_vec(&rinfo) {
+    if let Ok(json) = nats_proto::info::to_json(&rinfo) {
         for r in srv.routes.read().registered() {
             r.send_with(|b| nats_proto::encode::info_line(b, &json));
         }
@@ -52,7 +52,7 @@ pub async fn run(srv: Arc<Server>) {
             let mut i = cinfo.clone();
             i.client_id = c.cid;
             i.client_ip = c.addr.ip().to_string();
-            if let Ok(json) = serde_json::to_vec(&i) {
+            if let Ok(json) = nats_proto::info::to_json(&i) {
                 c.send_with(|b| nats_proto::encode::info_line(b, &json));
             }
         }

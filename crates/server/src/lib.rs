@@ -1,7 +1,7 @@
 //! A NATS server: the library behind the `nats-server` binary.
 //!
-//! Start one in-process with [`Server::start`] (tests do, on port `-1`), or through
-//! [`run`] the way `main` does. The crate is cut by concern: `client` and `route` hold the
+//! Start one in-process with [`Server::start`] (tests do, on port `-1`) and stop it with
+//! [`Server::shutdown`]; `main` does the same around [`signals::wait`]. The crate is cut by concern: `client` and `route` hold the
 //! two kinds of connection, `conn` what they share (outbound buffers, the writer task),
 //! `deliver` the message path, `subs` and `route::Interest` the subscription bookkeeping,
 //! `options` flags and config, `monitor` the HTTP endpoints, `logging` the log format.

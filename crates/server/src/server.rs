@@ -246,6 +246,12 @@ impl Server {
         if let Some(cf) = &opts.config_file {
             notice!(log, "Using configuration file: {}", cf.display());
         }
+        if opts.syslog || !opts.remote_syslog.is_empty() {
+            warn_unimplemented(log, "Logging to syslog");
+        }
+        if opts.https_port != 0 {
+            warn_unimplemented(log, "HTTPS monitoring (needs TLS)");
+        }
 
         if opts.http_port != 0 {
             let host = if opts.http_host.is_empty() {
@@ -446,7 +452,7 @@ impl Server {
             let mut i = info.clone();
             i.client_id = c.cid;
             i.client_ip = c.addr.ip().to_string();
-            if let Ok(json) = serde_json::to_vec(&i) {
+            if let Ok(json) = nats_proto::info::to_json(&i) {
                 c.send_with(|b| nats_proto::encode::info_line(b, &json));
             }
         }

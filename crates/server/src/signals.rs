@@ -116,7 +116,10 @@ fn find_server_pid() -> Result<i32, String> {
         [pid] => Ok(*pid),
         many => {
             let list: Vec<String> = many.iter().map(|p| p.to_string()).collect();
-            Err(format!("multiple nats-server processes running:\n{}", list.join("\n")))
+            Err(format!(
+                "multiple nats-server processes running:\n{}",
+                list.join("\n")
+            ))
         }
     }
 }

@@ -127,3 +127,62 @@ fn route_protocol_matches_go() {
         "unnamed queue must not be delivered"
     );
 }
+
+#[test]
+fn cluster_authorization_requires_connect_first() {
+    let (_d, path) = common::config(
+        "cluster { name: wire, listen: \"127.0.0.1:-1\", authorization { user: ruser, password: rpass, timeout: 2 } }\n",
+    );
+    let s = start(&["-c", &path]);
+    // An INFO without a CONNECT must not register a route.
+    let mut r = Raw::connect(&format!("127.0.0.1:{}", s.cluster_port.unwrap()));
+    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+    let info: serde_json::Value = serde_json::from_str(&caps[1]).unwrap();
+    assert_eq!(info["auth_required"], true);
+    r.send(format!(
+        "INFO {{\"server_id\":\"{FAKE_ID}\",\"proto\":2,\"host\":\"127.0.0.1\",\"port\":1,\"headers\":true,\"cluster\":\"wire\"}}\r\nRS+ $G x\r\n"
+    ));
+    r.expect("-ERR 'Authorization Violation'\r\n");
+    assert!(r.closed_within(Duration::from_secs(3)));
+    // Wrong password.
+    let mut r = Raw::connect(&format!("127.0.0.1:{}", s.cluster_port.unwrap()));
+    r.expect(r"^INFO .*\r\n");
+    r.send("CONNECT {\"verbose\":false,\"user\":\"ruser\",\"pass\":\"bad\",\"name\":\"NX\",\"cluster\":\"wire\"}\r\n");
+    r.expect("-ERR 'Authorization Violation'\r\n");
+    assert!(r.closed_within(Duration::from_secs(3)));
+    // Silence until the auth timeout.
+    let mut r = Raw::connect(&format!("127.0.0.1:{}", s.cluster_port.unwrap()));
+    r.expect(r"^INFO .*\r\n");
+    r.expect("-ERR 'Authentication Timeout'\r\n");
+}
+
+#[test]
+fn route_credentials_with_go_both_ways() {
+    let conf = "cluster { name: auth, listen: \"127.0.0.1:-1\", authorization { user: ruser, password: rpass } }\n";
+    let (_d1, p1) = common::config(conf);
+    let (_d2, p2) = common::config(conf);
+    let ours = start(&["-c", &p1]);
+    let go_route = format!(
+        "nats-route://ruser:rpass@127.0.0.1:{}",
+        ours.cluster_port.unwrap()
+    );
+    let go = start_go(&["-c", &p2, "-routes", &go_route]);
+    assert!(
+        common::wait_full_mesh(&[&ours, &go], Duration::from_secs(10)),
+        "Go dials us with credentials"
+    );
+    let our_route = format!(
+        "nats-route://ruser:rpass@127.0.0.1:{}",
+        go.cluster_port.unwrap()
+    );
+    let ours2 = start(&["-c", &p1, "-routes", &our_route]);
+    assert!(
+        common::wait_full_mesh(&[&ours, &go, &ours2], Duration::from_secs(10)),
+        "we dial Go with credentials, and gossip carries them to our peer"
+    );
+    assert!(
+        !go.log().contains("Authorization Violation"),
+        "{}",
+        go.log()
+    );
+}

@@ -55,7 +55,7 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let mut info = srv.client_info();
     info.client_id = cid;
     info.client_ip = peer.ip().to_string();
-    if let Ok(json) = serde_json::to_vec(&info) {
+    if let Ok(json) = nats_proto::info::to_json(&info) {
         conn.send_with(|b| nats_proto::encode::info_line(b, &json));
     }
     let urls_gen = srv.urls.lock().generation;

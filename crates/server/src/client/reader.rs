@@ -244,7 +244,13 @@ impl ClientState {
                 }
                 l.push_str(&format!(" {}", m.data.len()));
                 trace!(self.srv.log, "{} - <<- [{}]", p, l);
-                trace!(self.srv.log, "{} - <<- MSG_PAYLOAD: [{:?}]", p, s(m.data));
+                let max = self.srv.opts().max_traced_msg_len.max(0) as usize;
+                let payload = if max > 0 && m.data.len() > max {
+                    format!("{}...", s(&m.data[..max]))
+                } else {
+                    s(m.data)
+                };
+                trace!(self.srv.log, "{} - <<- MSG_PAYLOAD: [{:?}]", p, payload);
             }
             Op::Sub {
                 subject,
@@ -387,7 +393,7 @@ impl ClientState {
                 let mut info = self.srv.client_info();
                 info.client_id = self.conn.cid;
                 info.client_ip = self.conn.addr.ip().to_string();
-                if let Ok(json) = serde_json::to_vec(&info) {
+                if let Ok(json) = nats_proto::info::to_json(&info) {
                     self.conn.send_with(|b| encode::info_line(b, &json));
                 }
             }

@@ -53,6 +53,9 @@ struct RouteState {
     parser: Parser,
     delivery: Delivery,
     got_info: bool,
+    /// An accepted route under cluster authorization must send a valid CONNECT before
+    /// anything else (nats-server's `expectConnect` plus auth timer).
+    awaiting_auth: bool,
     registered: bool,
     /// We added the peer's client URLs to our set (and must remove them at close).
     urls_added: bool,
@@ -97,7 +100,7 @@ async fn run(
             cluster: cn.name.clone(),
             cluster_dynamic: cn.dynamic,
         };
-        if let Ok(json) = serde_json::to_vec(&connect) {
+        if let Ok(json) = nats_proto::info::to_json(&connect) {
             conn.send_with(|b| {
                 b.extend_from_slice(b"CONNECT ");
                 b.extend_from_slice(&json);
@@ -108,7 +111,7 @@ async fn run(
     }
     let mut info = srv.route_info();
     info.nonce = crate::ids::nonce();
-    if let Ok(json) = serde_json::to_vec(&info) {
+    if let Ok(json) = nats_proto::info::to_json(&info) {
         conn.send_with(|b| nats_proto::encode::info_line(b, &json));
     }
     notice!(srv.log, "{} - Route connection created", conn.prefix());
@@ -131,6 +134,7 @@ async fn run(
         parser: Parser::new(Kind::Route, 0, 0),
         delivery: Delivery::new(),
         got_info: false,
+        awaiting_auth: solicit.is_none() && !opts.cluster.username.is_empty(),
         registered: false,
         urls_added: false,
         remote_id: String::new(),
@@ -152,6 +156,9 @@ impl RouteState {
     async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
         // Routes carry many connections' traffic: start and grow larger than clients.
         let mut rb = ReadBuf::new(4096, 256 * 1024);
+        let auth_timeout = Duration::from_secs_f64(self.srv.opts().cluster.auth_timeout.max(0.001));
+        let auth_deadline = tokio::time::sleep(auth_timeout);
+        tokio::pin!(auth_deadline);
         loop {
             let spare = rb.spare(self.parser.needed());
             let n = tokio::select! {
@@ -162,6 +169,11 @@ impl RouteState {
                 },
                 _ = self.conn.cancelled() => {
                     return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
+                }
+                _ = &mut auth_deadline, if self.awaiting_auth => {
+                    self.send_err(errors::AUTH_TIMEOUT);
+                    error!(self.srv.log, "{} - Authentication Timeout", self.conn.prefix());
+                    return CloseReason::AuthenticationTimeout;
                 }
             };
             rb.filled(n);
@@ -242,6 +254,15 @@ impl RouteState {
 
     fn handle_op(&mut self, op: Op<'_>) -> Result<(), CloseReason> {
         self.trace_in(&op);
+        if self.awaiting_auth && !matches!(op, Op::Connect(_)) {
+            error!(
+                self.srv.log,
+                "{} - Route attempted an operation before authenticating",
+                self.conn.prefix()
+            );
+            self.send_err(errors::AUTH_VIOLATION);
+            return Err(CloseReason::AuthenticationViolation);
+        }
         match op {
             Op::Ping => {
                 self.conn
@@ -296,7 +317,7 @@ impl RouteState {
     }
 
     fn process_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
-        let ci: ConnectInfo = match serde_json::from_slice(json) {
+        let ci = match ConnectInfo::from_json(json) {
             Ok(c) => c,
             Err(e) => {
                 error!(
@@ -320,7 +341,8 @@ impl RouteState {
         }
         let opts = self.srv.opts();
         if !opts.cluster.username.is_empty()
-            && (ci.user != opts.cluster.username || ci.pass != opts.cluster.password)
+            && (ci.user != opts.cluster.username
+                || !crate::auth::secret_matches(&opts.cluster.password, &ci.pass))
         {
             error!(
                 self.srv.log,
@@ -331,6 +353,7 @@ impl RouteState {
             self.send_err(errors::AUTH_VIOLATION);
             return Err(CloseReason::AuthenticationViolation);
         }
+        self.awaiting_auth = false;
         self.check_cluster_name(&ci.cluster, ci.cluster_dynamic)?;
         self.conn
             .headers
@@ -394,7 +417,7 @@ impl RouteState {
     }
 
     fn process_info(&mut self, json: &[u8]) -> Result<(), CloseReason> {
-        let mut info: ServerInfo = match serde_json::from_slice(json) {
+        let mut info = match ServerInfo::from_json(json) {
             Ok(i) => i,
             Err(e) => {
                 error!(

@@ -84,7 +84,7 @@ impl Server {
         if others.is_empty() {
             return;
         }
-        if let Ok(json) = serde_json::to_vec(info) {
+        if let Ok(json) = nats_proto::info::to_json(info) {
             for r in others {
                 r.send_with(|b| write_gossip(b, &json));
             }
@@ -98,7 +98,7 @@ impl Server {
                 if ri.rs_version.is_empty() || ri.server_id == info.server_id {
                     continue;
                 }
-                if let Ok(json) = serde_json::to_vec(&*ri) {
+                if let Ok(json) = nats_proto::info::to_json(&*ri) {
                     newcomer.send_with(|b| write_gossip(b, &json));
                 }
             }
