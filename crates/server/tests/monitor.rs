@@ -595,7 +595,7 @@ async fn counters_exact_under_concurrency() {
         .unwrap();
     let mut sub = sub_client.subscribe("count.>").await.unwrap();
     sub_client.flush().await.unwrap();
-    let payload = bytes::Bytes::from(vec![b'x'; SIZE]);
+    let payload: Vec<u8> = vec![b'x'; SIZE];
     let mut tasks = Vec::new();
     for i in 0..N {
         let (url, payload) = (url.clone(), payload.clone());
@@ -606,7 +606,7 @@ async fn counters_exact_under_concurrency() {
                 .await
                 .unwrap();
             for _ in 0..M {
-                c.publish(format!("count.{i}"), payload.clone())
+                c.publish(format!("count.{i}"), payload.clone().into())
                     .await
                     .unwrap();
             }
