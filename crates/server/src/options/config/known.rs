@@ -26,7 +26,10 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
         "gateway" => Ignore("gateways are not implemented"),
         "websocket" | "ws" => Ignore("websocket is not implemented"),
         "mqtt" => Ignore("MQTT is not implemented"),
-        "tls" | "allow_non_tls" | "ocsp" | "ocsp_cache" => Ignore("TLS is not implemented"),
+        // Running in plain text where the operator asked for TLS would expose credentials
+        // and data, as the `--tls*` flags would: refuse.
+        "tls" => Refuse("TLS is not implemented"),
+        "allow_non_tls" | "ocsp" | "ocsp_cache" => Ignore("TLS is not implemented"),
         "operator"
         | "operators"
         | "roots"
@@ -60,7 +63,7 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
 /// Keys inside `cluster {}` (lower case).
 pub(crate) fn cluster(key: &str) -> Option<Support> {
     Some(match key {
-        "tls" => Ignore("TLS is not implemented"),
+        "tls" => Refuse("route TLS is not implemented"),
         "permissions" => Ignore("route permissions are not implemented"),
         "pool_size" | "accounts" | "compression" | "ping_interval" | "ping_max"
         | "connect_backoff" | "write_deadline" | "write_timeout" => {

@@ -411,12 +411,25 @@ fn keys_used_only_as_variables_are_not_unknown() {
 fn newer_and_unimplemented_keys_are_reported_not_fatal() {
     let (o, r) = apply(
         "jetstream { store_dir: /data }\naccounts { A: {} }\nsystem_account: SYS\nleafnodes { port: 7422 }\n\
-         gateway { name: g }\nwebsocket { port: 8080 }\nmqtt { port: 1883 }\ntls { cert_file: x }\nserver_tags: [a]\n\
+         gateway { name: g }\nwebsocket { port: 8080 }\nmqtt { port: 1883 }\nserver_tags: [a]\n\
          write_timeout: \"1s\"\nport: 4999",
     );
     assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
-    assert_eq!(r.unsupported.len(), 10);
+    assert_eq!(r.unsupported.len(), 9);
     assert_eq!(o.port, 4999);
+}
+
+#[test]
+fn tls_blocks_are_refused_not_ignored() {
+    // Plain text where the operator asked for TLS would expose credentials and data.
+    for text in [
+        "tls { cert_file: x }",
+        "cluster { port: 6222, tls { cert_file: x } }",
+    ] {
+        let (_, r) = apply(text);
+        assert_eq!(r.errors.len(), 1, "{text}: {r:?}");
+        assert!(r.errors[0].contains("refusing to run"), "{r:?}");
+    }
 }
 
 #[test]
