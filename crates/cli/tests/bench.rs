@@ -178,3 +178,296 @@ fn bad_arguments_are_rejected() {
         d.stderr
     );
 }
+
+/// The single JSON line `--json` prints on stdout.
+fn json(d: &common::Done) -> serde_json::Value {
+    let lines: Vec<&str> = d.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line expected:\n{}", d.stdout);
+    serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {}", lines[0]))
+}
+
+#[test]
+fn json_line_carries_verified_counts_and_cpu() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench", "-s", &s.url, "j", "--pub", "1", "--sub", "2", "--msgs", "3000", "--size", "16",
+        "--raw", "--seq", "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    assert_eq!(v["verified"], true, "{v}");
+    assert_eq!(v["seq"], true);
+    assert_eq!(v["client"], "raw");
+    assert_eq!(v["sub"]["counts"], serde_json::json!([3000, 3000]), "{v}");
+    assert_eq!(v["pub"]["msgs"], 3000);
+    assert!(v["pub"]["msgs_per_sec"].as_i64().unwrap_or(0) > 0, "{v}");
+    assert!(v["client_cpu_secs"].is_number(), "{v}");
+    assert!(v["latency"].is_null());
+}
+
+#[test]
+fn queue_group_gets_every_message_exactly_once() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench", "-s", &s.url, "q", "--pub", "2", "--sub", "4", "--msgs", "20000", "--size", "32",
+        "--queue", "g", "--raw", "--seq", "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    let counts: u64 = v["sub"]["counts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_u64()).sum())
+        .unwrap_or(0);
+    assert_eq!(counts, 20000, "{v}");
+    assert_eq!(v["verified"], true);
+}
+
+#[test]
+fn seq_needs_the_raw_client() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench", "-s", &s.url, "x", "--pub", "1", "--msgs", "5", "--seq",
+    ]);
+    assert_eq!(d.status.code(), Some(1));
+    assert!(d.stderr.contains("--seq needs --raw"), "{}", d.stderr);
+}
+
+#[test]
+fn raw_request_reply_reports_latency() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench",
+        "-s",
+        &s.url,
+        "rr",
+        "--pub",
+        "1",
+        "--sub",
+        "1",
+        "--msgs",
+        "500",
+        "--request",
+        "--reply",
+        "--raw",
+        "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    assert_eq!(v["kind"], "request-reply");
+    assert_eq!(v["latency"]["count"], 500, "{v}");
+    assert_eq!(v["sub"]["counts"], serde_json::json!([500]));
+    let p50 = v["latency"]["p50_us"].as_f64().unwrap_or(0.0);
+    let p999 = v["latency"]["p999_us"].as_f64().unwrap_or(0.0);
+    assert!(p50 > 0.0 && p999 >= p50, "{v}");
+    // The human report has the natscli latency line too.
+    let d = run(&[
+        "bench",
+        "-s",
+        &s.url,
+        "rr",
+        "--pub",
+        "1",
+        "--sub",
+        "1",
+        "--msgs",
+        "50",
+        "--request",
+        "--reply",
+        "--raw",
+    ]);
+    assert!(d.status.success(), "{}", d.stderr);
+    assert!(d.stdout.contains(" Request latency: min "), "{}", d.stdout);
+}
+
+/// Publisher on one server, subscriber on another: the bench waits for interest to
+/// cross the route (no sleeps here, not even for the route itself), then every message
+/// must arrive; request/reply crosses in both directions.
+fn across_a_route(start: fn(&[&str]) -> TestServer) {
+    let cluster = ["--cluster", "nats://127.0.0.1:-1", "--cluster_name", "b"];
+    let a = start(&cluster);
+    let seed = a.cluster.clone().expect("cluster url");
+    let mut routed = cluster.to_vec();
+    routed.extend(["--routes", &seed]);
+    let b = start(&routed);
+    for raw in [true, false] {
+        let mut args = vec![
+            "bench",
+            "x.route",
+            "--pub-server",
+            &a.url,
+            "--sub-server",
+            &b.url,
+            "--pub",
+            "1",
+            "--sub",
+            "2",
+            "--msgs",
+            "20000",
+            "--size",
+            "64",
+            "--json",
+        ];
+        if raw {
+            args.extend(["--raw", "--seq"]);
+        }
+        let d = run(&args);
+        assert!(d.status.success(), "raw={raw}: {}\n{}", d.stdout, d.stderr);
+        let v = json(&d);
+        assert_eq!(v["sub"]["counts"], serde_json::json!([20000, 20000]), "{v}");
+        assert_eq!(v["pub_server"], a.url.as_str());
+        assert_eq!(v["sub_server"], b.url.as_str());
+    }
+    let d = run(&[
+        "bench",
+        "x.route.rr",
+        "--pub-server",
+        &a.url,
+        "--sub-server",
+        &b.url,
+        "--pub",
+        "1",
+        "--sub",
+        "1",
+        "--msgs",
+        "300",
+        "--request",
+        "--reply",
+        "--raw",
+        "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    assert_eq!(json(&d)["latency"]["count"], 300);
+}
+
+#[test]
+fn across_a_route_ours() {
+    across_a_route(TestServer::start_with);
+}
+
+#[test]
+fn across_a_route_go() {
+    across_a_route(TestServer::start_go_with);
+}
+
+#[test]
+fn conns_holds_and_checks_every_connection() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench",
+        "-s",
+        &s.url,
+        "conns",
+        "--count",
+        "200",
+        "--hold",
+        "100ms",
+        "--json",
+        "--source-ips",
+        "4",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    assert_eq!(v["kind"], "conns");
+    assert_eq!(v["count"], 200);
+    assert!(v["connect_secs"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    assert!(
+        d.stderr
+            .contains("All 200 connections answered a final PING"),
+        "{}",
+        d.stderr
+    );
+    // The human form.
+    let d = run(&[
+        "bench", "-s", &s.url, "conns", "--count", "10", "--hold", "0s",
+    ]);
+    assert!(d.status.success(), "{}", d.stderr);
+    assert!(
+        d.stdout
+            .starts_with("Connected 10 clients with one subscription each in "),
+        "{}",
+        d.stdout
+    );
+}
+
+#[test]
+fn conns_holds_until_interrupted() {
+    let s = TestServer::start();
+    let bg =
+        common::Background::spawn(&["bench", "-s", &s.url, "conns", "--count", "30", "--json"]);
+    bg.stdout
+        .wait_for("the JSON line", |t| t.contains("\"kind\":\"conns\""));
+    let d = bg.interrupt();
+    assert!(d.status.success(), "{}", d.stderr);
+    assert!(
+        d.stderr.contains("All 30 connections answered"),
+        "{}",
+        d.stderr
+    );
+}
+
+#[test]
+fn conns_fail_when_the_server_goes_away() {
+    let s = TestServer::start();
+    let bg = common::Background::spawn(&["bench", "-s", &s.url, "conns", "--count", "5", "--json"]);
+    bg.stdout
+        .wait_for("the JSON line", |t| t.contains("\"kind\":\"conns\""));
+    drop(s);
+    let d = bg.wait();
+    assert_eq!(d.status.code(), Some(1), "{}", d.stderr);
+    assert!(
+        d.stderr.contains("did not survive the hold"),
+        "{}",
+        d.stderr
+    );
+}
+
+#[test]
+fn subs_index_counts_literal_and_wildcard_matches() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench", "-s", &s.url, "subs", "--count", "1001", "--msgs", "999", "--spread", "3",
+        "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    assert_eq!(v["kind"], "subs");
+    assert_eq!(
+        (v["literal"].as_u64(), v["wildcard"].as_u64()),
+        (Some(501), Some(500))
+    );
+    // Targets 0, 167, 334 all have a wildcard twin: two deliveries per message.
+    assert_eq!(v["expected"], 1998, "{v}");
+    assert_eq!(v["sub"]["msgs"], 1998, "{v}");
+    assert_eq!(v["verified"], true);
+    assert!(v["subscribe_secs"].as_f64().unwrap_or(0.0) > 0.0);
+    let d = run(&[
+        "bench", "-s", &s.url, "subs", "--count", "10", "--msgs", "10",
+    ]);
+    assert!(d.status.success(), "{}", d.stderr);
+    assert!(
+        d.stdout.starts_with("Subscribed 10 subscriptions in "),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains("(20 msgs)"), "{}", d.stdout);
+}
+
+/// Payloads of 1 KiB and more take the writev path; numbering and cycling subjects
+/// must survive it.
+#[test]
+fn large_payloads_are_counted_and_numbered() {
+    let s = TestServer::start();
+    let d = run(&[
+        "bench", "-s", &s.url, "big", "--pub", "2", "--sub", "2", "--msgs", "3001", "--size",
+        "70000", "--raw", "--seq", "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    assert_eq!(json(&d)["sub"]["counts"], serde_json::json!([3001, 3001]));
+    let d = run(&[
+        "bench", "-s", &s.url, "subs", "--count", "100", "--msgs", "2000", "--size", "2KiB",
+        "--spread", "3", "--json",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let v = json(&d);
+    assert_eq!(v["sub"]["msgs"], v["expected"], "{v}");
+}

@@ -1,31 +1,34 @@
-//! A lean raw-protocol publisher and subscriber for `nats bench --raw`.
+//! A lean raw-protocol client for `nats bench --raw`: publisher, subscriber, responder
+//! and the cross-server interest sync.
 //!
 //! The point is to measure the server, not the client: the publisher pipelines
-//! `PUB subject size\r\n<payload>\r\n` frames into a 128 KiB buffer and writes it whole;
-//! the subscriber reads into a 256 KiB buffer and runs a small scanner over it that
-//! allocates nothing per message — it finds each control line, takes the size from the
-//! end of a `MSG` line and then skips the payload by counting bytes, even when the
-//! payload spans reads (payload bytes are never copied). `PING` is answered with `PONG`;
-//! `-ERR` ends the run with the server's text.
+//! `PUB subject size\r\n<payload>\r\n` frames into a 128 KiB buffer and writes it whole
+//! (payloads of 1 KiB and more go out with `writev` from one shared payload instead);
+//! the subscriber reads into a 256 KiB buffer and runs [`Scanner`] over it, which
+//! allocates nothing per message. A responder answers every `MSG` that carries a reply
+//! subject by appending a `PUB` to one outbound buffer that is written once per read
+//! batch. `PING` is answered with `PONG`; `-ERR` ends the run with the server's text.
+//! The request side lives in `raw_rr`.
 //!
 //! This is deliberately not a general client: no TLS, no headers, no reconnects.
 
+use std::io::IoSlice;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub use super::scan::{Op, Scanner};
 use super::stats::Sample;
 use super::{Shared, SubOutcome, SubPlan, Window};
-use std::sync::Arc;
 
 const WRITE_CHUNK: usize = 128 * 1024;
-const READ_BUF: usize = 256 * 1024;
-/// Longest control line we accept; the Go server's default is 4 KiB.
-const MAX_LINE: usize = 64 * 1024;
-/// Compact before reading when less than this is free at the tail.
-const MIN_SPARE: usize = 16 * 1024;
+/// Payloads at least this big are written with `writev` instead of being copied.
+const VECTORED_MIN: usize = 1024;
+/// Linux's limit on slices per `writev`.
+const IOV_MAX: usize = 1024;
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]
@@ -35,133 +38,56 @@ pub struct Target {
     pub creds: Option<(String, String)>,
     pub name: String,
     pub timeout: Duration,
+    /// Local address to connect from (thousands of loopback connections spread over
+    /// several 127.x addresses, so the kernel's ephemeral port search stays short).
+    pub source: Option<std::net::IpAddr>,
 }
 
-/// One control-line event from the scanner.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Op {
-    Msg {
-        size: usize,
-    },
-    Ping,
-    Pong,
-    Err(String),
-    /// `INFO`, `+OK` and anything else we do not act on.
-    Other,
-}
-
-/// Buffer plus scanner state; survives frames split across reads.
-pub struct Scanner {
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    /// Payload bytes (plus the trailing CRLF) still to skip.
-    skip: usize,
-}
-
-impl Scanner {
-    pub fn new() -> Self {
-        Scanner {
-            buf: vec![0; READ_BUF],
-            pos: 0,
-            len: 0,
-            skip: 0,
-        }
+impl Target {
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
     }
-
-    /// The free tail to read into; compacts a partial line to the front first.
-    pub fn spare(&mut self) -> &mut [u8] {
-        if self.pos == self.len {
-            self.pos = 0;
-            self.len = 0;
-        } else if self.pos > 0 && self.buf.len() - self.len < MIN_SPARE {
-            // Only a partial control line can remain here (payload is skipped, not
-            // kept), and it is at most MAX_LINE long, so this copy is small.
-            self.buf.copy_within(self.pos..self.len, 0);
-            self.len -= self.pos;
-            self.pos = 0;
-        }
-        &mut self.buf[self.len..]
-    }
-
-    pub fn filled(&mut self, n: usize) {
-        self.len += n;
-    }
-
-    /// The next complete op, `Ok(None)` when more bytes are needed.
-    pub fn next_op(&mut self) -> anyhow::Result<Option<Op>> {
-        if self.skip > 0 {
-            let take = self.skip.min(self.len - self.pos);
-            self.pos += take;
-            self.skip -= take;
-            if self.skip > 0 {
-                return Ok(None);
-            }
-        }
-        let avail = &self.buf[self.pos..self.len];
-        let Some(eol) = avail.windows(2).position(|w| w == b"\r\n") else {
-            if avail.len() > MAX_LINE {
-                bail!("protocol error: control line longer than {MAX_LINE} bytes");
-            }
-            return Ok(None);
-        };
-        let line = &avail[..eol];
-        self.pos += eol + 2;
-        let op = if line.starts_with(b"MSG ") {
-            let size = parse_size(line).context("protocol error: bad MSG line")?;
-            self.skip = size + 2;
-            Op::Msg { size }
-        } else if line == b"PING" {
-            Op::Ping
-        } else if line == b"PONG" {
-            Op::Pong
-        } else if line.starts_with(b"-ERR") {
-            Op::Err(String::from_utf8_lossy(line).into_owned())
-        } else {
-            Op::Other
-        };
-        Ok(Some(op))
-    }
-}
-
-/// The size is the last space-separated field of a `MSG subject sid [reply] size` line.
-fn parse_size(line: &[u8]) -> Option<usize> {
-    let start = line.iter().rposition(|&b| b == b' ')? + 1;
-    let digits = &line[start..];
-    if digits.is_empty() || digits.len() > 12 {
-        return None;
-    }
-    digits.iter().try_fold(0usize, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + (b - b'0') as usize)
-    })
 }
 
 /// A connection that has completed the handshake.
 pub struct Conn {
-    stream: TcpStream,
-    scanner: Scanner,
-    timeout: Duration,
+    pub stream: TcpStream,
+    pub scanner: Scanner,
+    pub timeout: Duration,
+}
+
+impl Conn {
+    /// Reads more bytes into the scanner, failing on EOF or after the timeout.
+    pub async fn fill(&mut self) -> anyhow::Result<()> {
+        fill(&mut self.stream, &mut self.scanner, self.timeout).await
+    }
+
+    /// Reads until PONG, answering PINGs; `-ERR` becomes the error.
+    pub async fn wait_pong(&mut self) -> anyhow::Result<()> {
+        wait_pong(&mut self.stream, &mut self.scanner, self.timeout).await
+    }
 }
 
 /// Connects, reads INFO, sends CONNECT and PING, and waits for PONG.
 pub async fn connect(t: &Target) -> anyhow::Result<Conn> {
-    let (stream, scanner) = handshake(t).await?;
-    Ok(Conn {
-        stream,
-        scanner,
-        timeout: t.timeout,
-    })
+    connect_with(t, Scanner::new(), b"").await
 }
 
-async fn handshake(t: &Target) -> anyhow::Result<(TcpStream, Scanner)> {
-    let addr = format!("{}:{}", t.host, t.port);
-    let mut stream = tokio::time::timeout(t.timeout, TcpStream::connect(&addr))
+/// Like [`connect`], with a caller-sized scanner and protocol lines (`SUB …\r\n`) sent
+/// between CONNECT and the PING, so they are confirmed by the same PONG.
+pub async fn connect_with(t: &Target, mut scanner: Scanner, extra: &[u8]) -> anyhow::Result<Conn> {
+    let addr = t.addr();
+    let mut stream = tokio::time::timeout(t.timeout, open(&addr, t.source))
         .await
         .with_context(|| format!("connecting to {addr}: timed out"))?
         .with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true).context("setting TCP_NODELAY")?;
-    let mut scanner = Scanner::new();
-    let info = read_line(&mut stream, &mut scanner, t.timeout).await?;
+    let info = loop {
+        if let Some(line) = scanner.next_line() {
+            break line;
+        }
+        fill(&mut stream, &mut scanner, t.timeout).await?;
+    };
     let info_json = info
         .strip_prefix("INFO ")
         .context("server did not start with INFO")?;
@@ -178,30 +104,36 @@ async fn handshake(t: &Target) -> anyhow::Result<(TcpStream, Scanner)> {
         connect["user"] = user.clone().into();
         connect["pass"] = pass.clone().into();
     }
-    stream
-        .write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes())
-        .await?;
+    let mut hello = format!("CONNECT {connect}\r\n").into_bytes();
+    hello.extend_from_slice(extra);
+    hello.extend_from_slice(b"PING\r\n");
+    stream.write_all(&hello).await?;
     wait_pong(&mut stream, &mut scanner, t.timeout).await?;
-    Ok((stream, scanner))
+    Ok(Conn {
+        stream,
+        scanner,
+        timeout: t.timeout,
+    })
 }
 
-async fn read_line(
-    stream: &mut TcpStream,
-    scanner: &mut Scanner,
-    timeout: Duration,
-) -> anyhow::Result<String> {
-    loop {
-        let avail = &scanner.buf[scanner.pos..scanner.len];
-        if let Some(eol) = avail.windows(2).position(|w| w == b"\r\n") {
-            let line = String::from_utf8_lossy(&avail[..eol]).into_owned();
-            scanner.pos += eol + 2;
-            return Ok(line);
-        }
-        fill(stream, scanner, timeout).await?;
-    }
+async fn open(addr: &str, source: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(ip) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let to = tokio::net::lookup_host(addr)
+        .await?
+        .find(|a| a.is_ipv4() == ip.is_ipv4())
+        .ok_or_else(|| std::io::Error::other(format!("no address of {addr} matches {ip}")))?;
+    let socket = if ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(std::net::SocketAddr::new(ip, 0))?;
+    socket.connect(to).await
 }
 
-async fn fill(
+pub async fn fill(
     stream: &mut TcpStream,
     scanner: &mut Scanner,
     timeout: Duration,
@@ -217,7 +149,7 @@ async fn fill(
 }
 
 /// Reads until PONG, answering PINGs; `-ERR` becomes the error.
-async fn wait_pong(
+pub async fn wait_pong(
     stream: &mut TcpStream,
     scanner: &mut Scanner,
     timeout: Duration,
@@ -235,30 +167,88 @@ async fn wait_pong(
     }
 }
 
-/// Pipelines `count` PUBs, then PING/PONG so the sample ends when the server has
-/// processed every message.
+/// Pipelines `count` PUBs, cycling through `subjects`, then PING/PONG so the sample
+/// ends when the server has processed every message.
 pub async fn publisher(
     conn: Conn,
-    subject: String,
+    subjects: Vec<String>,
     count: u64,
     size: usize,
     shared: Arc<Shared>,
 ) -> anyhow::Result<Sample> {
+    publisher_numbered(conn, subjects, count, size, None, shared).await
+}
+
+/// [`publisher`], and with `first_seq` every payload starts with its sequence number
+/// (`first_seq`, `first_seq + 1`, … as 8 little-endian bytes; needs `size >= 8`).
+pub async fn publisher_numbered(
+    conn: Conn,
+    subjects: Vec<String>,
+    count: u64,
+    size: usize,
+    first_seq: Option<u64>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<Sample> {
+    if first_seq.is_some() && size < 8 {
+        bail!("numbered messages need a payload of at least 8 bytes");
+    }
     let Conn {
         mut stream,
         mut scanner,
         timeout,
     } = conn;
-    let header = format!("PUB {subject} {size}\r\n").into_bytes();
-    let frame = header.len() + size + 2;
     let payload = vec![b'x'; size];
-    let mut buf = Vec::with_capacity(WRITE_CHUNK + frame);
+    // Each frame with the offset of its payload.
+    let frames: Vec<(Vec<u8>, usize)> = subjects
+        .iter()
+        .map(|s| {
+            let mut f = format!("PUB {s} {size}\r\n").into_bytes();
+            let at = f.len();
+            f.extend_from_slice(&payload);
+            f.extend_from_slice(b"\r\n");
+            (f, at)
+        })
+        .collect();
+    if frames.is_empty() {
+        bail!("no subject to publish to");
+    }
+    if size >= VECTORED_MIN {
+        let headers: Vec<&[u8]> = frames.iter().map(|(f, at)| &f[..*at]).collect();
+        let start = Instant::now();
+        let body = &payload[if first_seq.is_some() { 8 } else { 0 }..];
+        let batches = Batches {
+            headers: &headers,
+            body,
+            count,
+            first_seq,
+        };
+        batches.send(&mut stream, &mut scanner, &shared).await?;
+        write_or_explain(&mut stream, &mut scanner, b"PING\r\n").await?;
+        wait_pong(
+            &mut stream,
+            &mut scanner,
+            timeout.max(Duration::from_secs(30)),
+        )
+        .await?;
+        return Ok(Sample::new(count, size, start, Instant::now()));
+    }
+    let longest = frames.iter().map(|f| f.0.len()).max().unwrap_or(0);
+    let mut buf = Vec::with_capacity(WRITE_CHUNK + longest + 8);
     let start = Instant::now();
     let mut pending = 0u64;
-    for _ in 0..count {
-        buf.extend_from_slice(&header);
-        buf.extend_from_slice(&payload);
-        buf.extend_from_slice(b"\r\n");
+    let mut next = 0;
+    for i in 0..count {
+        let (frame, at) = &frames[next];
+        let base = buf.len();
+        buf.extend_from_slice(frame);
+        if let Some(first) = first_seq {
+            let seq = (first + i).to_le_bytes();
+            buf[base + at..base + at + 8].copy_from_slice(&seq);
+        }
+        next += 1;
+        if next == frames.len() {
+            next = 0;
+        }
         pending += 1;
         if buf.len() >= WRITE_CHUNK {
             write_or_explain(&mut stream, &mut scanner, &buf).await?;
@@ -279,18 +269,90 @@ pub async fn publisher(
     Ok(Sample::new(count, size, start, Instant::now()))
 }
 
+/// Large payloads are not copied into a buffer: each message is a few `IoSlice`s
+/// (header, sequence number, the shared payload, CRLF) and up to [`IOV_MAX`] of them
+/// go out in one `writev`, so the kernel's copy is the only one.
+struct Batches<'a> {
+    headers: &'a [&'a [u8]],
+    /// The payload after the sequence number (or all of it without one).
+    body: &'a [u8],
+    count: u64,
+    first_seq: Option<u64>,
+}
+
+impl Batches<'_> {
+    async fn send(
+        &self,
+        stream: &mut TcpStream,
+        scanner: &mut Scanner,
+        shared: &Shared,
+    ) -> anyhow::Result<()> {
+        let per_msg = if self.first_seq.is_some() { 4 } else { 3 };
+        let batch = IOV_MAX / per_msg;
+        let mut seqs = vec![[0u8; 8]; batch];
+        let (mut sent, mut next) = (0u64, 0usize);
+        while sent < self.count {
+            let n = (self.count - sent).min(batch as u64) as usize;
+            if let Some(first) = self.first_seq {
+                for (j, seq) in seqs[..n].iter_mut().enumerate() {
+                    *seq = (first + sent + j as u64).to_le_bytes();
+                }
+            }
+            let mut slices = Vec::with_capacity(n * per_msg);
+            for seq in &seqs[..n] {
+                slices.push(IoSlice::new(self.headers[next]));
+                next = (next + 1) % self.headers.len();
+                if self.first_seq.is_some() {
+                    slices.push(IoSlice::new(seq));
+                }
+                slices.push(IoSlice::new(self.body));
+                slices.push(IoSlice::new(b"\r\n"));
+            }
+            if let Err(err) = write_all_vectored(stream, &mut slices).await {
+                return Err(explain(err, stream, scanner).await);
+            }
+            sent += n as u64;
+            shared.add_published(n as u64);
+        }
+        Ok(())
+    }
+}
+
+async fn write_all_vectored(
+    stream: &mut TcpStream,
+    mut slices: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        let n = stream.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
 /// A failed write usually means the server sent `-ERR` and closed; show that text.
-async fn write_or_explain(
+pub async fn write_or_explain(
     stream: &mut TcpStream,
     scanner: &mut Scanner,
     buf: &[u8],
 ) -> anyhow::Result<()> {
     match stream.write_all(buf).await {
         Ok(()) => Ok(()),
-        Err(err) => match find_err(stream, scanner).await {
-            Some(e) => bail!("server error: {e}"),
-            None => Err(err).context("writing to the server"),
-        },
+        Err(err) => Err(explain(err, stream, scanner).await),
+    }
+}
+
+/// The server's `-ERR` text if it sent one before the write failed, else the I/O error.
+async fn explain(
+    err: std::io::Error,
+    stream: &mut TcpStream,
+    scanner: &mut Scanner,
+) -> anyhow::Error {
+    match find_err(stream, scanner).await {
+        Some(e) => anyhow::anyhow!("server error: {e}"),
+        None => anyhow::Error::new(err).context("writing to the server"),
     }
 }
 
@@ -312,42 +374,79 @@ async fn find_err(stream: &mut TcpStream, scanner: &mut Scanner) -> Option<Strin
 }
 
 /// Subscribes, confirms with PING/PONG, signals ready, then counts `MSG` frames until
-/// the plan is met or the coordinator says stop.
+/// the plan is met or the coordinator says stop. With `reply`, every message that
+/// carries a reply subject is answered with a payload of the planned size.
 pub async fn subscriber(
     t: Target,
     plan: SubPlan,
     shared: Arc<Shared>,
+    reply: bool,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<SubOutcome> {
-    let (mut stream, mut scanner) = handshake(&t).await?;
     let sub = match &plan.queue {
-        Some(q) => format!("SUB {} {q} 1\r\nPING\r\n", plan.subject),
-        None => format!("SUB {} 1\r\nPING\r\n", plan.subject),
+        Some(q) => format!("SUB {} {q} 1\r\n", plan.subject),
+        None => format!("SUB {} 1\r\n", plan.subject),
     };
-    stream.write_all(sub.as_bytes()).await?;
-    wait_pong(&mut stream, &mut scanner, t.timeout).await?;
+    let conn = connect_with(&t, Scanner::new(), sub.as_bytes()).await?;
     let _ = ready.send(());
+    serve(conn, plan, shared, reply).await
+}
 
+/// The subscriber's loop on a connection whose subscriptions are already confirmed:
+/// counts (and with `reply` answers) `MSG`s until the plan is met or `stop` flips.
+pub async fn serve(
+    conn: Conn,
+    plan: SubPlan,
+    shared: Arc<Shared>,
+    reply: bool,
+) -> anyhow::Result<SubOutcome> {
+    let Conn {
+        mut stream,
+        mut scanner,
+        ..
+    } = conn;
     let mut stop = shared.stop.clone();
     let mut window = Window::new();
     let (mut n, mut wrong_size) = (0u64, 0u64);
+    // Everything after the reply subject in an answer: ` size\r\n<payload>\r\n`.
+    let mut answer_tail = format!(" {}\r\n", plan.size).into_bytes();
+    answer_tail.resize(answer_tail.len() + plan.size, b'x');
+    answer_tail.extend_from_slice(b"\r\n");
+    let mut out: Vec<u8> = Vec::new();
     'outer: loop {
         let mut batch = 0u64;
         while let Some(op) = scanner.next_op()? {
             match op {
-                Op::Msg { size } => {
+                Op::Msg {
+                    size,
+                    reply: to,
+                    head,
+                    ..
+                } => {
                     batch += 1;
                     if size != plan.size {
                         wrong_size += 1;
                     }
+                    if let Some(seq) = &plan.seq {
+                        seq.saw(scanner.bytes(&head));
+                    }
+                    if let (true, Some(to)) = (reply, to) {
+                        out.extend_from_slice(b"PUB ");
+                        out.extend_from_slice(scanner.bytes(&to));
+                        out.extend_from_slice(&answer_tail);
+                    }
                 }
-                Op::Ping => stream.write_all(b"PONG\r\n").await?,
+                Op::Ping => out.extend_from_slice(b"PONG\r\n"),
                 Op::Err(e) => bail!("server error: {e}"),
                 Op::Pong | Op::Other => {}
             }
             if plan.done(n + batch) {
                 break;
             }
+        }
+        if !out.is_empty() {
+            write_or_explain(&mut stream, &mut scanner, &out).await?;
+            out.clear();
         }
         if batch > 0 {
             n += batch;
@@ -375,81 +474,49 @@ pub async fn subscriber(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn feed(s: &mut Scanner, bytes: &[u8]) {
-        let spare = s.spare();
-        spare[..bytes.len()].copy_from_slice(bytes);
-        s.filled(bytes.len());
-    }
-
-    fn drain(s: &mut Scanner) -> Vec<Op> {
-        let mut ops = Vec::new();
-        while let Ok(Some(op)) = s.next_op() {
-            ops.push(op);
+/// Makes sure interest registered on `to` before this call is known on `from`: across
+/// a route, a SUB is confirmed by its own server long before the other servers hear of
+/// it. We subscribe to a fresh subject on `to` (after every benchmark subscription, so
+/// on the route its RS+ follows theirs) and publish to it on `from` until one arrives.
+/// This also waits out a route that is still connecting.
+pub async fn sync_interest(from: &Target, to: &Target, within: Duration) -> anyhow::Result<()> {
+    let subject = format!("_BENCH_SYNC.{}", crate::template::unique_id());
+    let mut rx = connect_with(
+        to,
+        Scanner::new(),
+        format!("SUB {subject} 1\r\n").as_bytes(),
+    )
+    .await
+    .context("interest sync")?;
+    let mut tx = connect(from).await.context("interest sync")?;
+    let probe = format!("PUB {subject} 0\r\n\r\nPING\r\n");
+    let deadline = Instant::now() + within;
+    loop {
+        tx.stream.write_all(probe.as_bytes()).await?;
+        tx.wait_pong().await?;
+        let got = tokio::time::timeout(Duration::from_millis(20), async {
+            loop {
+                while let Some(op) = rx.scanner.next_op()? {
+                    match op {
+                        Op::Msg { .. } => return anyhow::Ok(()),
+                        Op::Ping => rx.stream.write_all(b"PONG\r\n").await?,
+                        Op::Err(e) => bail!("server error: {e}"),
+                        _ => {}
+                    }
+                }
+                rx.fill().await?;
+            }
+        })
+        .await;
+        match got {
+            Ok(res) => return res,
+            Err(_) if Instant::now() < deadline => continue,
+            Err(_) => bail!(
+                "interest on {} did not reach {} within {:?} (is the route up?)",
+                to.addr(),
+                from.addr(),
+                within
+            ),
         }
-        ops
-    }
-
-    #[test]
-    fn scans_msgs_with_and_without_reply() {
-        let mut s = Scanner::new();
-        feed(
-            &mut s,
-            b"MSG a 1 3\r\nabc\r\nMSG a 1 _INBOX.x 2\r\nhi\r\nPING\r\n+OK\r\n",
-        );
-        assert_eq!(
-            drain(&mut s),
-            vec![
-                Op::Msg { size: 3 },
-                Op::Msg { size: 2 },
-                Op::Ping,
-                Op::Other
-            ]
-        );
-    }
-
-    #[test]
-    fn every_split_point_gives_the_same_ops() {
-        let stream: &[u8] =
-            b"INFO {}\r\nMSG foo 1 5\r\nhello\r\nMSG foo 1 0\r\n\r\nPONG\r\n-ERR 'x'\r\n";
-        let mut whole = Scanner::new();
-        feed(&mut whole, stream);
-        let expected = drain(&mut whole);
-        assert_eq!(expected.len(), 5);
-        for cut in 0..stream.len() {
-            let mut s = Scanner::new();
-            feed(&mut s, &stream[..cut]);
-            let mut ops = drain(&mut s);
-            feed(&mut s, &stream[cut..]);
-            ops.extend(drain(&mut s));
-            assert_eq!(ops, expected, "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn payload_larger_than_buffer_is_skipped() {
-        let mut s = Scanner::new();
-        let size = READ_BUF * 2;
-        feed(&mut s, format!("MSG big 1 {size}\r\n").as_bytes());
-        assert_eq!(s.next_op().ok().flatten(), Some(Op::Msg { size }));
-        let mut left = size + 2;
-        while left > 0 {
-            let chunk = left.min(READ_BUF / 2);
-            feed(&mut s, &vec![b'x'; chunk]);
-            assert_eq!(s.next_op().ok().flatten(), None);
-            left -= chunk;
-        }
-        feed(&mut s, b"PING\r\n");
-        assert_eq!(s.next_op().ok().flatten(), Some(Op::Ping));
-    }
-
-    #[test]
-    fn bad_size_is_an_error() {
-        let mut s = Scanner::new();
-        feed(&mut s, b"MSG a 1 x\r\n");
-        assert!(s.next_op().is_err());
     }
 }

@@ -194,6 +194,84 @@ pub fn csv(run_id: &str, pubs: &[Sample], subs: &[Sample]) -> String {
     buf
 }
 
+/// One group of clients (all publishers or all subscribers) as JSON for `--json`:
+/// the merged rate plus each client's verified message count. `null` for no clients.
+pub fn group_json(samples: &[Sample]) -> serde_json::Value {
+    let Some(total) = merge(samples) else {
+        return serde_json::Value::Null;
+    };
+    serde_json::json!({
+        "clients": samples.len(),
+        "msgs": total.msgs,
+        "bytes": total.bytes,
+        "secs": total.duration().as_secs_f64(),
+        "msgs_per_sec": total.rate(),
+        "bytes_per_sec": total.throughput().round(),
+        "counts": samples.iter().map(|s| s.msgs).collect::<Vec<_>>(),
+    })
+}
+
+/// The latency histogram as JSON, in microseconds (fractional).
+pub fn latency_json(h: &Histogram<u64>) -> serde_json::Value {
+    let us = |ns: f64| (ns / 1000.0 * 1000.0).round() / 1000.0;
+    serde_json::json!({
+        "count": h.len(),
+        "min_us": us(h.min() as f64),
+        "avg_us": us(h.mean()),
+        "p50_us": us(h.value_at_quantile(0.50) as f64),
+        "p90_us": us(h.value_at_quantile(0.90) as f64),
+        "p99_us": us(h.value_at_quantile(0.99) as f64),
+        "p999_us": us(h.value_at_quantile(0.999) as f64),
+        "max_us": us(h.max() as f64),
+        "stddev_us": us(h.stdev()),
+    })
+}
+
+/// CPU time this process used over a wall-clock span: shows whether the load
+/// generator, rather than the server, was the bottleneck.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientCpu {
+    pub cpu: Duration,
+    pub wall: Duration,
+}
+
+impl ClientCpu {
+    /// CPU used since `before` (from [`process_cpu`]) and wall time since `started`.
+    pub fn since(before: Option<Duration>, started: Instant) -> Option<ClientCpu> {
+        let after = process_cpu()?;
+        Some(ClientCpu {
+            cpu: after.saturating_sub(before?),
+            wall: started.elapsed(),
+        })
+    }
+
+    /// CPU as a percentage of one core over the wall time.
+    pub fn percent(&self) -> f64 {
+        100.0 * self.cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Adds `client_cpu_secs`, `client_cpu_pct` and `wall_secs` to a JSON object.
+    pub fn add_to(this: Option<&ClientCpu>, obj: &mut serde_json::Value) {
+        if let (Some(c), Some(map)) = (this, obj.as_object_mut()) {
+            map.insert("client_cpu_secs".into(), c.cpu.as_secs_f64().into());
+            map.insert("client_cpu_pct".into(), (c.percent().round()).into());
+            map.insert("wall_secs".into(), c.wall.as_secs_f64().into());
+        }
+    }
+}
+
+impl std::fmt::Display for ClientCpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "bench client CPU: {:.2}s user+sys ({:.0}% of {:.2}s wall)",
+            self.cpu.as_secs_f64(),
+            self.percent(),
+            self.wall.as_secs_f64()
+        )
+    }
+}
+
 /// This process's CPU time (user + system, all threads) from `/proc/self/stat`.
 /// Fields 14 and 15 count clock ticks; Linux reports them at USER_HZ = 100 on every
 /// architecture we run on, and without libc we cannot ask sysconf, so 100 is assumed.
@@ -257,6 +335,53 @@ mod tests {
     #[test]
     fn cpu_time_is_readable() {
         assert!(process_cpu().is_some());
+    }
+
+    #[test]
+    fn json_shapes() {
+        let p = vec![sample(1000, 1.0), sample(3000, 1.0)];
+        let g = group_json(&p);
+        assert_eq!(g["clients"], 2);
+        assert_eq!(g["msgs"], 4000);
+        assert_eq!(g["msgs_per_sec"], 4000);
+        assert_eq!(g["bytes_per_sec"], 400_000.0);
+        assert_eq!(g["counts"], serde_json::json!([1000, 3000]));
+        assert!(group_json(&[]).is_null());
+
+        let mut h = Histogram::<u64>::new(3).expect("histogram");
+        for v in 1..=1000u64 {
+            let _ = h.record(v * 1000);
+        }
+        let l = latency_json(&h);
+        assert_eq!(l["count"], 1000);
+        // hdrhistogram keeps 3 significant digits: values are within 0.1%.
+        let near = |key: &str, want: f64| {
+            let got = l[key].as_f64().unwrap_or(f64::NAN);
+            assert!((got - want).abs() <= want * 0.001, "{key}: {got} vs {want}");
+        };
+        near("min_us", 1.0);
+        near("p50_us", 500.0);
+        near("p90_us", 900.0);
+        near("p99_us", 990.0);
+        near("p999_us", 999.0);
+        near("max_us", 1000.0);
+    }
+
+    #[test]
+    fn client_cpu_line_and_json() {
+        let c = ClientCpu {
+            cpu: Duration::from_millis(500),
+            wall: Duration::from_secs(2),
+        };
+        assert_eq!(
+            c.to_string(),
+            "bench client CPU: 0.50s user+sys (25% of 2.00s wall)"
+        );
+        let mut obj = serde_json::json!({"kind": "x"});
+        ClientCpu::add_to(Some(&c), &mut obj);
+        assert_eq!(obj["client_cpu_secs"], 0.5);
+        assert_eq!(obj["client_cpu_pct"], 25.0);
+        assert_eq!(obj["wall_secs"], 2.0);
     }
 
     #[test]

@@ -6,16 +6,25 @@
 //! command exits 1, so a fast-but-lossy server cannot look good. `--request` turns
 //! publishers into requesters that wait for each reply and records latency percentiles
 //! with hdrhistogram; `--reply` turns subscribers into responders. `--raw` swaps
-//! async-nats for the raw-protocol client in `bench::raw` (pub/sub only, first server
-//! URL only). The tool's own CPU time is printed with the results, so a reader can tell
-//! whether the client was the bottleneck.
+//! async-nats for the raw-protocol client in `bench::raw` (first server URL only).
+//! `--pub-server` / `--sub-server` put publishers and subscribers on different servers
+//! of a cluster; the bench then waits until interest has crossed the route before it
+//! starts. The tool's own CPU time is printed with the results, so a reader can tell
+//! whether the client was the bottleneck; `--json` prints the results as one JSON line
+//! instead of the natscli-style report.
+//!
+//! Two more workloads are subcommands: `nats bench conns` (many idle connections) and
+//! `nats bench subs` (a large subject index); see `conns.rs` and `subs.rs`.
 //!
 //! Order of events: subscribers connect, subscribe and confirm; publishers connect;
 //! all publishers start together; when they are done the coordinator waits until the
 //! subscribers have everything, or until nothing has arrived for `--timeout` (a stall),
 //! or Ctrl-C.
 
-use std::io::IsTerminal;
+mod conns;
+mod report;
+mod subs;
+
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,20 +32,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use clap::Args;
+use clap::{Args, Subcommand};
 use hdrhistogram::Histogram;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::bench::stats::{self, Sample};
-use crate::bench::{raw, workers, Shared, SubOutcome, SubPlan};
+use crate::bench::stats::{self, ClientCpu, Sample};
+use crate::bench::{raw, raw_rr, workers, SeqCheck, Shared, SubOutcome, SubPlan};
 use crate::opts::GlobalOpts;
 use crate::out;
+use report::{print_results, spawn_progress, verify, Results};
 
 #[derive(Args, Debug)]
+#[command(subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// Subject to use for the benchmark
-    pub subject: String,
+    pub subject: Option<String>,
     /// Number of concurrent publishers
     #[arg(long = "pub", default_value_t = 0, value_name = "N")]
     pub pubs: usize,
@@ -58,9 +71,21 @@ pub struct BenchArgs {
     /// Subscribers join this queue group (the group receives K in total)
     #[arg(long, value_name = "NAME")]
     pub queue: Option<String>,
-    /// Use the lean raw-protocol client instead of async-nats (pub/sub only)
+    /// Use the lean raw-protocol client instead of async-nats
     #[arg(long)]
     pub raw: bool,
+    /// Server URL for publishers and requesters (default: --server)
+    #[arg(long = "pub-server", value_name = "URL")]
+    pub pub_server: Option<String>,
+    /// Server URL for subscribers and responders (default: --server)
+    #[arg(long = "sub-server", value_name = "URL")]
+    pub sub_server: Option<String>,
+    /// Print the results as one JSON line on stdout instead of the report
+    #[arg(long)]
+    pub json: bool,
+    /// Number every message and verify each arrives exactly once (raw, size >= 8)
+    #[arg(long)]
+    pub seq: bool,
     /// Disable the progress line
     #[arg(long = "no-progress")]
     pub no_progress: bool,
@@ -69,8 +94,17 @@ pub struct BenchArgs {
     pub csv: Option<std::path::PathBuf>,
 }
 
+/// The workloads that are not publish/subscribe.
+#[derive(Subcommand, Debug)]
+pub enum BenchMode {
+    /// Hold N idle connections with one subscription each; report the time to connect
+    Conns(conns::ConnsArgs),
+    /// Create N subscriptions on one connection; report subscribe time and publish rate
+    Subs(subs::SubsArgs),
+}
+
 /// Byte sizes: `128`, `1KB` (1000), `1KiB` (1024), `1MB`, `1MiB`.
-fn parse_size(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -93,31 +127,41 @@ type SubTask = JoinHandle<anyhow::Result<SubOutcome>>;
 type PubTask = JoinHandle<PubOutput>;
 
 pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.mode {
+        Some(BenchMode::Conns(a)) => return conns::run(global, a).await,
+        Some(BenchMode::Subs(a)) => return subs::run(global, a).await,
+        None => {}
+    }
     validate(&args)?;
+    let sides = Sides::new(global, &args);
     let cpu_before = stats::process_cpu();
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared::new(stop_rx));
     let started = Instant::now();
 
-    let sub_tasks = start_subscribers(global, &args, &shared).await?;
+    let seqs = seq_trackers(&args);
+    let sub_tasks = start_subscribers(&sides.subs, &args, &shared, &seqs).await?;
+    if sides.cross && args.pubs > 0 && args.subs > 0 {
+        sides.sync(false).await?;
+    }
     let (go_tx, go_rx) = watch::channel(false);
-    let pub_tasks = start_publishers(global, &args, &shared, go_rx).await?;
+    let pub_tasks = start_publishers(&sides.pubs, &args, &shared, go_rx).await?;
+    if sides.cross && args.request && args.subs > 0 {
+        // Requesters' inboxes must be known where the responders publish replies.
+        sides.sync(true).await?;
+    }
     // Announced once every client is connected, so a connection failure stays a
     // single error line.
-    let mode = if args.raw { "raw" } else { "async-nats" };
-    let kind = if args.request || args.reply {
-        "request-reply"
-    } else {
-        "pub/sub"
-    };
     out::log(&format!(
-        "Starting Core NATS {kind} benchmark [subject={}, msgs={}, msgsize={}, pubs={}, subs={}, queue={}, client={mode}]",
-        args.subject,
+        "Starting Core NATS {} benchmark [subject={}, msgs={}, msgsize={}, pubs={}, subs={}, queue={}, client={}]",
+        kind(&args),
+        args.subject(),
         out::comma(args.msgs as i64),
         size_label(args.size),
         args.pubs,
         args.subs,
         args.queue.as_deref().unwrap_or("none"),
+        client_label(&args),
     ));
     let progress = spawn_progress(&args, &shared);
     let _ = go_tx.send(true);
@@ -151,15 +195,66 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
         return Err(err);
     }
 
-    print_results(
-        &args,
-        &pub_samples,
-        &sub_samples,
-        latency.as_ref(),
-        cpu_before,
-        started,
-    )?;
-    verify(&args, &sub_samples, wrong_size, &shared, interrupted)
+    let cpu = ClientCpu::since(cpu_before, started);
+    let verdict = verify(&args, &sub_samples, wrong_size, &shared, &seqs, interrupted);
+    let results = Results {
+        pubs: &pub_samples,
+        subs: &sub_samples,
+        latency: latency.as_ref(),
+        cpu,
+    };
+    print_results(&args, &sides, &results, &verdict)?;
+    verdict
+}
+
+/// Where publishers and subscribers connect: `--server` unless overridden.
+struct Sides {
+    pubs: GlobalOpts,
+    subs: GlobalOpts,
+    /// Publishers and subscribers are on different servers.
+    cross: bool,
+}
+
+impl Sides {
+    fn new(global: &GlobalOpts, args: &BenchArgs) -> Sides {
+        let mut pubs = global.clone();
+        let mut subs = global.clone();
+        if let Some(url) = &args.pub_server {
+            pubs.server = url.clone();
+        }
+        if let Some(url) = &args.sub_server {
+            subs.server = url.clone();
+        }
+        let cross = pubs.server != subs.server;
+        Sides { pubs, subs, cross }
+    }
+
+    /// Waits until interest registered so far on one side is known on the other:
+    /// subscribers' on the publishers' server or, with `back`, the reverse.
+    async fn sync(&self, back: bool) -> anyhow::Result<()> {
+        let p = raw_target(&self.pubs, "NATS bench sync".into())?;
+        let s = raw_target(&self.subs, "NATS bench sync".into())?;
+        let within = self.pubs.timeout.max(Duration::from_secs(10));
+        let (from, to) = if back { (&s, &p) } else { (&p, &s) };
+        raw::sync_interest(from, to, within).await
+    }
+}
+
+/// `pub/sub` or `request-reply`, for the banner and the JSON `kind`.
+fn kind(args: &BenchArgs) -> &'static str {
+    if args.request || args.reply {
+        "request-reply"
+    } else {
+        "pub/sub"
+    }
+}
+
+fn client_label(args: &BenchArgs) -> &'static str {
+    if args.raw {
+        "raw"
+    } else {
+        "async-nats"
+    }
 }
 
 type PubResults = (Vec<Sample>, Option<Histogram<u64>>, Option<anyhow::Error>);
@@ -215,39 +310,6 @@ async fn collect_subscribers(tasks: Vec<SubTask>) -> (Vec<Sample>, u64, Option<a
     (samples, wrong_size, failure)
 }
 
-/// The report, request latency, the client's own CPU time and the optional CSV file.
-fn print_results(
-    args: &BenchArgs,
-    pubs: &[Sample],
-    subs: &[Sample],
-    latency: Option<&Histogram<u64>>,
-    cpu_before: Option<Duration>,
-    started: Instant,
-) -> anyhow::Result<()> {
-    println!();
-    print!("{}", stats::report(pubs, subs));
-    if let Some(h) = latency {
-        println!(" Request latency: {}", stats::latency_line(h));
-    }
-    if let (Some(before), Some(after)) = (cpu_before, stats::process_cpu()) {
-        let cpu = after.saturating_sub(before);
-        let wall = started.elapsed();
-        println!(
-            "bench client CPU: {:.2}s user+sys ({:.0}% of {:.2}s wall)",
-            cpu.as_secs_f64(),
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
-            wall.as_secs_f64()
-        );
-    }
-    if let Some(path) = &args.csv {
-        let run_id = crate::template::unique_id();
-        std::fs::write(path, stats::csv(&run_id, pubs, subs))
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("Saved metric data in csv file {}", path.display());
-    }
-    Ok(())
-}
-
 /// `128 B` for small sizes (natscli prints whole bytes), `1.00 KB` and up otherwise.
 fn size_label(size: usize) -> String {
     if size < 1024 {
@@ -257,15 +319,25 @@ fn size_label(size: usize) -> String {
     }
 }
 
+impl BenchArgs {
+    /// The subject; present once [`validate`] passed.
+    fn subject(&self) -> &str {
+        self.subject.as_deref().unwrap_or("")
+    }
+}
+
 fn validate(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.subject.is_none() {
+        bail!("the following required arguments were not provided: <SUBJECT>");
+    }
     if args.pubs == 0 && args.subs == 0 {
         bail!("nothing to do: give --pub N and/or --sub M");
     }
     if args.msgs == 0 {
         bail!("--msgs must be at least 1");
     }
-    if args.raw && (args.request || args.reply) {
-        bail!("--raw supports plain publish/subscribe only, not --request or --reply");
+    if args.seq && (!args.raw || args.size < 8 || args.request || args.reply) {
+        bail!("--seq needs --raw, a --size of at least 8 and plain publish/subscribe");
     }
     if args.request && args.pubs == 0 {
         bail!("--request needs at least one publisher (--pub N)");
@@ -295,23 +367,36 @@ fn raw_target(global: &GlobalOpts, name: String) -> anyhow::Result<raw::Target> 
         creds: global.credentials()?,
         name,
         timeout: global.timeout,
+        source: None,
     })
 }
 
 /// Starts every subscriber and returns once all have confirmed their subscription.
+/// With `--seq`: one exactly-once tracker per subscriber, or one for a queue group.
+fn seq_trackers(args: &BenchArgs) -> Vec<Arc<SeqCheck>> {
+    let n = match (args.seq, args.queue.is_some()) {
+        (false, _) => 0,
+        (true, true) => 1.min(args.subs),
+        (true, false) => args.subs,
+    };
+    (0..n).map(|_| Arc::new(SeqCheck::new(args.msgs))).collect()
+}
+
 async fn start_subscribers(
     global: &GlobalOpts,
     args: &BenchArgs,
     shared: &Arc<Shared>,
+    seqs: &[Arc<SeqCheck>],
 ) -> anyhow::Result<Vec<SubTask>> {
     let mut tasks = Vec::with_capacity(args.subs);
     let mut ready = Vec::with_capacity(args.subs);
     for i in 0..args.subs {
         let plan = SubPlan {
-            subject: args.subject.clone(),
+            subject: args.subject().to_string(),
             queue: args.queue.clone(),
             expect: args.msgs,
             size: args.size,
+            seq: seqs.get(i).or(seqs.first()).cloned(),
         };
         let (tx, rx) = oneshot::channel();
         ready.push(rx);
@@ -319,7 +404,7 @@ async fn start_subscribers(
         let shared = Arc::clone(shared);
         let task: SubTask = if args.raw {
             let target = raw_target(global, name)?;
-            tokio::spawn(raw::subscriber(target, plan, shared, tx))
+            tokio::spawn(raw::subscriber(target, plan, shared, args.reply, tx))
         } else {
             // Deep enough to hold the whole run, so a busy printer never drops messages.
             let cap = args.msgs.clamp(65_536, 1 << 20) as usize;
@@ -353,25 +438,35 @@ async fn start_publishers(
 ) -> anyhow::Result<Vec<PubTask>> {
     let mut tasks = Vec::with_capacity(args.pubs);
     let payload = Bytes::from(vec![b'x'; args.size]);
+    let mut next_seq = 0u64;
     for i in 0..args.pubs {
         // Split K as evenly as possible; the first publishers take the remainder.
         let share =
             args.msgs / args.pubs as u64 + u64::from((i as u64) < args.msgs % args.pubs as u64);
+        // With --seq, publisher i numbers its messages after those of publishers < i.
+        let first = args.seq.then_some(next_seq);
+        next_seq += share;
         let name = format!("NATS bench pub {}", i + 1);
         let shared = Arc::clone(shared);
-        let subject = args.subject.clone();
+        let subject = args.subject().to_string();
         let mut go = go.clone();
         let timeout = global.timeout;
-        let task: PubTask = if args.raw {
-            // Connect now, so the handshake is not part of the measured run.
-            let conn = raw::connect(&raw_target(global, name)?).await?;
-            let size = args.size;
+        let size = args.size;
+        // Raw clients connect now, so the handshake is not part of the measured run.
+        let task: PubTask = if args.raw && args.request {
+            let requester = raw_rr::connect(&raw_target(global, name)?).await?;
             tokio::spawn(async move {
                 let _ = go.wait_for(|g| *g).await;
-                Ok((
-                    raw::publisher(conn, subject, share, size, shared).await?,
-                    None,
-                ))
+                let (s, h) = requester.run(&subject, share, size, shared).await?;
+                Ok((s, Some(h)))
+            })
+        } else if args.raw {
+            let conn = raw::connect(&raw_target(global, name)?).await?;
+            tokio::spawn(async move {
+                let _ = go.wait_for(|g| *g).await;
+                let s = raw::publisher_numbered(conn, vec![subject], share, size, first, shared)
+                    .await?;
+                Ok((s, None))
             })
         } else {
             let client = workers::connect(global, &name, &shared, None).await?;
@@ -439,136 +534,40 @@ async fn wait_for_subscribers(
     }
 }
 
-/// Checks that every subscriber (or the queue group) got exactly what was published.
-fn verify(
-    args: &BenchArgs,
-    subs: &[Sample],
-    wrong_size: u64,
-    shared: &Shared,
-    interrupted: bool,
-) -> anyhow::Result<ExitCode> {
-    let mut problems = Vec::new();
-    if args.queue.is_some() && !subs.is_empty() {
-        let total: u64 = subs.iter().map(|s| s.msgs).sum();
-        if total != args.msgs {
-            problems.push(format!(
-                "queue group {:?} received {} of {} messages",
-                args.queue.as_deref().unwrap_or(""),
-                out::comma(total as i64),
-                out::comma(args.msgs as i64)
-            ));
-        }
-    } else {
-        for (i, s) in subs.iter().enumerate() {
-            if s.msgs != args.msgs {
-                problems.push(format!(
-                    "subscriber [{}] received {} of {} messages",
-                    i + 1,
-                    out::comma(s.msgs as i64),
-                    out::comma(args.msgs as i64)
-                ));
-            }
-        }
-    }
-    if wrong_size > 0 {
-        problems.push(format!(
-            "{wrong_size} messages had a payload size other than {}",
-            args.size
-        ));
-    }
-    let slow = shared.slow_consumers.load(Ordering::Relaxed);
-    if slow > 0 {
-        problems.push(format!(
-            "the client dropped messages: {slow} slow consumer events"
-        ));
-    }
-    if problems.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let why = if interrupted { " (interrupted)" } else { "" };
-    bail!("bench verification failed{why}: {}", problems.join("; "))
-}
-
-/// A one-line progress display on stderr, only when stderr is a terminal.
-fn spawn_progress(args: &BenchArgs, shared: &Arc<Shared>) -> Option<JoinHandle<()>> {
-    if args.no_progress || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let shared = Arc::clone(shared);
-    let (msgs, pubs, subs) = (args.msgs, args.pubs, args.subs);
-    let expect = if args.queue.is_some() {
-        msgs
-    } else {
-        msgs * subs as u64
-    };
-    Some(tokio::spawn(async move {
-        loop {
-            let p = shared.published.load(Ordering::Relaxed);
-            let r = shared.received.load(Ordering::Relaxed);
-            let mut line = String::from("\r");
-            if pubs > 0 {
-                line.push_str(&format!(
-                    "published {}/{} ",
-                    out::comma(p as i64),
-                    out::comma(msgs as i64)
-                ));
-            }
-            if subs > 0 {
-                line.push_str(&format!(
-                    "received {}/{}",
-                    out::comma(r as i64),
-                    out::comma(expect as i64)
-                ));
-            }
-            eprint!("{line}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(subs: usize, queue: Option<&str>) -> BenchArgs {
-        BenchArgs {
-            subject: "s".into(),
-            pubs: 1,
-            subs,
-            msgs: 100,
-            size: 8,
-            request: false,
-            reply: false,
-            queue: queue.map(String::from),
-            raw: false,
-            no_progress: true,
-            csv: None,
-        }
-    }
-
-    fn got(n: u64) -> Sample {
-        let now = Instant::now();
-        Sample::new(n, 8, now, now)
-    }
-
     #[test]
-    fn verification() {
-        let shared = Shared::new(watch::channel(false).1);
-        assert!(verify(&args(2, None), &[got(100), got(100)], 0, &shared, false).is_ok());
-        let short = verify(&args(2, None), &[got(100), got(99)], 0, &shared, false);
-        let msg = format!(
-            "{:#}",
-            short.err().map(|e| e.to_string()).unwrap_or_default()
-        );
-        assert!(
-            msg.contains("subscriber [2] received 99 of 100 messages"),
-            "{msg}"
-        );
-        assert!(verify(&args(2, Some("q")), &[got(60), got(40)], 0, &shared, false).is_ok());
-        assert!(verify(&args(2, Some("q")), &[got(60), got(39)], 0, &shared, false).is_err());
-        assert!(verify(&args(1, None), &[got(100)], 3, &shared, false).is_err());
-        shared.slow_consumers.store(1, Ordering::Relaxed);
-        assert!(verify(&args(1, None), &[got(100)], 0, &shared, false).is_err());
+    fn subcommands_and_subject_parse_apart() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            global: GlobalOpts,
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let parse = |argv: &[&str]| Cli::try_parse_from(argv).map(|c| c.bench);
+        let b = parse(&["b", "-s", "nats://h:1", "conns", "--count", "7"]).expect("conns");
+        assert!(matches!(b.mode, Some(BenchMode::Conns(ref c)) if c.count == 7));
+        let b = parse(&["b", "subs", "--count", "9", "--spread", "2"]).expect("subs");
+        assert!(matches!(b.mode, Some(BenchMode::Subs(ref s)) if s.count == 9 && s.spread == 2));
+        let b = parse(&[
+            "b",
+            "foo",
+            "--pub",
+            "1",
+            "--pub-server",
+            "nats://a:1",
+            "--json",
+        ])
+        .expect("plain");
+        assert!(b.mode.is_none());
+        assert_eq!(b.subject.as_deref(), Some("foo"));
+        assert_eq!(b.pub_server.as_deref(), Some("nats://a:1"));
+        assert!(b.json);
+        assert!(parse(&["b", "conns", "--hold", "nope"]).is_err());
     }
 
     #[test]
