@@ -182,6 +182,11 @@ pub struct Conn {
     cancel: CancellationToken,
     /// Over this many pending bytes a client is cut as a slow consumer (0 = never: routes).
     max_pending: usize,
+    /// Over this many pending bytes producers pause after their batch until the writer
+    /// catches up (0 = never). Half of `max_pending` for clients; routes pause their
+    /// producers too (without ever being cut), so a consumer that falls behind across a
+    /// route paces the publisher instead of being cut far away.
+    stall_at: usize,
     pub in_stats: InStats,
     /// Subscriptions by sid (clients) or by `account subject [queue]` key (routes).
     pub subs: Mutex<hashbrown::HashMap<Box<[u8]>, SubRef>>,
@@ -220,6 +225,7 @@ impl Conn {
             closed: AtomicBool::new(false),
             cancel: CancellationToken::new(),
             max_pending,
+            stall_at: max_pending / 2,
             in_stats: InStats::default(),
             subs: Mutex::new(hashbrown::HashMap::new()),
             meta: Mutex::new(ConnMeta::default()),
@@ -232,6 +238,14 @@ impl Conn {
             epoch: Instant::now(),
             ping_sent_at: Mutex::new(None),
         }
+    }
+
+    /// A route connection: never cut for pending bytes, but producers pause past
+    /// `stall_at` (see [`Conn::queue_msg`]).
+    pub fn new_route(cid: u64, addr: SocketAddr, stall_at: usize) -> Conn {
+        let mut c = Conn::new(cid, ConnKind::Route, addr, 0);
+        c.stall_at = stall_at;
+        c
     }
 
     pub fn prefix(&self) -> Arc<str> {
@@ -333,8 +347,8 @@ impl Conn {
         out.pending += added;
         out.msgs += 1;
         out.bytes += payload_len as u64;
-        if self.max_pending > 0 && out.pending > self.max_pending / 2 {
-            if out.pending > self.max_pending {
+        if self.stall_at > 0 && out.pending > self.stall_at {
+            if self.max_pending > 0 && out.pending > self.max_pending {
                 out.buf.truncate(before);
                 out.pending -= added;
                 out.msgs -= 1;
@@ -352,13 +366,13 @@ impl Conn {
         self.wake.notify_one();
     }
 
-    /// Wait until this connection's writer has drained below half its limit (or closed),
+    /// Wait until this connection's writer has drained below its stall mark (or closed),
     /// at most `max`.
     pub async fn wait_drained(&self, max: Duration) {
         let notified = self.drained.notified();
         {
             let out = self.out.lock();
-            if out.closed || out.pending <= self.max_pending / 2 {
+            if out.closed || out.pending <= self.stall_at {
                 return;
             }
         }
@@ -437,7 +451,7 @@ pub async fn write_loop(
             let drained = {
                 let mut out = conn.out.lock();
                 out.pending = out.pending.saturating_sub(n);
-                out.pending <= conn.max_pending / 2
+                out.pending <= conn.stall_at
             };
             if drained {
                 conn.drained.notify_waiters();

@@ -29,6 +29,8 @@ use crate::{notice, trace};
 /// The only account a core server serves.
 pub const GLOBAL_ACCOUNT: &[u8] = b"$G";
 const L1_MAX: usize = 512;
+/// Producers stalled on a slow consumer wait at most this long per read batch.
+pub const MAX_STALL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A route that gets one copy of the current message, with the queue groups (indexes into
 /// the match result) it was chosen for.
@@ -291,6 +293,9 @@ impl Delivery {
                 b.extend_from_slice(body);
                 b.extend_from_slice(b"\r\n");
             });
+            if q == Queued::Stall && self.stall.is_none() {
+                self.stall = Some(conn.clone());
+            }
             if q != Queued::Closed {
                 self.out_msgs += 1;
                 self.out_bytes += total as u64;

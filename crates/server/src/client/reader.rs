@@ -24,8 +24,6 @@ use crate::{debug, error, trace};
 
 const MIN_BUF: usize = 512;
 const MAX_BUF: usize = 64 * 1024;
-/// Producers stalled on a slow consumer wait at most this long per batch.
-const MAX_STALL: Duration = Duration::from_secs(1);
 
 pub struct ClientState {
     srv: Arc<Server>,
@@ -129,7 +127,7 @@ impl ClientState {
         }
         if let Some(slow) = self.delivery.stall.take() {
             if !Arc::ptr_eq(&slow, &self.conn) {
-                slow.wait_drained(MAX_STALL).await;
+                slow.wait_drained(crate::deliver::MAX_STALL).await;
             }
         }
     }

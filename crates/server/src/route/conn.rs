@@ -71,7 +71,11 @@ async fn run(
     let _ = stream.set_nodelay(true);
     let opts = srv.opts();
     let cid = srv.next_cid();
-    let conn = Arc::new(Conn::new(cid, ConnKind::Route, peer, 0));
+    let conn = Arc::new(Conn::new_route(
+        cid,
+        peer,
+        (opts.max_pending.max(0) as usize) / 2,
+    ));
     {
         let mut m = conn.meta.lock();
         if let Some((url, explicit)) = &solicit {
@@ -185,6 +189,11 @@ impl RouteState {
             self.delivery.flush(&self.srv);
             if let Err(reason) = result {
                 return reason;
+            }
+            // A local consumer fell behind: pause this route (and so, through TCP and the
+            // peer's own stall, the publishers behind it) rather than cut the consumer.
+            if let Some(slow) = self.delivery.stall.take() {
+                slow.wait_drained(crate::deliver::MAX_STALL).await;
             }
         }
     }
