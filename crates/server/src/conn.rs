@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
-use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +110,12 @@ impl std::fmt::Display for CloseReason {
 /// Bytes waiting to be written, and the counters that change with them.
 #[derive(Default)]
 pub struct Outbound {
+    /// Where producers append.
     pub buf: Vec<u8>,
+    /// The chunk being written (swapped out of `buf`) and how much of it went out. Only
+    /// the holder of the write token (`Conn::writing`) touches these.
+    inflight: Vec<u8>,
+    inflight_off: usize,
     /// Bytes queued plus bytes in the writer's hands.
     pub pending: usize,
     pub closed: bool,
@@ -187,6 +191,12 @@ pub struct Conn {
     /// producers too (without ever being cut), so a consumer that falls behind across a
     /// route paces the publisher instead of being cut far away.
     stall_at: usize,
+    /// The write token: whoever swaps it to true is the only one writing to the socket
+    /// (the writer task, or a producer flushing inline at the end of its batch).
+    writing: AtomicBool,
+    /// The socket's write half, shared so producers can write without waking the writer
+    /// task (`try_write` takes `&self`). Set by the writer task, taken away at close.
+    sock: Mutex<Option<Arc<OwnedWriteHalf>>>,
     pub in_stats: InStats,
     /// Subscriptions by sid (clients) or by `account subject [queue]` key (routes).
     pub subs: Mutex<hashbrown::HashMap<Box<[u8]>, SubRef>>,
@@ -226,6 +236,8 @@ impl Conn {
             cancel: CancellationToken::new(),
             max_pending,
             stall_at: max_pending / 2,
+            writing: AtomicBool::new(false),
+            sock: Mutex::new(None),
             in_stats: InStats::default(),
             subs: Mutex::new(hashbrown::HashMap::new()),
             meta: Mutex::new(ConnMeta::default()),
@@ -366,6 +378,90 @@ impl Conn {
         self.wake.notify_one();
     }
 
+    /// End of a producer's batch: write what is queued right here if the socket takes it
+    /// without blocking, instead of waking the writer task (a thread hop and a wake-up per
+    /// batch). Whatever cannot go out now is left to the writer, which is woken.
+    pub fn flush_inline(&self) {
+        if self.writing.swap(true, Ordering::AcqRel) {
+            // Someone is writing; make sure they look again when done.
+            self.wake();
+            return;
+        }
+        let sock = self.sock.lock().clone();
+        let done = match sock {
+            Some(sock) => self.write_some(|chunk| match sock.try_write(chunk) {
+                Ok(n) => Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+                Err(e) => Err(e),
+            }),
+            None => Ok(false),
+        };
+        self.writing.store(false, Ordering::Release);
+        match done {
+            Ok(true) => {
+                // Data queued while we wrote (its producer saw the token taken and woke
+                // the writer, which may have given up already): hand it on.
+                if !self.out.lock().buf.is_empty() {
+                    self.wake();
+                }
+            }
+            Ok(false) => self.wake(),
+            Err(_) => {
+                self.close(CloseReason::WriteError);
+            }
+        }
+    }
+
+    /// With the write token held: take the chunk to write (the unwritten rest of the
+    /// previous one, or everything queued), offer it to `write` once, and account for what
+    /// went out. Returns true when nothing is left queued. The `out` lock is not held
+    /// while writing.
+    fn write_some(
+        &self,
+        write: impl FnOnce(&[u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<bool> {
+        let (mut chunk, off) = {
+            let mut out = self.out.lock();
+            if out.closed && out.buf.is_empty() && out.inflight_off >= out.inflight.len() {
+                return Ok(true);
+            }
+            if out.inflight_off >= out.inflight.len() {
+                out.inflight.clear();
+                out.inflight_off = 0;
+                if out.buf.is_empty() {
+                    return Ok(true);
+                }
+                let o = &mut *out;
+                std::mem::swap(&mut o.buf, &mut o.inflight);
+            }
+            (std::mem::take(&mut out.inflight), out.inflight_off)
+        };
+        let res = write(&chunk[off..]);
+        let n = *res.as_ref().unwrap_or(&0);
+        let (drained, empty) = {
+            let mut out = self.out.lock();
+            out.pending = out.pending.saturating_sub(n);
+            let off = off + n;
+            if off >= chunk.len() {
+                chunk.clear();
+                // A burst can leave a large buffer behind; do not keep it for an idle peer.
+                if chunk.capacity() > 1 << 20 {
+                    chunk = Vec::new();
+                }
+                out.inflight_off = 0;
+            } else {
+                out.inflight_off = off;
+            }
+            out.inflight = chunk;
+            let empty = out.inflight.is_empty() && out.buf.is_empty();
+            (out.pending <= self.stall_at, empty)
+        };
+        if drained && n > 0 {
+            self.drained.notify_waiters();
+        }
+        res.map(|_| empty)
+    }
+
     /// Wait until this connection's writer has drained below its stall mark (or closed),
     /// at most `max`.
     pub async fn wait_drained(&self, max: Duration) {
@@ -401,20 +497,22 @@ pub enum WriterExit {
     Closed,
 }
 
-/// The writer task: drains the outbound buffer whenever the doorbell rings, sends PINGs on
-/// the ping timer and detects stale peers. Owns the write half of the socket.
+/// The writer task: drains the outbound buffer whenever the doorbell rings (and producers
+/// could not write it inline), sends PINGs on the ping timer and detects stale peers. It
+/// closes the socket's write side when the connection closes.
 pub async fn write_loop(
     conn: Arc<Conn>,
-    mut w: OwnedWriteHalf,
+    w: OwnedWriteHalf,
     cfg: WriterCfg,
     on_event: impl Fn(WriterEvent, &Arc<Conn>),
 ) -> WriterExit {
-    let mut spare: Vec<u8> = Vec::new();
+    let sock = Arc::new(w);
+    *conn.sock.lock() = Some(sock.clone());
     // One timer for the connection's life, re-armed when it fires: cheaper than a new
     // sleep per wake-up on a busy connection.
     let ping = tokio::time::sleep(cfg.first_ping);
     tokio::pin!(ping);
-    loop {
+    let exit = loop {
         let closing = tokio::select! {
             biased;
             _ = conn.wake.notified() => false,
@@ -427,56 +525,91 @@ pub async fn write_loop(
                 false
             }
         };
-        // Drain everything that is queued, including what arrives while we write.
-        loop {
-            {
-                let mut out = conn.out.lock();
-                if out.buf.is_empty() {
-                    break;
+        let deadline = if closing {
+            cfg.write_deadline.min(Duration::from_secs(1))
+        } else {
+            cfg.write_deadline
+        };
+        match drain(&conn, &sock, deadline).await {
+            Ok(()) => {}
+            Err(Stop::WriteError) => {
+                if !closing {
+                    on_event(WriterEvent::WriteError, &conn);
                 }
-                std::mem::swap(&mut out.buf, &mut spare);
+                break WriterExit::Closed;
             }
-            let deadline = if closing {
-                cfg.write_deadline.min(Duration::from_secs(1))
-            } else {
-                cfg.write_deadline
-            };
-            let n = spare.len();
-            let res = tokio::time::timeout(deadline, w.write_all(&spare)).await;
-            spare.clear();
-            // A burst can leave a large buffer behind; do not keep it for an idle peer.
-            if spare.capacity() > 1 << 20 {
-                spare = Vec::new();
-            }
-            let drained = {
-                let mut out = conn.out.lock();
-                out.pending = out.pending.saturating_sub(n);
-                out.pending <= conn.stall_at
-            };
-            if drained {
-                conn.drained.notify_waiters();
-            }
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    if !closing {
-                        on_event(WriterEvent::WriteError, &conn);
-                    }
-                    let _ = w.shutdown().await;
-                    return WriterExit::Closed;
+            Err(Stop::Deadline(n)) => {
+                if !closing {
+                    on_event(WriterEvent::WriteDeadline(n), &conn);
                 }
-                Err(_) => {
-                    if !closing {
-                        on_event(WriterEvent::WriteDeadline(n), &conn);
-                    }
-                    return WriterExit::Closed;
-                }
+                break WriterExit::Closed;
             }
         }
         if closing || conn.is_closed() {
-            let _ = w.shutdown().await;
-            return WriterExit::Closed;
+            // Let a producer that holds the token finish its one non-blocking write.
+            while conn.writing.load(Ordering::Acquire) {
+                tokio::task::yield_now().await;
+            }
+            if drain(&conn, &sock, deadline).await.is_err() {
+                break WriterExit::Closed;
+            }
+            break WriterExit::Closed;
         }
+    };
+    conn.sock.lock().take();
+    // The write side closes when the last `Arc` (ours) goes: a FIN to the peer.
+    let _ = socket2::SockRef::from(sock.as_ref().as_ref()).shutdown(std::net::Shutdown::Write);
+    exit
+}
+
+enum Stop {
+    WriteError,
+    Deadline(usize),
+}
+
+/// Write everything queued (and what arrives meanwhile) unless a producer holds the write
+/// token, in which case it wakes us again when it is done.
+async fn drain(conn: &Conn, sock: &OwnedWriteHalf, deadline: Duration) -> Result<(), Stop> {
+    loop {
+        if conn.writing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let res = tokio::time::timeout(deadline, write_chunk(conn, sock)).await;
+        conn.writing.store(false, Ordering::Release);
+        match res {
+            Ok(Ok(true)) => {
+                if conn.out.lock().buf.is_empty() {
+                    return Ok(());
+                }
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(_)) => return Err(Stop::WriteError),
+            Err(_) => return Err(Stop::Deadline(conn.pending_bytes())),
+        }
+    }
+}
+
+/// With the write token held: write one chunk completely, waiting for the socket.
+async fn write_chunk(conn: &Conn, sock: &OwnedWriteHalf) -> std::io::Result<bool> {
+    loop {
+        let mut blocked = false;
+        let empty = conn.write_some(|chunk| match sock.try_write(chunk) {
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                blocked = true;
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        })?;
+        if empty {
+            return Ok(true);
+        }
+        let partial = conn.out.lock().inflight_off > 0;
+        if !blocked && !partial {
+            // The chunk went out whole; more was queued meanwhile: let the caller loop.
+            return Ok(false);
+        }
+        sock.writable().await?;
     }
 }
 

@@ -385,10 +385,11 @@ impl Delivery {
         }
     }
 
-    /// End of a read batch: wake every destination once and publish the counters.
+    /// End of a read batch: flush every destination once (inline when its socket takes
+    /// it, else by waking its writer) and publish the counters.
     pub fn flush(&mut self, srv: &Server) {
         for c in self.pcd.drain(..) {
-            c.wake();
+            c.flush_inline();
         }
         self.pcd_set.clear();
         if self.out_msgs > 0 {
