@@ -137,7 +137,12 @@ impl<'a> Parser<'a> {
     fn process(&mut self, t: Token, shared: &mut Shared) -> Result<(), ConfError> {
         match t.kind {
             Kind::Eof => Ok(()),
-            Kind::Error => Err(self.err(&t, t.text())),
+            // Go words lexer errors `Parse error on line N: '…'` (tools match on it); we
+            // keep that text behind the file:line:col every error carries.
+            Kind::Error => Err(self.err(
+                &t,
+                format!("Parse error on line {}: '{}'", t.line, t.text()),
+            )),
             Kind::Key => {
                 let p = self.pos(&t);
                 self.keys.push((t.text(), p));

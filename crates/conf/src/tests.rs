@@ -250,12 +250,16 @@ fn key_and_value_positions() {
 
 #[test]
 fn syntax_errors_carry_positions() {
-    assert_eq!(err("x: \"abc\n"), "2:1: Unexpected EOF.");
+    assert_eq!(
+        err("x: \"abc\n"),
+        "2:1: Parse error on line 2: 'Unexpected EOF.'"
+    );
     assert_eq!(
         err("x = {\n  y: 1\n"),
-        "3:1: Unexpected EOF processing map."
+        "3:1: Parse error on line 3: 'Unexpected EOF processing map.'"
     );
-    assert!(err("a = [1, 2\n").starts_with("2:1: Expected an array value terminator"));
+    assert!(err("a = [1, 2\n")
+        .starts_with("2:1: Parse error on line 2: 'Expected an array value terminator"));
     // Go ends silently here and drops the open map; we say so.
     assert!(err("a { b = '").contains("Unexpected EOF"));
 }
@@ -360,7 +364,7 @@ fn include_errors() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("broken.conf:3:1: Unexpected EOF processing map."),
+        e.contains("broken.conf:3:1: Parse error on line 3: 'Unexpected EOF processing map.'"),
         "{e}"
     );
     let e = parse_file(&d.path().join("absent.conf")).unwrap_err();

@@ -164,8 +164,14 @@ impl Server {
         } else {
             String::new()
         };
+        // As nats-server: no `connect_urls` until there is a peer to tell about.
         let connect_urls = if self.is_clustered() && !opts.cluster.no_advertise {
-            self.urls.lock().list()
+            let u = self.urls.lock();
+            if u.peers.is_empty() {
+                Vec::new()
+            } else {
+                u.list()
+            }
         } else {
             Vec::new()
         };
@@ -538,6 +544,13 @@ pub fn own_client_urls(opts: &Options, port: u16) -> Vec<String> {
 pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
     let port = if port < 0 { 0 } else { port as u16 };
     let host = host.trim_matches(|c| c == '[' || c == ']');
+    if host.is_empty() || host == "0.0.0.0" || host == "::" {
+        // Go listens on every address, IPv4 and IPv6, for the wildcard host: a dual-stack
+        // socket where the system has IPv6, plain IPv4 otherwise.
+        if let Ok(l) = bind_dual_stack(port) {
+            return Ok(l);
+        }
+    }
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
     let mut last = None;
@@ -560,6 +573,17 @@ pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no address to bind")))
+}
+
+fn bind_dual_stack(port: u16) -> std::io::Result<TcpListener> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?;
+    sock.set_only_v6(false)?;
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    let addr = SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port);
+    sock.bind(&addr.into())?;
+    sock.listen(listen_backlog() as i32)?;
+    TcpListener::from_std(sock.into())
 }
 
 /// The backlog for listeners: `net.core.somaxconn`, as Go's net package uses.

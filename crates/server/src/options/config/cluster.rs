@@ -120,7 +120,7 @@ fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
             match f.key.to_ascii_lowercase().as_str() {
                 "nkey" => {
                     set(&mut nkey, d.string(pos, v));
-                    d.unsupported(f, "nkey users are not implemented; this user cannot log in");
+                    d.refuse(f, "nkey users are not implemented");
                 }
                 "user" | "username" => set(&mut user.username, d.string(pos, v)),
                 "pass" | "password" => set(&mut user.password, d.string(pos, v)),

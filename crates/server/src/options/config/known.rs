@@ -43,7 +43,7 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
         | "resolver_preload"
         | "resolver_pinned_accounts"
         | "trusted"
-        | "trusted_keys" => Ignore("operator mode (JWT) is not implemented"),
+        | "trusted_keys" => Refuse("operator mode (JWT) is not implemented"),
         "server_tags" | "server_metadata" => Ignore("server tags are not implemented"),
         "prof_port" | "prof_block_rate" => Ignore("profiling is not implemented"),
         "max_sub_tokens" | "max_subscription_tokens" => {

@@ -511,3 +511,23 @@ fn docker_image_config_and_includes() {
             .ends_with("no such file or directory")
     );
 }
+
+#[test]
+fn auth_we_cannot_enforce_is_refused() {
+    // Each of these is the config's login; ignoring it would let anyone in.
+    for text in [
+        "authorization { users: [ { nkey: UABC } ] }",
+        "accounts { A: { users: [ { user: a, password: b } ] } }",
+        "operator: /etc/nats/op.jwt",
+        "resolver: MEMORY",
+    ] {
+        let (_, r) = apply(text);
+        assert!(
+            r.errors.iter().any(|e| e.contains("refusing to run")),
+            "{text}: {r:?}"
+        );
+    }
+    // Accounts without users only lose their exports/imports: a warning.
+    let (_, r) = apply("accounts { A: { exports: [ { stream: foo } ] } }");
+    assert!(r.errors.is_empty(), "{r:?}");
+}

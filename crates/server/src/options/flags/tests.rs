@@ -233,7 +233,8 @@ fn check_config() {
         "open /nonexistent/x.conf: no such file or directory"
     );
     let (_d5, syntax) = conf("x = {\n");
-    assert!(fails(&["-c", &syntax]).ends_with(":2:1: Unexpected EOF processing map."));
+    assert!(fails(&["-c", &syntax])
+        .ends_with(":2:1: Parse error on line 2: 'Unexpected EOF processing map.'"));
 }
 
 #[test]
