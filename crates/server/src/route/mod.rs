@@ -11,6 +11,7 @@
 
 mod conn;
 mod gossip;
+mod handshake;
 mod solicit;
 
 use std::sync::Arc;
