@@ -13,16 +13,11 @@ const FAKE_ID: &str = "NFAKEROUTEPEER00000000000000000000000000000000000000000";
 /// Connect to the cluster port as a route peer; returns the connection and the server's
 /// route INFO.
 fn fake_route(s: &ServerProcess) -> (Raw, serde_json::Value) {
-    let mut r = Raw::connect(&format!("127.0.0.1:{}", s.cluster_port.unwrap()));
-    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
-    let info: serde_json::Value = serde_json::from_str(&caps[1]).unwrap();
-    r.send(format!(
-        "CONNECT {{\"echo\":true,\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\"headers\":true,\"name\":\"{FAKE_ID}\",\"cluster\":\"wire\"}}\r\n"
-    ));
-    r.send(format!(
-        "INFO {{\"server_id\":\"{FAKE_ID}\",\"server_name\":\"fake\",\"version\":\"2.9.10\",\"proto\":2,\"host\":\"127.0.0.1\",\"port\":1,\"headers\":true,\"max_payload\":1048576,\"cluster\":\"wire\"}}\r\n"
-    ));
-    (r, info)
+    testkit::route_peer(
+        &format!("127.0.0.1:{}", s.cluster_port.unwrap()),
+        FAKE_ID,
+        "wire",
+    )
 }
 
 fn server(go: bool) -> ServerProcess {

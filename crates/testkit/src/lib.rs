@@ -5,6 +5,7 @@
 //!   (no sleeps), capture its log, and kill exactly that PID on drop.
 //! * [`Raw`]: a raw protocol connection with `send` and `expect` (regex on what arrives,
 //!   bounded in time), for wire-level checks.
+//! * [`route_peer`]: a fake route peer for wire-level route tests.
 //! * [`wait_for`]: poll a condition until it holds or a deadline passes.
 
 use std::io::{Read, Write};
@@ -364,4 +365,20 @@ impl Raw {
     pub fn buffered(&self) -> String {
         String::from_utf8_lossy(&self.buf).into_owned()
     }
+}
+
+/// A fake route peer: connect to a server's cluster port as server `id` of cluster
+/// `cluster`, send the route CONNECT and INFO a Go 2.9.10 peer sends, and return the
+/// connection and the server's route INFO. The test then speaks `RS+`/`RMSG`/… itself.
+pub fn route_peer(cluster_addr: &str, id: &str, cluster: &str) -> (Raw, serde_json::Value) {
+    let mut r = Raw::connect(cluster_addr);
+    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+    let info: serde_json::Value = serde_json::from_str(&caps[1]).expect("route INFO json");
+    r.send(format!(
+        "CONNECT {{\"echo\":true,\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\"headers\":true,\"name\":\"{id}\",\"cluster\":\"{cluster}\"}}\r\n"
+    ));
+    r.send(format!(
+        "INFO {{\"server_id\":\"{id}\",\"server_name\":\"fake\",\"version\":\"2.9.10\",\"proto\":2,\"host\":\"127.0.0.1\",\"port\":1,\"headers\":true,\"max_payload\":1048576,\"cluster\":\"{cluster}\"}}\r\n"
+    ));
+    (r, info)
 }
