@@ -575,6 +575,18 @@ pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no address to bind")))
 }
 
+/// An IPv4 peer on a dual-stack listener shows up as `::ffff:a.b.c.d`; logs, INFO's
+/// `client_ip` and `/connz` want `a.b.c.d`, as Go reports it.
+pub fn unmap_addr(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => a,
+        },
+        v4 => v4,
+    }
+}
+
 fn bind_dual_stack(port: u16) -> std::io::Result<TcpListener> {
     let sock = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?;
     sock.set_only_v6(false)?;

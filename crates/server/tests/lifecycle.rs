@@ -196,3 +196,30 @@ fn routes_without_cluster_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("solicited routes require cluster capabilities"));
 }
+
+#[test]
+fn shutdown_with_clients_and_routes_connected() {
+    let mut a = start(&["-cluster", "nats://127.0.0.1:-1", "--cluster_name", "sd"]);
+    let r = common::route_url(&a);
+    let b = start(&[
+        "-cluster",
+        "nats://127.0.0.1:-1",
+        "--cluster_name",
+        "sd",
+        "-routes",
+        &r,
+    ]);
+    assert!(common::wait_full_mesh(&[&a, &b], Duration::from_secs(10)));
+    let mut c = Raw::handshake(&a.addr(), r#"{"verbose":false}"#);
+    c.send("SUB x 1\r\nPING\r\n");
+    c.expect("PONG\r\n");
+    a.signal("TERM");
+    assert_eq!(
+        a.wait_exit(Duration::from_secs(10)),
+        Some(Some(1)),
+        "{}",
+        a.log()
+    );
+    assert!(c.closed_within(Duration::from_secs(3)));
+    assert!(b.wait_log("Router connection closed", Duration::from_secs(5)));
+}

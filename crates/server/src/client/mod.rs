@@ -24,6 +24,7 @@ pub fn spawn_accept_loop(srv: Arc<Server>, l: TcpListener) {
                 _ = s.client_accept_stop.cancelled() => break,
                 res = l.accept() => match res {
                     Ok((stream, peer)) => {
+                        let peer = crate::server::unmap_addr(peer);
                         let s2 = s.clone();
                         s.tasks.spawn(async move { run(s2, stream, peer).await });
                     }

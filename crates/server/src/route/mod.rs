@@ -158,7 +158,7 @@ pub async fn start_routing(srv: &Arc<Server>) -> anyhow::Result<()> {
             tokio::select! {
                 _ = s.shutdown.cancelled() => break,
                 res = l.accept() => match res {
-                    Ok((stream, peer)) => accept_route(&s, stream, peer),
+                    Ok((stream, peer)) => accept_route(&s, stream, crate::server::unmap_addr(peer)),
                     Err(e) => {
                         crate::error!(s.log, "Error accepting route connection: {}", e);
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
