@@ -12,7 +12,7 @@
 //! field" check) can say `file:line:col`.
 //!
 //! Compatibility with nats-server 2.9's `conf` package is the design goal, including its
-//! quirks (see [`lexer`]); where Go would silently drop a value or loop forever (unknown
+//! quirks (see the `lexer` module); where Go would silently drop a value or loop forever (unknown
 //! size units, integer overflow, include or variable cycles, an unterminated map), we
 //! return an error instead.
 //!
