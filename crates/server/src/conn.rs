@@ -215,6 +215,9 @@ pub struct Conn {
     pub epoch: Instant,
     /// When the last PING we sent left (RTT measurement).
     pub ping_sent_at: Mutex<Option<Instant>>,
+    /// What producers check when delivering to a client with permissions: reply
+    /// subjects it may answer, and the subscribe deny filter (inactive otherwise).
+    pub perms: crate::permissions::DeliveryPerms,
 }
 
 impl Conn {
@@ -249,6 +252,7 @@ impl Conn {
             last_ping_in_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             ping_sent_at: Mutex::new(None),
+            perms: Default::default(),
         }
     }
 

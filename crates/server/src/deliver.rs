@@ -307,6 +307,12 @@ impl Delivery {
 
     /// Queue the message to a local subscriber. False if it could not take it.
     fn deliver_local(&mut self, srv: &Server, sub: &SubRef, m: Msg<'_>) -> bool {
+        // Permissions of the destination (see `permissions::DeliveryPerms`): its subscribe
+        // deny list may filter the message, and a reply subject may become answerable.
+        let perms = sub.conn.perms.flags();
+        if perms.filtering() && sub.conn.perms.denies(m.subject) {
+            return false;
+        }
         let max = sub.max.load(Ordering::Relaxed);
         if max > 0 {
             let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
@@ -357,6 +363,9 @@ impl Delivery {
                 }
                 return false;
             }
+        }
+        if let (true, Some(reply)) = (perms.tracking(), m.reply) {
+            conn.perms.track_reply(reply);
         }
         self.out_msgs += 1;
         self.out_bytes += total as u64;

@@ -15,6 +15,7 @@ pub mod lame_duck;
 pub mod logging;
 pub mod monitor;
 pub mod options;
+pub mod permissions;
 pub mod ping;
 pub mod readbuf;
 pub mod reload;

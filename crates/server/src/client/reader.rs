@@ -17,6 +17,8 @@ use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
+use crate::options::Permissions;
+use crate::permissions::ClientPerms;
 use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
@@ -36,7 +38,15 @@ pub struct ClientState {
     /// The connect-URL generation when we sent INFO (to resend INFO after the first PONG
     /// if the cluster changed meanwhile).
     urls_gen: u64,
-    auth_required: bool,
+    /// Credentials are configured: a CONNECT is checked against them (and expected within
+    /// the auth timeout), even when a `no_auth_user` lets clients omit them.
+    auth_configured: bool,
+    /// The authenticated user's permissions; `None` when nothing is restricted, so the
+    /// message path pays one branch.
+    perms: Option<Box<ClientPerms>>,
+    /// The user named in violation logs (nats-server's `getAuthUser`): the CONNECT's
+    /// `user`, or the `no_auth_user` it fell back on.
+    log_user: String,
     max_subs: usize,
     trace: bool,
     /// Batch counters, added to the server's totals once per read.
@@ -53,7 +63,9 @@ impl ClientState {
                 o.max_control_line.max(0) as usize,
                 o.max_payload.max(0) as usize,
             ),
-            auth_required: crate::auth::auth_required(&o),
+            auth_configured: crate::auth::auth_configured(&o),
+            perms: None,
+            log_user: String::new(),
             max_subs: o.max_subs.max(0) as usize,
             trace: srv.log.trace_on(),
             srv,
@@ -85,7 +97,7 @@ impl ClientState {
                 _ = self.conn.cancelled() => {
                     return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
                 }
-                _ = &mut auth_deadline, if self.auth_required && !self.got_connect => {
+                _ = &mut auth_deadline, if self.auth_configured && !self.got_connect => {
                     self.send_err(errors::AUTH_TIMEOUT);
                     error!(self.srv.log, "{} - Authentication Timeout", self.conn.prefix());
                     return CloseReason::AuthenticationTimeout;
@@ -194,9 +206,18 @@ impl ClientState {
         if self.trace {
             self.trace_in(&op);
         }
-        if self.auth_required && !self.got_connect && !matches!(op, Op::Connect(_)) {
-            self.send_err(errors::AUTH_VIOLATION);
-            return Err(CloseReason::AuthenticationViolation);
+        if self.auth_configured && !self.got_connect && !matches!(op, Op::Connect(_)) {
+            // With a `no_auth_user`, a client may skip CONNECT (telnet demos): it is that
+            // user from its first op on, as in nats-server.
+            let opts = self.srv.opts();
+            let Some(user) = crate::auth::no_auth_user(&opts) else {
+                self.send_err(errors::AUTH_VIOLATION);
+                return Err(CloseReason::AuthenticationViolation);
+            };
+            self.got_connect = true;
+            self.log_user = user.user.clone();
+            self.conn.meta.lock().user = user.user;
+            self.set_permissions(user.permissions);
         }
         match op {
             Op::Pub(m) => self.process_pub(m),
@@ -330,10 +351,15 @@ impl ClientState {
                 m.rtt = self.conn.start.elapsed().ok();
             }
         }
-        if self.auth_required || !ci.account.is_empty() || ci.new_account {
+        self.log_user = ci.user.clone();
+        if self.auth_configured || !ci.account.is_empty() || ci.new_account {
             match crate::auth::check(&opts, &ci) {
                 Some(user) if ci.account.is_empty() && !ci.new_account => {
-                    self.conn.meta.lock().user = user;
+                    if !user.user.is_empty() {
+                        self.log_user = user.user.clone();
+                    }
+                    self.conn.meta.lock().user = user.user;
+                    self.set_permissions(user.permissions);
                 }
                 _ => {
                     if !ci.user.is_empty() {
@@ -369,6 +395,72 @@ impl ClientState {
             self.send_ok();
         }
         Ok(())
+    }
+
+    /// Install the permissions of the user this client authenticated as (`None`: no
+    /// restrictions), replacing those of an earlier CONNECT.
+    fn set_permissions(&mut self, p: Option<&Permissions>) {
+        self.perms = p.and_then(ClientPerms::new).map(Box::new);
+        let resp = self.perms.as_ref().and_then(|p| p.response());
+        self.conn.perms.reset(resp);
+    }
+
+    /// `User "name"` for violation logs, `User "N/A"` when the client gave none.
+    fn auth_user(&self) -> String {
+        if self.log_user.is_empty() {
+            "User \"N/A\"".to_string()
+        } else {
+            format!("User {}", errors::go_quote(self.log_user.as_bytes()))
+        }
+    }
+
+    /// `-ERR 'Permissions Violation for Publish to "<subject>"'`; the connection stays.
+    fn pub_violation(&self, subject: &[u8]) {
+        self.send_err(&errors::pub_violation(&String::from_utf8_lossy(subject)));
+        error!(
+            self.srv.log,
+            "{} - Publish Violation - {}, Subject {}",
+            self.conn.prefix(),
+            self.auth_user(),
+            errors::go_quote(subject)
+        );
+    }
+
+    /// `-ERR 'Permissions Violation for Subscription to "<subject>"[ using queue "<q>"]'`;
+    /// the subscription is not created, the connection stays.
+    fn sub_violation(&self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        let s = String::from_utf8_lossy(subject);
+        let user = self.auth_user();
+        let p = self.conn.prefix();
+        let sid = String::from_utf8_lossy(sid);
+        match queue {
+            Some(q) => {
+                self.send_err(&errors::sub_queue_violation(
+                    &s,
+                    &String::from_utf8_lossy(q),
+                ));
+                error!(
+                    self.srv.log,
+                    "{} - Subscription Violation - {}, Subject {}, Queue: {}, SID {}",
+                    p,
+                    user,
+                    errors::go_quote(subject),
+                    errors::go_quote(q),
+                    sid
+                );
+            }
+            None => {
+                self.send_err(&errors::sub_violation(&s));
+                error!(
+                    self.srv.log,
+                    "{} - Subscription Violation - {}, Subject {}, SID {}",
+                    p,
+                    user,
+                    errors::go_quote(subject),
+                    sid
+                );
+            }
+        }
     }
 
     fn process_ping(&mut self) {
@@ -410,26 +502,26 @@ impl ClientState {
             self.send_err(errors::INVALID_PUB_SUBJECT);
         }
         if m.subject.starts_with(b"_GR_.") && m.subject.len() > 5 {
-            let t = errors::pub_violation(&String::from_utf8_lossy(m.subject));
-            error!(
-                self.srv.log,
-                "{} - Publish Violation - Subject {:?}",
-                self.conn.prefix(),
-                String::from_utf8_lossy(m.subject)
-            );
-            self.send_err(&t);
+            self.pub_violation(m.subject);
             return;
+        }
+        if let Some(perms) = &mut self.perms {
+            if !perms.pub_allowed(m.subject, &self.conn.perms) {
+                self.pub_violation(m.subject);
+                return;
+            }
         }
         if let Some(reply) = m.reply {
             if is_reserved_reply(reply) {
                 let t = errors::pub_reply_violation(&String::from_utf8_lossy(reply));
+                self.send_err(&t);
                 error!(
                     self.srv.log,
-                    "{} - Publish Violation - Reply {:?}",
+                    "{} - Publish Violation - {}, Reply {}",
                     self.conn.prefix(),
-                    String::from_utf8_lossy(reply)
+                    self.auth_user(),
+                    errors::go_quote(reply)
                 );
-                self.send_err(&t);
                 return;
             }
         }
@@ -473,12 +565,14 @@ impl ClientState {
     }
 
     fn process_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
-        if queue == Some(b"_sys_".as_slice()) {
-            let t = format!(
-                "Permissions Violation for Subscription to {:?} using queue \"_sys_\"",
-                String::from_utf8_lossy(subject)
-            );
-            self.send_err(&t);
+        // Permissions first (before the subject is validated, as nats-server), then the
+        // reserved `_sys_` queue group.
+        let allowed = self
+            .perms
+            .as_ref()
+            .is_none_or(|p| p.can_subscribe(subject, queue, &self.conn.perms));
+        if !allowed || queue == Some(b"_sys_".as_slice()) {
+            self.sub_violation(subject, queue, sid);
             return;
         }
         {

@@ -78,6 +78,10 @@ pub struct Options {
     pub users: Vec<User>,
     pub auth_timeout: f64,
     pub no_auth_user: String,
+    /// `authorization { default_permissions }` (alias `permissions`): the permissions of
+    /// every user of `users` that has none of its own. As in nats-server 2.9, they apply to
+    /// users of the list only, not to the single user, the token or anonymous clients.
+    pub default_permissions: Option<Permissions>,
 
     pub debug: bool,
     pub trace: bool,
@@ -101,6 +105,60 @@ pub struct Options {
 pub struct User {
     pub username: String,
     pub password: String,
+    /// `permissions` (aliases `permission`, `authorization`). `None`: the
+    /// `default_permissions`, if any, apply.
+    pub permissions: Option<Permissions>,
+    /// `allowed_connection_types` (aliases `connection_types`, `clients`), upper case.
+    /// Empty means every type. This server only has standard (`STANDARD`) client
+    /// connections, so a user whose list lacks it cannot log in.
+    pub allowed_connection_types: Vec<String>,
+}
+
+/// What a user may publish and subscribe to (nats-server's `Permissions`). A missing part
+/// restricts nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Permissions {
+    /// `publish` (aliases `pub`, `import`).
+    pub publish: Option<SubjectPermission>,
+    /// `subscribe` (aliases `sub`, `export`). Entries may be `"subject queue"`, which
+    /// concerns queue subscriptions in that group only.
+    pub subscribe: Option<SubjectPermission>,
+    /// `allow_responses` (alias `publish_allow_responses`): may publish to the reply
+    /// subjects of messages it received, even where `publish` forbids it. When set, a
+    /// `publish` without an `allow` list allows nothing else.
+    pub response: Option<ResponsePermission>,
+}
+
+/// Allow and deny lists of subjects (wildcards allowed). An empty `allow` allows
+/// everything; `deny` wins over `allow`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubjectPermission {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+/// `allow_responses: true` or `{ max: N, expires: "1m" }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResponsePermission {
+    /// Responses allowed per received reply subject; zero or less means no limit.
+    pub max_msgs: i64,
+    /// How long after the request a response is allowed; `None` means forever (a
+    /// negative `expires` in the config).
+    pub expires: Option<Duration>,
+}
+
+/// nats-server's `DEFAULT_ALLOW_RESPONSE_MAX_MSGS`.
+pub const DEFAULT_ALLOW_RESPONSE_MAX_MSGS: i64 = 1;
+/// nats-server's `DEFAULT_ALLOW_RESPONSE_EXPIRATION`.
+pub const DEFAULT_ALLOW_RESPONSE_EXPIRATION: Duration = Duration::from_secs(120);
+
+impl Default for ResponsePermission {
+    fn default() -> Self {
+        ResponsePermission {
+            max_msgs: DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+            expires: Some(DEFAULT_ALLOW_RESPONSE_EXPIRATION),
+        }
+    }
 }
 
 /// The `cluster {}` block and the cluster flags.
@@ -172,6 +230,7 @@ impl Default for Options {
             users: Vec::new(),
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
             no_auth_user: String::new(),
+            default_permissions: None,
             debug: false,
             trace: false,
             trace_verbose: false,

@@ -1,15 +1,17 @@
-//! The `authorization {}` block (client users) and the `cluster {}` block (routes and
-//! route authorization), as nats-server's `parseAuthorization`, `parseUsers` and
-//! `parseCluster` read them.
+//! The `authorization {}` block (client users, their permissions and the default
+//! permissions) and the `cluster {}` block (routes and route authorization), as
+//! nats-server's `parseAuthorization`, `parseUsers` and `parseCluster` read them. The
+//! permission forms themselves are in `permissions.rs`.
 //!
 //! Invariants: a block with problems still applies what it could read, except where
 //! nats-server drops the whole list (users, routes) after an error in it; the security
 //! checks (user+token, single user+users, duplicate users) reject the block entirely.
 
 use super::known::{self, Support};
+use super::permissions;
 use super::value::{effective, go_display, go_quote, Diag};
 use super::{listen, set};
-use crate::options::{Options, User};
+use crate::options::{Options, Permissions, User};
 use nats_conf::{Entry, Item, Pos, Value};
 
 /// The fields an `authorization {}` block can set.
@@ -21,6 +23,7 @@ struct Auth {
     timeout: f64,
     /// `Some` as soon as a `users` key was read without error (even `users: []`).
     users: Option<Vec<User>>,
+    default_permissions: Option<Permissions>,
 }
 
 /// `timeout`: seconds as int or float; any other type means 1s, as in nats-server.
@@ -46,6 +49,11 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
             "token" => set(&mut a.token, d.string(pos, v)),
             "timeout" => a.timeout = timeout(v),
             "users" => a.users = users(f, d),
+            "default_permission" | "default_permissions" | "permissions" => {
+                if let Some(p) = permissions::user_permissions(f, d) {
+                    a.default_permissions = Some(p);
+                }
+            }
             other => match known::authorization(other) {
                 Some(Support::Refuse(what)) => d.refuse(f, what),
                 Some(Support::Ignore(what)) => d.unsupported(f, what),
@@ -57,6 +65,7 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
     o.password = a.pass.clone();
     o.authorization = a.token.clone();
     o.auth_timeout = a.timeout;
+    o.default_permissions = a.default_permissions.clone();
     let pos = &e.key_pos;
     if (!a.user.is_empty() || !a.pass.is_empty()) && !a.token.is_empty() {
         d.error(pos, "Cannot have a user/pass and token");
@@ -124,6 +133,14 @@ fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
                 }
                 "user" | "username" => set(&mut user.username, d.string(pos, v)),
                 "pass" | "password" => set(&mut user.password, d.string(pos, v)),
+                "permission" | "permissions" | "authorization" => {
+                    if let Some(p) = permissions::user_permissions(f, d) {
+                        user.permissions = Some(p);
+                    }
+                }
+                "allowed_connection_types" | "connection_types" | "clients" => {
+                    user.allowed_connection_types = permissions::allowed_connection_types(f, d);
+                }
                 other => match known::user(other) {
                     Some(Support::Refuse(what)) => d.refuse(f, what),
                     Some(Support::Ignore(what)) => d.unsupported(f, what),

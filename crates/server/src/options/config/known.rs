@@ -76,9 +76,6 @@ pub(crate) fn cluster(key: &str) -> Option<Support> {
 /// Keys inside the top-level `authorization {}` (lower case).
 pub(crate) fn authorization(key: &str) -> Option<Support> {
     Some(match key {
-        "default_permission" | "default_permissions" | "permissions" => {
-            Refuse("permissions are not implemented")
-        }
         "auth_callout" | "auth_hook" => Refuse("auth callout is not implemented"),
         "proxy_required" => Refuse("proxy support is not implemented"),
         _ => return None,
@@ -88,10 +85,6 @@ pub(crate) fn authorization(key: &str) -> Option<Support> {
 /// Keys of an entry of `authorization { users: [...] }` (lower case).
 pub(crate) fn user(key: &str) -> Option<Support> {
     Some(match key {
-        "permission" | "permissions" | "authorization" => Refuse("permissions are not implemented"),
-        "allowed_connection_types" | "connection_types" | "clients" => {
-            Refuse("allowed connection types are not implemented")
-        }
         "proxy_required" => Refuse("proxy support is not implemented"),
         _ => return None,
     })

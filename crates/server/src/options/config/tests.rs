@@ -1,7 +1,10 @@
 //! The config-file keys, their aliases, units and nats-server's error texts and positions.
 
 use super::{apply_file, apply_map, ConfigReport};
-use crate::options::{Options, User};
+use crate::options::{
+    Options, Permissions, ResponsePermission, SubjectPermission, User,
+    DEFAULT_ALLOW_RESPONSE_EXPIRATION,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -93,11 +96,13 @@ authorization { users: [ {user: alice, password: a}, {username: bob, pass: b} ],
         vec![
             User {
                 username: "alice".into(),
-                password: "a".into()
+                password: "a".into(),
+                ..User::default()
             },
             User {
                 username: "bob".into(),
-                password: "b".into()
+                password: "b".into(),
+                ..User::default()
             }
         ]
     );
@@ -183,10 +188,10 @@ fn authorization_errors_as_nats_server_words_them() {
         ]
     );
     let (o, r) =
-        apply("authorization { users: [{user: a, password: b, permissions: {publish: x}}] }");
-    assert_eq!(r.errors.len(), 1);
-    assert!(
-        r.errors[0].starts_with("1:47: field \"permissions\" is not supported"),
+        apply("authorization { users: [{user: a, password: b, permissions: {publish: \"x..\"}}] }");
+    assert_eq!(
+        r.errors,
+        ["1:61: subject \"x..\" is not a valid subject"],
         "{:?}",
         r.errors
     );
@@ -194,7 +199,7 @@ fn authorization_errors_as_nats_server_words_them() {
         o.users.is_empty(),
         "users are dropped when an entry could not be read"
     );
-    assert!(errors("authorization { default_permissions: {} }")[0].contains("refusing to run"));
+    assert!(errors("authorization { auth_callout: {} }")[0].contains("refusing to run"));
 }
 
 #[test]
@@ -530,4 +535,235 @@ fn auth_we_cannot_enforce_is_refused() {
     // Accounts without users only lose their exports/imports: a warning.
     let (_, r) = apply("accounts { A: { exports: [ { stream: foo } ] } }");
     assert!(r.errors.is_empty(), "{r:?}");
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn allow(v: &[&str]) -> Option<SubjectPermission> {
+    Some(SubjectPermission {
+        allow: strings(v),
+        deny: Vec::new(),
+    })
+}
+
+/// The permissions of the only user of `users`.
+fn user_perms(perms: &str) -> Option<Permissions> {
+    let o = ok(&format!(
+        "authorization {{ users: [ {{ user: u, password: p, permissions: {perms} }} ] }}"
+    ));
+    o.users[0].permissions.clone()
+}
+
+#[test]
+fn permissions_in_every_form_go_accepts() {
+    // A single subject, a list, and allow/deny maps (each one string or a list).
+    assert_eq!(
+        user_perms("{ publish: \"foo.>\", subscribe: [\"a\", \"b.*\"] }"),
+        Some(Permissions {
+            publish: allow(&["foo.>"]),
+            subscribe: allow(&["a", "b.*"]),
+            response: None,
+        })
+    );
+    assert_eq!(
+        user_perms(
+            "{ publish: { allow: [\"a\", \"b\"], deny: \"a.secret\" }, subscribe: { deny: [\">\"] } }"
+        ),
+        Some(Permissions {
+            publish: Some(SubjectPermission {
+                allow: strings(&["a", "b"]),
+                deny: strings(&["a.secret"]),
+            }),
+            subscribe: Some(SubjectPermission {
+                allow: Vec::new(),
+                deny: strings(&[">"]),
+            }),
+            response: None,
+        })
+    );
+    // Aliases, any case; queue-qualified subscribe entries.
+    let p = user_perms("{ PUB: x, Import: y, sub: \"q.* workers\" }").unwrap();
+    assert_eq!(p.publish, allow(&["y"]), "the last of pub/import wins");
+    assert_eq!(p.subscribe, allow(&["q.* workers"]));
+    let p = user_perms("{ export: { allow: \"e\" } }").unwrap();
+    assert_eq!(p.subscribe, allow(&["e"]));
+    // An empty map restricts nothing (nats-server drops it).
+    assert_eq!(user_perms("{ publish: {} }"), Some(Permissions::default()));
+}
+
+#[test]
+fn allow_responses_forms() {
+    let p = user_perms("{ subscribe: req, allow_responses: true }").unwrap();
+    assert_eq!(p.response, Some(ResponsePermission::default()));
+    assert_eq!(
+        p.response.unwrap(),
+        ResponsePermission {
+            max_msgs: 1,
+            expires: Some(DEFAULT_ALLOW_RESPONSE_EXPIRATION),
+        }
+    );
+    let p = user_perms("{ allow_responses: false }").unwrap();
+    assert_eq!(p.response, None);
+    let p = user_perms("{ allow_responses: { max: 5, expires: \"1m\" } }").unwrap();
+    assert_eq!(
+        p.response,
+        Some(ResponsePermission {
+            max_msgs: 5,
+            expires: Some(Duration::from_secs(60)),
+        })
+    );
+    // Zero keeps the default, negative means no limit; aliases.
+    let p = user_perms("{ publish_allow_responses: { max_msgs: 0, ttl: \"-1s\" } }").unwrap();
+    assert_eq!(
+        p.response,
+        Some(ResponsePermission {
+            max_msgs: 1,
+            expires: None,
+        })
+    );
+    let p = user_perms("{ allow_responses: { max_responses: -1, expiration: \"0s\" } }").unwrap();
+    assert_eq!(
+        p.response,
+        Some(ResponsePermission {
+            max_msgs: -1,
+            expires: Some(DEFAULT_ALLOW_RESPONSE_EXPIRATION),
+        })
+    );
+}
+
+#[test]
+fn default_permissions_and_connection_types() {
+    let o = ok(r#"
+authorization {
+  default_permissions: { publish: "d.>" }
+  users: [
+    { user: a, password: a, permissions: { subscribe: "s" }, allowed_connection_types: ["standard", "WebSocket"] }
+    { user: b, password: b, clients: "STANDARD" }
+  ]
+}
+"#);
+    assert_eq!(
+        o.default_permissions,
+        Some(Permissions {
+            publish: allow(&["d.>"]),
+            ..Permissions::default()
+        })
+    );
+    assert_eq!(
+        o.users[0].permissions.as_ref().unwrap().subscribe,
+        allow(&["s"])
+    );
+    assert_eq!(
+        o.users[0].allowed_connection_types,
+        ["STANDARD", "WEBSOCKET"]
+    );
+    // Defaults are resolved when a client logs in (auth.rs), not copied into the user.
+    assert_eq!(o.users[1].permissions, None);
+    assert_eq!(o.users[1].allowed_connection_types, ["STANDARD"]);
+    // `permissions` is an alias of `default_permissions`.
+    let o = ok("authorization { permissions: { sub: x }, users: [ {user: a, password: a} ] }");
+    assert_eq!(o.default_permissions.unwrap().subscribe, allow(&["x"]));
+}
+
+#[test]
+fn permission_errors_carry_go_wording_and_positions() {
+    let u = |perms: &str| {
+        errors(&format!(
+            "authorization {{\n  users: [\n    {{user: a, password: b,\n      permissions: {perms}}}\n  ]\n}}\n"
+        ))
+    };
+    // Line 4 is `      permissions: …`; its value starts at column 20.
+    assert_eq!(
+        u("\"foo\""),
+        ["4:7: Expected permissions to be a map/struct, got foo"]
+    );
+    assert_eq!(
+        u("{publish: \"foo..bar\"}"),
+        ["4:21: subject \"foo..bar\" is not a valid subject"]
+    );
+    assert_eq!(
+        u("{publish: {allow: [\"a\", \">.b\"], deny: [\"\"]}}"),
+        [
+            "4:31: subject \">.b\" is not a valid subject",
+            "4:52: subject \"\" is not a valid subject",
+        ]
+    );
+    assert_eq!(
+        u("{subscribe: [\"ok\", \"foo bar baz\", \"x.. q\"]}"),
+        ["4:21: subject \"foo bar baz\" is not a valid subject"]
+    );
+    assert_eq!(
+        u("{subscribe: \"foo.. q\"}"),
+        ["4:21: subject \"foo..\" is not a valid subject"]
+    );
+    assert_eq!(
+        u("{publish: 42}"),
+        ["4:21: Expected subject permissions to be a subject, or array of subjects, got int64"]
+    );
+    assert_eq!(
+        u("{publish: {deny: {x: 1}}}"),
+        ["4:31: Expected subject permissions to be a subject, or array of subjects, got map[string]interface {}"]
+    );
+    assert_eq!(
+        u("{publish: [\"ok\",\n 42\n]}"),
+        ["5:2: Subject in permissions array cannot be cast to string"]
+    );
+    assert_eq!(
+        u("{bogus: 1}"),
+        ["4:21: Unknown field \"bogus\" parsing permissions"]
+    );
+    assert_eq!(
+        u("{publish: {allow: x, bogus: 1}}"),
+        ["4:41: Unknown field name \"bogus\" parsing subject permissions, only 'allow' or 'deny' are permitted"]
+    );
+    assert_eq!(
+        u("{allow_responses: 5}"),
+        ["4:21: error parsing response permissions, expected a boolean or a map"]
+    );
+    assert_eq!(
+        u("{allow_responses: {max: \"x\"}}"),
+        ["4:39: interface conversion: interface {} is string, not int64"]
+    );
+    assert_eq!(
+        u("{allow_responses: {expires: 5}}"),
+        ["4:39: error parsing expires, not a duration string"]
+    );
+    assert_eq!(
+        u("{allow_responses: {expires: \"abc\"}}"),
+        ["4:39: error parsing expires: time: invalid duration \"abc\""]
+    );
+    assert_eq!(
+        u("{allow_responses: {bogus: 1}}"),
+        ["4:39: Unknown field \"bogus\" parsing permissions"]
+    );
+    assert_eq!(
+        errors("authorization {\n  default_permissions: 7\n  users: []\n}"),
+        ["2:3: Expected permissions to be a map/struct, got 7"]
+    );
+    // A valid subject followed by a queue name is fine; three fields are not.
+    assert!(u("{subscribe: [\"a.b\\tq\", \"x y\"]}").is_empty());
+}
+
+#[test]
+fn connection_type_errors() {
+    let u = |types: &str| {
+        errors(&format!(
+            "authorization {{\n  users: [\n    {{user: a, password: b, allowed_connection_types: {types}}}\n  ]\n}}\n"
+        ))
+    };
+    assert_eq!(
+        u("[\"mqtt\", \"bad\", \"worse\"]"),
+        ["3:28: invalid connection types [\"BAD\" \"WORSE\"]"]
+    );
+    assert_eq!(
+        u("5"),
+        ["3:28: error parsing allowed connection types: unsupported type int64"]
+    );
+    assert_eq!(
+        u("[\n 1\n]"),
+        ["4:2: error parsing allowed connection types: unsupported type in array int64"]
+    );
+    assert!(u("[]").is_empty());
 }
