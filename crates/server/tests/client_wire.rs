@@ -327,7 +327,10 @@ fn wildcard_host_takes_ipv4_and_ipv6_clients() {
     let mut v4 = Raw::connect(&format!("127.0.0.1:{}", s.client_port));
     let caps = v4.expect(r"^INFO (\{.*\}) \r\n");
     let info: serde_json::Value = serde_json::from_str(&caps[1]).unwrap();
-    assert_eq!(info["client_ip"], "127.0.0.1", "IPv4 peers are not shown IPv4-mapped");
+    assert_eq!(
+        info["client_ip"], "127.0.0.1",
+        "IPv4 peers are not shown IPv4-mapped"
+    );
     assert_eq!(info["host"], "0.0.0.0");
     // IPv6 loopback, where the machine has it.
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
