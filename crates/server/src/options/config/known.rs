@@ -64,7 +64,7 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
 pub(crate) fn cluster(key: &str) -> Option<Support> {
     Some(match key {
         "tls" => Refuse("route TLS is not implemented"),
-        "permissions" => Ignore("route permissions are not implemented"),
+        "permissions" => Refuse("route permissions are not implemented"),
         "pool_size" | "accounts" | "compression" | "ping_interval" | "ping_max"
         | "connect_backoff" | "write_deadline" | "write_timeout" => {
             Ignore("a newer nats-server cluster option")
