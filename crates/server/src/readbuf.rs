@@ -7,17 +7,33 @@
 //! after a few reads that used less than half of it. An op larger than the buffer (a big
 //! payload) grows it once to the size the parser says it needs.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
 use nats_proto::{Op, ParseError, Parser};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
 
-use crate::conn::CloseReason;
+use crate::conn::{CloseReason, Conn};
 
-/// A connection kind's reaction to the ops it reads.
+/// A connection kind's reaction to the ops it reads (clients and routes).
 pub trait OpHandler {
+    fn conn(&self) -> &Arc<Conn>;
     fn parser(&mut self) -> &mut Parser;
     fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason>;
     /// Report a parse error (log, `-ERR`) and say why the connection closes. `rest` is the
     /// unparsed input from the failing op on.
     fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason;
+    /// Still waiting for a CONNECT that authenticates (the auth timer runs).
+    fn awaiting_auth(&self) -> bool;
+    /// The auth timer fired: tell the peer and say why the connection closes.
+    fn auth_timed_out(&mut self) -> CloseReason;
+    /// Before a batch is parsed (refresh per-batch settings).
+    fn before_batch(&mut self) {}
+    /// After a batch: wake destinations, publish counters. Returns a destination that fell
+    /// behind, for the producer to wait on.
+    fn after_batch(&mut self) -> Option<Arc<Conn>>;
 
     /// Parse and handle every complete op in `data`. Returns the bytes used and, if the
     /// connection must close, why.
@@ -39,6 +55,49 @@ pub trait OpHandler {
             }
         }
         (pos, Ok(()))
+    }
+}
+
+/// A connection's read loop: read, parse and act on every complete op, flush the batch's
+/// destinations, pause while one of them drains (producer stall), until the connection
+/// closes. Returns why it closed.
+pub async fn read_loop<H: OpHandler>(
+    h: &mut H,
+    mut r: OwnedReadHalf,
+    mut rb: ReadBuf,
+    auth_timeout: Duration,
+) -> CloseReason {
+    let conn = h.conn().clone();
+    let auth_deadline = tokio::time::sleep(auth_timeout);
+    tokio::pin!(auth_deadline);
+    loop {
+        let spare = rb.spare(h.parser().needed());
+        let n = tokio::select! {
+            res = r.read(spare) => match res {
+                Ok(0) => return CloseReason::ClientClosed,
+                Ok(n) => n,
+                Err(_) => return CloseReason::ReadError,
+            },
+            _ = conn.cancelled() => {
+                return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
+            }
+            _ = &mut auth_deadline, if h.awaiting_auth() => return h.auth_timed_out(),
+        };
+        rb.filled(n);
+        conn.last_activity_ms
+            .store(conn.now_ms(), Ordering::Relaxed);
+        h.before_batch();
+        let (pos, result) = h.handle_batch(rb.data());
+        rb.consume(pos);
+        let slow = h.after_batch();
+        if let Err(reason) = result {
+            return reason;
+        }
+        if let Some(slow) = slow {
+            if !Arc::ptr_eq(&slow, &conn) {
+                slow.wait_drained(crate::deliver::MAX_STALL).await;
+            }
+        }
     }
 }
 

@@ -12,7 +12,6 @@ use std::time::Duration;
 use nats_proto::info::ConnectInfo;
 use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
 use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
-use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
@@ -80,47 +79,14 @@ impl ClientState {
         }
     }
 
-    pub async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
-        let mut rb = ReadBuf::new(MIN_BUF, MAX_BUF);
-        let auth_deadline = tokio::time::sleep(Duration::from_secs_f64(
-            self.srv.opts().auth_timeout.max(0.001),
-        ));
-        tokio::pin!(auth_deadline);
-        loop {
-            let spare = rb.spare(self.parser.needed());
-            let n = tokio::select! {
-                res = r.read(spare) => match res {
-                    Ok(0) => return CloseReason::ClientClosed,
-                    Ok(n) => n,
-                    Err(_) => return CloseReason::ReadError,
-                },
-                _ = self.conn.cancelled() => {
-                    return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
-                }
-                _ = &mut auth_deadline, if self.auth_configured && !self.got_connect => {
-                    self.send_err(errors::AUTH_TIMEOUT);
-                    error!(self.srv.log, "{} - Authentication Timeout", self.conn.prefix());
-                    return CloseReason::AuthenticationTimeout;
-                }
-            };
-            rb.filled(n);
-            self.conn
-                .last_activity_ms
-                .store(self.conn.now_ms(), Ordering::Relaxed);
-            self.trace = self.srv.log.trace_on();
-
-            let (pos, result) = self.handle_batch(rb.data());
-            rb.consume(pos);
-            self.end_batch().await;
-            if let Err(reason) = result {
-                return reason;
-            }
-        }
+    pub async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
+        let auth = Duration::from_secs_f64(self.srv.opts().auth_timeout.max(0.001));
+        crate::readbuf::read_loop(self, r, ReadBuf::new(MIN_BUF, MAX_BUF), auth).await
     }
 
-    /// After a read batch: wake destinations, publish counters, pause if we are feeding a
-    /// slow consumer (nats-server's producer stall).
-    async fn end_batch(&mut self) {
+    /// After a read batch: wake destinations and publish counters; return a destination
+    /// that fell behind (nats-server's producer stall).
+    fn end_batch(&mut self) -> Option<Arc<Conn>> {
         self.delivery.flush(&self.srv);
         if self.in_msgs > 0 {
             let st = &self.conn.in_stats;
@@ -137,11 +103,7 @@ impl ClientState {
             self.in_msgs = 0;
             self.in_bytes = 0;
         }
-        if let Some(slow) = self.delivery.stall.take() {
-            if !Arc::ptr_eq(&slow, &self.conn) {
-                slow.wait_drained(crate::deliver::MAX_STALL).await;
-            }
-        }
+        self.delivery.stall.take()
     }
 
     fn parse_error_impl(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
@@ -662,6 +624,10 @@ impl ClientState {
 }
 
 impl OpHandler for ClientState {
+    fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+
     fn parser(&mut self) -> &mut Parser {
         &mut self.parser
     }
@@ -672,6 +638,28 @@ impl OpHandler for ClientState {
 
     fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason {
         self.parse_error_impl(e, rest)
+    }
+
+    fn awaiting_auth(&self) -> bool {
+        self.auth_configured && !self.got_connect
+    }
+
+    fn auth_timed_out(&mut self) -> CloseReason {
+        self.send_err(errors::AUTH_TIMEOUT);
+        error!(
+            self.srv.log,
+            "{} - Authentication Timeout",
+            self.conn.prefix()
+        );
+        CloseReason::AuthenticationTimeout
+    }
+
+    fn before_batch(&mut self) {
+        self.trace = self.srv.log.trace_on();
+    }
+
+    fn after_batch(&mut self) -> Option<Arc<Conn>> {
+        self.end_batch()
     }
 }
 

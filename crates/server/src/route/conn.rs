@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use nats_proto::info::RouteConnect;
 use nats_proto::{errors, Kind, Op, ParseError, Parser, RoutedMsg};
-use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
@@ -154,45 +153,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 impl RouteState {
-    async fn read_loop(&mut self, mut r: OwnedReadHalf) -> CloseReason {
+    async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
         // Routes carry many connections' traffic: start and grow larger than clients.
-        let mut rb = ReadBuf::new(4096, 256 * 1024);
-        let auth_timeout = Duration::from_secs_f64(self.srv.opts().cluster.auth_timeout.max(0.001));
-        let auth_deadline = tokio::time::sleep(auth_timeout);
-        tokio::pin!(auth_deadline);
-        loop {
-            let spare = rb.spare(self.parser.needed());
-            let n = tokio::select! {
-                res = r.read(spare) => match res {
-                    Ok(0) => return CloseReason::ClientClosed,
-                    Ok(n) => n,
-                    Err(_) => return CloseReason::ReadError,
-                },
-                _ = self.conn.cancelled() => {
-                    return self.conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
-                }
-                _ = &mut auth_deadline, if self.awaiting_auth => {
-                    self.send_err(errors::AUTH_TIMEOUT);
-                    error!(self.srv.log, "{} - Authentication Timeout", self.conn.prefix());
-                    return CloseReason::AuthenticationTimeout;
-                }
-            };
-            rb.filled(n);
-            self.conn
-                .last_activity_ms
-                .store(self.conn.now_ms(), Ordering::Relaxed);
-            let (pos, result) = self.handle_batch(rb.data());
-            rb.consume(pos);
-            self.delivery.flush(&self.srv);
-            if let Err(reason) = result {
-                return reason;
-            }
-            // A local consumer fell behind: pause this route (and so, through TCP and the
-            // peer's own stall, the publishers behind it) rather than cut the consumer.
-            if let Some(slow) = self.delivery.stall.take() {
-                slow.wait_drained(crate::deliver::MAX_STALL).await;
-            }
-        }
+        let auth = Duration::from_secs_f64(self.srv.opts().cluster.auth_timeout.max(0.001));
+        crate::readbuf::read_loop(self, r, ReadBuf::new(4096, 256 * 1024), auth).await
     }
 
     fn parse_error_impl(&self, e: &ParseError) -> CloseReason {
@@ -493,6 +457,10 @@ impl RouteState {
 }
 
 impl OpHandler for RouteState {
+    fn conn(&self) -> &Arc<Conn> {
+        &self.conn
+    }
+
     fn parser(&mut self) -> &mut Parser {
         &mut self.parser
     }
@@ -503,6 +471,27 @@ impl OpHandler for RouteState {
 
     fn parse_error(&mut self, e: &ParseError, _rest: &[u8]) -> CloseReason {
         self.parse_error_impl(e)
+    }
+
+    fn awaiting_auth(&self) -> bool {
+        self.awaiting_auth
+    }
+
+    fn auth_timed_out(&mut self) -> CloseReason {
+        self.send_err(errors::AUTH_TIMEOUT);
+        error!(
+            self.srv.log,
+            "{} - Authentication Timeout",
+            self.conn.prefix()
+        );
+        CloseReason::AuthenticationTimeout
+    }
+
+    /// A local consumer that fell behind pauses this route (and so, through TCP and the
+    /// peer's own stall, the publishers behind it) rather than being cut.
+    fn after_batch(&mut self) -> Option<Arc<Conn>> {
+        self.delivery.flush(&self.srv);
+        self.delivery.stall.take()
     }
 }
 
