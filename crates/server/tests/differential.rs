@@ -45,6 +45,7 @@ fn cases() -> Vec<(&'static str, String)> {
     vec![
         ("defaults verbose", raw("CONNECT {}\r\n")),
         ("connect no space", raw("CONNECT{\"verbose\":false}\r\n")),
+        ("connect keys any case", raw("CONNECT {\"Verbose\":false,\"ECHO\":false}\r\nSUB foo 1\r\nPUB foo 1\r\na\r\n")),
         ("lowercase and bare newline", q("sub foo 1\npub foo 2\nhi\r\n")),
         ("tabs", q("SUB\tfoo\t1\r\nPUB\tfoo\t\t2\r\nhi\r\n")),
         ("bad terminator", q("PUB foo 2\r\nhiX\r\n")),

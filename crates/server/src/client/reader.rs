@@ -264,8 +264,13 @@ impl ClientState {
 
     fn process_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
         // CONNECT overlays what came before (the protocol defaults on the first one).
+        // Go's encoding/json matches field names case-insensitively (`"Verbose"` works
+        // there), so fold the keys before serde sees them.
         let mut merged = match serde_json::from_slice::<serde_json::Value>(json) {
-            Ok(serde_json::Value::Object(m)) => m,
+            Ok(serde_json::Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect::<serde_json::Map<_, _>>(),
             _ => {
                 error!(
                     self.srv.log,
