@@ -330,6 +330,12 @@ impl Conn {
         }
     }
 
+    /// Queue `-ERR '<text>'` (traced with `-V`, as every op we send) and ring the doorbell.
+    pub fn send_err(&self, log: &crate::logging::Logger, text: &str) {
+        crate::trace!(log, "{} - ->> [-ERR '{}']", self.prefix(), text);
+        self.send_with(|b| nats_proto::encode::err_line(b, text));
+    }
+
     /// Queue bytes that a closure writes into the buffer, then ring the doorbell.
     pub fn send_with(&self, f: impl FnOnce(&mut Vec<u8>)) {
         let queued = {

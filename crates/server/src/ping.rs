@@ -52,7 +52,7 @@ pub fn on_ping_timer(srv: &Server, conn: &Arc<Conn>) {
             "{} - Stale Client Connection - Closing",
             conn.prefix()
         );
-        conn.send_with(|b| nats_proto::encode::err_line(b, errors::STALE_CONNECTION));
+        conn.send_err(&srv.log, errors::STALE_CONNECTION);
         conn.close(CloseReason::StaleConnection);
         return;
     }

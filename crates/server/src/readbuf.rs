@@ -11,15 +11,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nats_proto::{Op, ParseError, Parser};
+use nats_proto::{errors, Op, ParseError, Parser};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
+use crate::logging::Logger;
 
 /// A connection kind's reaction to the ops it reads (clients and routes).
 pub trait OpHandler {
     fn conn(&self) -> &Arc<Conn>;
+    fn log(&self) -> &Logger;
     fn parser(&mut self) -> &mut Parser;
     fn handle(&mut self, op: Op<'_>) -> Result<(), CloseReason>;
     /// Report a parse error (log, `-ERR`) and say why the connection closes. `rest` is the
@@ -27,8 +29,6 @@ pub trait OpHandler {
     fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason;
     /// Still waiting for a CONNECT that authenticates (the auth timer runs).
     fn awaiting_auth(&self) -> bool;
-    /// The auth timer fired: tell the peer and say why the connection closes.
-    fn auth_timed_out(&mut self) -> CloseReason;
     /// Before a batch is parsed (refresh per-batch settings).
     fn before_batch(&mut self) {}
     /// After a batch: wake destinations, publish counters. Returns a destination that fell
@@ -81,7 +81,11 @@ pub async fn read_loop<H: OpHandler>(
             _ = conn.cancelled() => {
                 return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
             }
-            _ = &mut auth_deadline, if h.awaiting_auth() => return h.auth_timed_out(),
+            _ = &mut auth_deadline, if h.awaiting_auth() => {
+                conn.send_err(h.log(), errors::AUTH_TIMEOUT);
+                crate::error!(h.log(), "{} - Authentication Timeout", conn.prefix());
+                return CloseReason::AuthenticationTimeout;
+            }
         };
         rb.filled(n);
         conn.last_activity_ms

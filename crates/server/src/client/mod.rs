@@ -77,7 +77,7 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     if srv.is_shutting_down() || !srv.add_client(&conn) {
         if !srv.is_shutting_down() {
             crate::error!(srv.log, "{} - maximum connections exceeded", conn.prefix());
-            conn.send_with(|b| nats_proto::encode::err_line(b, errors::MAX_CONNECTIONS));
+            conn.send_err(&srv.log, errors::MAX_CONNECTIONS);
         }
         conn.close(CloseReason::MaxConnectionsExceeded);
         let _ = writer.await;

@@ -16,6 +16,7 @@ use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
+use crate::logging::Logger;
 use crate::options::Permissions;
 use crate::permissions::ClientPerms;
 use crate::readbuf::{OpHandler, ReadBuf};
@@ -146,15 +147,7 @@ impl ClientState {
     }
 
     fn send_err(&self, text: &str) {
-        if self.trace {
-            trace!(
-                self.srv.log,
-                "{} - ->> [-ERR '{}']",
-                self.conn.prefix(),
-                text
-            );
-        }
-        self.conn.send_with(|b| encode::err_line(b, text));
+        self.conn.send_err(&self.srv.log, text);
     }
 
     fn send_ok(&self) {
@@ -633,6 +626,10 @@ impl OpHandler for ClientState {
         &self.conn
     }
 
+    fn log(&self) -> &Logger {
+        &self.srv.log
+    }
+
     fn parser(&mut self) -> &mut Parser {
         &mut self.parser
     }
@@ -647,16 +644,6 @@ impl OpHandler for ClientState {
 
     fn awaiting_auth(&self) -> bool {
         self.auth_configured && !self.got_connect
-    }
-
-    fn auth_timed_out(&mut self) -> CloseReason {
-        self.send_err(errors::AUTH_TIMEOUT);
-        error!(
-            self.srv.log,
-            "{} - Authentication Timeout",
-            self.conn.prefix()
-        );
-        CloseReason::AuthenticationTimeout
     }
 
     fn before_batch(&mut self) {

@@ -287,14 +287,7 @@ impl RouteState {
     }
 
     pub(super) fn send_err(&self, text: &str) {
-        trace!(
-            self.srv.log,
-            "{} - ->> [-ERR '{}']",
-            self.conn.prefix(),
-            text
-        );
-        self.conn
-            .send_with(|b| nats_proto::encode::err_line(b, text));
+        self.conn.send_err(&self.srv.log, text);
     }
 
     fn remote_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
@@ -461,6 +454,10 @@ impl OpHandler for RouteState {
         &self.conn
     }
 
+    fn log(&self) -> &crate::logging::Logger {
+        &self.srv.log
+    }
+
     fn parser(&mut self) -> &mut Parser {
         &mut self.parser
     }
@@ -475,16 +472,6 @@ impl OpHandler for RouteState {
 
     fn awaiting_auth(&self) -> bool {
         self.awaiting_auth
-    }
-
-    fn auth_timed_out(&mut self) -> CloseReason {
-        self.send_err(errors::AUTH_TIMEOUT);
-        error!(
-            self.srv.log,
-            "{} - Authentication Timeout",
-            self.conn.prefix()
-        );
-        CloseReason::AuthenticationTimeout
     }
 
     /// A local consumer that fell behind pauses this route (and so, through TCP and the
