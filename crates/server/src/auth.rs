@@ -3,7 +3,11 @@
 //! only: their own, or `default_permissions`). A configured password or token that is a bcrypt hash
 //! (`$2a$…`, `$2b$…`, `$2y$…`) is verified as one, as in Go's config files.
 
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
 use nats_proto::info::ConnectInfo;
+use parking_lot::Mutex;
 
 use crate::options::{Options, Permissions, User};
 
@@ -57,46 +61,170 @@ fn standard_allowed(u: &User) -> bool {
         || u.allowed_connection_types.iter().any(|t| t == "STANDARD")
 }
 
-/// Check a CONNECT against the configured credentials.
+/// An authorized user detached from the options it came from (the result of a check that
+/// ran on another thread).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedAuthorized {
+    pub user: String,
+    pub permissions: Option<Permissions>,
+}
+
+impl Authorized<'_> {
+    pub fn to_owned(&self) -> OwnedAuthorized {
+        OwnedAuthorized {
+            user: self.user.clone(),
+            permissions: self.permissions.cloned(),
+        }
+    }
+}
+
+/// The outcome of [`check_cached`].
+#[derive(Debug, PartialEq)]
+pub enum Check<'o> {
+    Done(Option<Authorized<'o>>),
+    /// The answer needs a bcrypt verification: run [`check_off_runtime`].
+    NeedsHash,
+}
+
+/// Check a CONNECT against the configured credentials. May run bcrypt (tens to hundreds
+/// of milliseconds): never call it on an async worker; see [`check_cached`].
 pub fn check<'o>(opts: &'o Options, c: &ConnectInfo) -> Option<Authorized<'o>> {
+    match check_with(opts, c, true) {
+        Check::Done(a) => a,
+        Check::NeedsHash => None,
+    }
+}
+
+/// Check a CONNECT without running bcrypt: plain secrets, tokens and bcrypt passwords
+/// verified before (see [`secret_matches`]) answer at once; anything else says
+/// [`Check::NeedsHash`].
+pub fn check_cached<'o>(opts: &'o Options, c: &ConnectInfo) -> Check<'o> {
+    check_with(opts, c, false)
+}
+
+/// How many bcrypt verifications may run at once: they take whole cores, and a burst of
+/// wrong passwords must not take every core from the message path.
+static HASHERS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::sync::Semaphore::new((cores / 2).max(1))
+});
+
+/// [`check`] on the blocking pool, at most [`HASHERS`] at a time.
+pub async fn check_off_runtime(opts: Arc<Options>, c: ConnectInfo) -> Option<OwnedAuthorized> {
+    let _permit = HASHERS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(move || check(&opts, &c).map(|a| a.to_owned()))
+        .await
+        .ok()
+        .flatten()
+}
+
+fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {
+    let done = Check::Done;
     if !c.account.is_empty() || c.new_account {
-        return None;
+        return done(None);
     }
     let user = c.user.as_str();
     let pass = c.pass.as_str();
     if user.is_empty() && pass.is_empty() && c.auth_token.is_empty() {
         if let Some(a) = no_auth_user(opts) {
-            return Some(a);
+            return done(Some(a));
         }
     }
+    let verdict = |configured: &str, given: &str, then: Authorized<'o>| match secret_verdict(
+        configured, given, hash,
+    ) {
+        Verdict::Yes => done(Some(then)),
+        Verdict::No => done(None),
+        Verdict::NeedsHash => Check::NeedsHash,
+    };
     if !opts.authorization.is_empty() {
-        return secret_matches(&opts.authorization, &c.auth_token).then(|| Authorized {
+        let token = Authorized {
             user: String::new(),
             permissions: None,
-        });
+        };
+        return verdict(&opts.authorization, &c.auth_token, token);
     }
     if !opts.username.is_empty() {
-        return (user == opts.username && secret_matches(&opts.password, pass)).then(|| {
-            Authorized {
-                user: user.to_string(),
-                permissions: None,
-            }
-        });
+        if user != opts.username {
+            return done(None);
+        }
+        let single = Authorized {
+            user: user.to_string(),
+            permissions: None,
+        };
+        return verdict(&opts.password, pass, single);
     }
-    opts.users
+    match opts
+        .users
         .iter()
-        .find(|u| u.username == user && standard_allowed(u) && secret_matches(&u.password, pass))
-        .map(|u| Authorized::listed(opts, u))
+        .find(|u| u.username == user && standard_allowed(u))
+    {
+        Some(u) => verdict(&u.password, pass, Authorized::listed(opts, u)),
+        None => done(None),
+    }
 }
 
-/// Does `given` match the configured secret (plain text, or a bcrypt hash of it)?
+enum Verdict {
+    Yes,
+    No,
+    NeedsHash,
+}
+
+/// Does `given` match the configured secret (plain text, or a bcrypt hash of it)? May run
+/// bcrypt; see [`check_cached`].
 pub fn secret_matches(configured: &str, given: &str) -> bool {
-    if is_bcrypt(configured) {
-        return bcrypt::verify(given, configured).unwrap_or(false);
+    matches!(secret_verdict(configured, given, true), Verdict::Yes)
+}
+
+fn secret_verdict(configured: &str, given: &str, hash: bool) -> Verdict {
+    if !is_bcrypt(configured) {
+        return if ct_eq(configured.as_bytes(), given.as_bytes()) {
+            Verdict::Yes
+        } else {
+            Verdict::No
+        };
     }
-    // Not a timing-sensitive comparison: as nats-server, plain secrets are compared
-    // directly; use bcrypt hashes in the config when that matters.
-    configured == given
+    let key = verified_key(configured, given);
+    if VERIFIED.lock().contains(&key) {
+        return Verdict::Yes;
+    }
+    if !hash {
+        return Verdict::NeedsHash;
+    }
+    if !bcrypt::verify(given, configured).unwrap_or(false) {
+        return Verdict::No;
+    }
+    let mut v = VERIFIED.lock();
+    if v.len() >= VERIFIED_MAX {
+        v.clear();
+    }
+    v.insert(key);
+    Verdict::Yes
+}
+
+/// Successful bcrypt verifications, so that a client that reconnects (or a fleet of them
+/// sharing one user) pays for the hash once. Keyed by a SHA-256 of hash and password:
+/// the password itself is never kept. Only successes are cached; every wrong password
+/// costs a full verification, limited by [`HASHERS`].
+static VERIFIED: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Default::default);
+const VERIFIED_MAX: usize = 4096;
+
+fn verified_key(configured: &str, given: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update((configured.len() as u64).to_be_bytes());
+    h.update(configured.as_bytes());
+    h.update(given.as_bytes());
+    h.finalize().into()
+}
+
+/// Compare secrets in time that depends on their lengths only, not on where they differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 fn is_bcrypt(s: &str) -> bool {
@@ -119,6 +247,49 @@ mod tests {
         );
         assert!(!secret_matches(&hash, "nope"));
         assert!(secret_matches("plain", "plain"));
+    }
+
+    #[test]
+    fn successful_bcrypt_checks_are_cached_failures_are_not() {
+        let hash = bcrypt::hash("cached", 4).unwrap();
+        let opts = Options {
+            username: "u".into(),
+            password: hash,
+            ..Options::default()
+        };
+        assert_eq!(
+            check_cached(&opts, &connect("u", "cached")),
+            Check::NeedsHash
+        );
+        assert_eq!(
+            check_cached(&opts, &connect("x", "cached")),
+            Check::Done(None)
+        );
+        assert!(check(&opts, &connect("u", "wrong")).is_none());
+        assert_eq!(
+            check_cached(&opts, &connect("u", "wrong")),
+            Check::NeedsHash
+        );
+        assert!(check(&opts, &connect("u", "cached")).is_some());
+        assert!(matches!(
+            check_cached(&opts, &connect("u", "cached")),
+            Check::Done(Some(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn off_runtime_check_answers_like_check() {
+        let hash = bcrypt::hash("p", 4).unwrap();
+        let opts = Arc::new(Options {
+            users: vec![User {
+                password: hash,
+                ..user("a", None, &[])
+            }],
+            ..Options::default()
+        });
+        let ok = check_off_runtime(opts.clone(), connect("a", "p")).await;
+        assert_eq!(ok.map(|a| a.user), Some("a".to_string()));
+        assert!(check_off_runtime(opts, connect("a", "q")).await.is_none());
     }
 
     fn connect(user: &str, pass: &str) -> ConnectInfo {

@@ -133,7 +133,8 @@ pub enum Queued {
     /// Not queued: the connection is closed.
     Closed,
     /// Not queued: this would take a client past `max_pending`. The caller cuts it as a
-    /// slow consumer.
+    /// slow consumer (`Conn::close` with `SlowConsumerPendingBytes`; the client's clean-up
+    /// logs and counts it).
     SlowConsumer,
 }
 
@@ -186,10 +187,10 @@ pub struct Conn {
     cancel: CancellationToken,
     /// Over this many pending bytes a client is cut as a slow consumer (0 = never: routes).
     max_pending: usize,
-    /// Over this many pending bytes producers pause after their batch until the writer
-    /// catches up (0 = never). Half of `max_pending` for clients; routes pause their
-    /// producers too (without ever being cut), so a consumer that falls behind across a
-    /// route paces the publisher instead of being cut far away.
+    /// Over this many pending bytes client producers pause after their batch until the
+    /// writer catches up, at most `deliver::MAX_STALL` (0 = never). Half of `max_pending`,
+    /// for clients and routes alike (a route is never cut for pending bytes, only for
+    /// `write_deadline`). Route readers never pause (see `RouteState::after_batch`).
     stall_at: usize,
     /// The write token: whoever swaps it to true is the only one writing to the socket
     /// (the writer task, or a producer flushing inline at the end of its batch).
@@ -315,19 +316,7 @@ impl Conn {
 
     /// Queue protocol bytes (not a message) and ring the doorbell.
     pub fn send(&self, bytes: &[u8]) {
-        let queued = {
-            let mut out = self.out.lock();
-            if out.closed {
-                false
-            } else {
-                out.buf.extend_from_slice(bytes);
-                out.pending += bytes.len();
-                true
-            }
-        };
-        if queued {
-            self.wake.notify_one();
-        }
+        self.send_with(|b| b.extend_from_slice(bytes));
     }
 
     /// Queue `-ERR '<text>'` (traced with `-V`, as every op we send) and ring the doorbell.
@@ -336,21 +325,31 @@ impl Conn {
         self.send_with(|b| nats_proto::encode::err_line(b, text));
     }
 
-    /// Queue bytes that a closure writes into the buffer, then ring the doorbell.
+    /// Queue bytes that a closure writes into the buffer, then ring the doorbell. Protocol
+    /// bytes count against `max_pending` like messages (a client that pipelines PINGs and
+    /// never reads is cut as a slow consumer, as nats-server does).
     pub fn send_with(&self, f: impl FnOnce(&mut Vec<u8>)) {
         let queued = {
             let mut out = self.out.lock();
             if out.closed {
+                return;
+            }
+            let before = out.buf.len();
+            f(&mut out.buf);
+            let added = out.buf.len() - before;
+            out.pending += added;
+            if self.max_pending > 0 && out.pending > self.max_pending {
+                out.buf.truncate(before);
+                out.pending -= added;
                 false
             } else {
-                let before = out.buf.len();
-                f(&mut out.buf);
-                out.pending += out.buf.len() - before;
                 true
             }
         };
         if queued {
             self.wake.notify_one();
+        } else {
+            self.close(CloseReason::SlowConsumerPendingBytes);
         }
     }
 

@@ -24,7 +24,7 @@ use nats_sublist::MatchResult;
 use crate::conn::{CloseReason, Conn, ConnKind, Queued};
 use crate::server::Server;
 use crate::sub::SubRef;
-use crate::{notice, trace};
+use crate::trace;
 
 /// The only account a core server serves.
 pub const GLOBAL_ACCOUNT: &[u8] = b"$G";
@@ -352,15 +352,7 @@ impl Delivery {
             }
             Queued::Closed => return false,
             Queued::SlowConsumer => {
-                if conn.close(CloseReason::SlowConsumerPendingBytes) {
-                    srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                    notice!(
-                        srv.log,
-                        "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
-                        conn.prefix(),
-                        conn.max_pending()
-                    );
-                }
+                conn.close(CloseReason::SlowConsumerPendingBytes);
                 return false;
             }
         }

@@ -29,6 +29,28 @@ pub trait OpHandler {
     fn parse_error(&mut self, e: &ParseError, rest: &[u8]) -> CloseReason;
     /// Still waiting for a CONNECT that authenticates (the auth timer runs).
     fn awaiting_auth(&self) -> bool;
+    /// While [`OpHandler::awaiting_auth`], an op that does not start like `CONNECT` is
+    /// refused at its first byte, as nats-server's parser does, so nothing an
+    /// unauthenticated peer sends is buffered beyond one control line. Returns why the
+    /// connection closes (the `-ERR` sent), or `None` to let the op through (a client
+    /// that becomes the `no_auth_user`).
+    fn refuse_before_auth(&mut self) -> Option<CloseReason>;
+    /// An op left work that must not run on an async worker (a CONNECT whose password
+    /// needs bcrypt): the batch stops after it, the read loop runs the check off the
+    /// runtime, hands the outcome to [`OpHandler::finish_deferred`], and only then goes on
+    /// with the bytes that followed.
+    fn has_deferred(&self) -> bool {
+        false
+    }
+    fn take_deferred(&mut self) -> Option<Deferred> {
+        None
+    }
+    fn finish_deferred(
+        &mut self,
+        _outcome: Option<crate::auth::OwnedAuthorized>,
+    ) -> Result<(), CloseReason> {
+        Ok(())
+    }
     /// Before a batch is parsed (refresh per-batch settings).
     fn before_batch(&mut self) {}
     /// After a batch: wake destinations, publish counters. Returns a destination that fell
@@ -40,11 +62,19 @@ pub trait OpHandler {
     fn handle_batch(&mut self, data: &[u8]) -> (usize, Result<(), CloseReason>) {
         let mut pos = 0;
         while pos < data.len() {
+            if self.awaiting_auth() && !matches!(data[pos], b'C' | b'c') {
+                if let Some(reason) = self.refuse_before_auth() {
+                    return (pos, Err(reason));
+                }
+            }
             match self.parser().parse(&data[pos..]) {
                 Ok(Some((op, used))) => {
                     pos += used;
                     if let Err(reason) = self.handle(op) {
                         return (pos, Err(reason));
+                    }
+                    if self.has_deferred() {
+                        break;
                     }
                 }
                 Ok(None) => break,
@@ -90,19 +120,40 @@ pub async fn read_loop<H: OpHandler>(
         rb.filled(n);
         conn.last_activity_ms
             .store(conn.now_ms(), Ordering::Relaxed);
-        h.before_batch();
-        let (pos, result) = h.handle_batch(rb.data());
-        rb.consume(pos);
-        let slow = h.after_batch();
-        if let Err(reason) = result {
-            return reason;
-        }
-        if let Some(slow) = slow {
-            if !Arc::ptr_eq(&slow, &conn) {
-                slow.wait_drained(crate::deliver::MAX_STALL).await;
+        loop {
+            h.before_batch();
+            let (pos, result) = h.handle_batch(rb.data());
+            rb.consume(pos);
+            let slow = h.after_batch();
+            if let Err(reason) = result {
+                return reason;
             }
+            if let Some(slow) = slow {
+                if !Arc::ptr_eq(&slow, &conn) {
+                    slow.wait_drained(crate::deliver::MAX_STALL).await;
+                }
+            }
+            let Some(job) = h.take_deferred() else {
+                break;
+            };
+            let outcome = tokio::select! {
+                o = crate::auth::check_off_runtime(job.opts, job.connect) => o,
+                _ = conn.cancelled() => {
+                    return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
+                }
+            };
+            if let Err(reason) = h.finish_deferred(outcome) {
+                return reason;
+            }
+            // Ops that arrived behind the CONNECT are handled before the next read.
         }
     }
+}
+
+/// Work an op left for the read loop to run off the async workers.
+pub struct Deferred {
+    pub opts: Arc<crate::options::Options>,
+    pub connect: nats_proto::info::ConnectInfo,
 }
 
 pub struct ReadBuf {
@@ -129,6 +180,11 @@ impl ReadBuf {
     }
 
     /// Room to read into. `needed` is the parser's size for the op in progress, if known.
+    ///
+    /// The room for a large op grows with the bytes that actually arrive (doubling while
+    /// reads fill it), never with the size its control line claims: a peer that announces
+    /// `RMSG $G foo 999999999` and sends nothing more costs nothing (nats-server only
+    /// reserves address space for it; we do not even do that).
     pub fn spare(&mut self, needed: Option<usize>) -> &mut [u8] {
         let pending = self.end - self.start;
         let want = needed.unwrap_or(0).max(pending + 1);
@@ -137,10 +193,13 @@ impl ReadBuf {
             self.end = pending;
             self.start = 0;
         }
-        if want > self.buf.len() {
-            self.buf.resize(want.max(self.buf.len() * 2), 0);
-        } else if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
+        if self.end == self.buf.len() {
+            let len = match needed {
+                // Double, but not past what the op needs.
+                Some(n) if n > self.buf.len() => (self.buf.len() * 2).min(n),
+                _ => self.buf.len() * 2,
+            };
+            self.buf.resize(len, 0);
         }
         self.room = self.buf.len() - self.end;
         &mut self.buf[self.end..]
@@ -173,7 +232,13 @@ impl ReadBuf {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-            if self.short_reads > 2 && self.buf.len() > self.min {
+            if self.buf.len() > 2 * self.max {
+                // It grew well past `max` for a large op: do not keep a payload-sized
+                // buffer for a connection that may now stay idle for hours. (Up to twice
+                // `max` stays, so a stream of ops just over `max` does not reallocate.)
+                self.buf = vec![0; self.max];
+                self.short_reads = 0;
+            } else if self.short_reads > 2 && self.buf.len() > self.min {
                 let len = (self.buf.len() / 2).max(self.min);
                 self.buf.truncate(len);
                 self.buf.shrink_to_fit();
@@ -218,9 +283,42 @@ mod tests {
         let mut b = ReadBuf::new(512, 65536);
         b.spare(None);
         b.filled(100);
-        let s = b.spare(Some(1_000_000));
-        assert!(s.len() >= 1_000_000 - 100);
-        assert_eq!(b.data().len(), 100);
+        let mut total = 100;
+        while total < 1_000_000 {
+            let s = b.spare(Some(1_000_000));
+            let n = s.len().min(1_000_000 - total);
+            assert!(n > 0);
+            b.filled(n);
+            total += n;
+        }
+        assert_eq!(b.data().len(), 1_000_000);
+        assert!(b.capacity() <= 2 * 1_000_000);
+    }
+
+    #[test]
+    fn a_claimed_size_alone_allocates_nothing() {
+        // `RMSG $G foo 999999999` followed by a few bytes: the buffer stays small.
+        let mut b = ReadBuf::new(4096, 256 * 1024);
+        for _ in 0..4 {
+            let s = b.spare(Some(999_999_999));
+            assert!(!s.is_empty());
+            b.filled(10);
+        }
+        assert!(b.capacity() <= 4096, "{}", b.capacity());
+    }
+
+    #[test]
+    fn shrinks_after_an_oversized_op() {
+        let mut b = ReadBuf::new(512, 65536);
+        let mut total = 0;
+        while total < 1 << 20 {
+            let n = b.spare(Some(1 << 20)).len().min((1 << 20) - total);
+            b.filled(n);
+            total += n;
+        }
+        assert!(b.capacity() >= 1 << 20);
+        b.consume(1 << 20);
+        assert_eq!(b.capacity(), 65536);
     }
 
     #[test]

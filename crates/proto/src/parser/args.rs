@@ -132,7 +132,7 @@ pub(super) fn has_payload(verb: Verb) -> bool {
 }
 
 /// Parse the control line of a message op; `arg` sits at absolute offset `at` of the
-/// caller's buffer. `max_payload` is 0 when unlimited (always 0 on routes).
+/// caller's buffer. `max_payload` is 0 when unlimited.
 #[inline(always)]
 pub(super) fn message(
     kind: Kind,
@@ -143,7 +143,7 @@ pub(super) fn message(
 ) -> Result<MsgHead, ParseError> {
     match verb {
         Verb::Pub | Verb::Hpub => publish(kind, verb, arg, at, max_payload),
-        _ => routed(verb, arg, at),
+        _ => routed(verb, arg, at, max_payload),
     }
 }
 
@@ -322,7 +322,7 @@ fn publish(
 }
 
 /// RMSG, route HMSG and LMSG: `[origin] acc subj [reply | + reply q… | | q…] [hdr] size`.
-fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
+fn routed(verb: Verb, arg: &[u8], at: usize, max_payload: usize) -> Result<MsgHead, ParseError> {
     let (name, off, sizes) = match verb {
         Verb::RouteHmsg => ("processRoutedHeaderMsgArgs", 0, 2),
         Verb::LeafMsg => ("processRoutedOriginClusterMsgArgs", 1, 2),
@@ -382,6 +382,12 @@ fn routed(verb: Verb, arg: &[u8], at: usize) -> Result<MsgHead, ParseError> {
             "{name} Header Size larger then TotalSize: '{}'",
             String::from_utf8_lossy(arg)
         )));
+    }
+    if max_payload > 0 && size > max_payload {
+        return Err(ParseError::MaxPayload {
+            size,
+            max: max_payload,
+        });
     }
     Ok(head)
 }

@@ -47,8 +47,10 @@
 //!   last byte before the `\n` (normally that `\r`), and so do we.
 //! * `PING`/`PONG`/`+OK` ignore everything up to `\n`.
 //! * A payload must be followed by exactly `\r\n`.
-//! * Client limits: `max_control_line` on the argument text, also while the line is still
-//!   incomplete; `max_payload` as soon as a PUB/HPUB line is complete. Routes have neither.
+//! * Limits: `max_control_line` on the argument text, also while the line is still
+//!   incomplete; `max_payload` as soon as a PUB/HPUB/RMSG line is complete. nats-server
+//!   has neither on routes; we apply whatever the caller gives (the server passes caps
+//!   far above any legitimate route op, see `route_limits` in the server crate).
 //! * On a route, client `PUB`/`HPUB`/`SUB` are accepted and reported as [`Op::Ignored`] (Go
 //!   drops them too) and `UNSUB <acc> <subj> [queue]` is an `RS-`, as in Go.
 //! * `BadArgs` messages are Go's log texts (`processPub Parse Error: "foo"` …).

@@ -175,8 +175,9 @@ pub struct Parser {
 type Parsed<'a> = Result<Option<(Op<'a>, usize)>, ParseError>;
 
 impl Parser {
-    /// `max_control_line` and `max_payload` apply to client connections only
-    /// (0 = unlimited).
+    /// `max_control_line` and `max_payload` limit the argument text and the payload
+    /// (0 = unlimited). Clients get the configured limits; routes get generous caps so a
+    /// garbage peer cannot make the reader buffer without bound.
     pub fn new(kind: Kind, max_control_line: usize, max_payload: usize) -> Self {
         Parser {
             kind,
@@ -254,7 +255,7 @@ impl Parser {
     }
 
     fn control_line_limit(&self) -> Option<usize> {
-        (self.kind == Kind::Client && self.max_control_line > 0).then_some(self.max_control_line)
+        (self.max_control_line > 0).then_some(self.max_control_line)
     }
 
     fn check_filler(&self, len: usize) -> Result<(), ParseError> {
@@ -369,11 +370,7 @@ impl Parser {
         if !args::has_payload(verb) {
             return Ok(Some((args::control(self.kind, verb, arg)?, nl + 1)));
         }
-        let max_payload = if self.kind == Kind::Client {
-            self.max_payload
-        } else {
-            0
-        };
+        let max_payload = self.max_payload;
         if verb == Verb::Hpub && !self.headers {
             return Err(ParseError::BadArgs("message headers not supported".into()));
         }

@@ -5,8 +5,13 @@ use super::{Kind, Op, ParseError, Parser};
 pub(super) const MCL: usize = 4096;
 pub(super) const MAX_PAYLOAD: usize = 1024 * 1024;
 
+/// Clients get the default limits; routes none (the server gives routes caps of its own,
+/// see `routes_take_the_callers_caps`).
 pub(super) fn parser(kind: Kind) -> Parser {
-    Parser::new(kind, MCL, MAX_PAYLOAD)
+    match kind {
+        Kind::Client => Parser::new(kind, MCL, MAX_PAYLOAD),
+        Kind::Route => Parser::new(kind, 0, 0),
+    }
 }
 
 /// Parse the first op of `input` with default limits.

@@ -365,7 +365,7 @@ fn max_control_line() {
     let mut p = parser(C);
     assert_eq!(p.parse(&partial[..4000]).unwrap(), None);
     assert_eq!(p.parse(&partial).unwrap_err(), ParseError::MaxControlLine);
-    // Applies to CONNECT too, but not to routes; 0 disables it.
+    // Applies to CONNECT too; 0 disables it (routes get their own caps).
     let mut connect = b"CONNECT {\"name\":\"".to_vec();
     connect.extend(std::iter::repeat_n(b'n', 5000));
     connect.extend(b"\"}\r\n");

@@ -343,6 +343,33 @@ fn routes_have_no_limits() {
 }
 
 #[test]
+fn routes_take_the_callers_caps() {
+    let mut p = Parser::new(R, 1000, 5000);
+    let mut line = b"RS+ $G ".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 2000));
+    assert_eq!(p.parse(&line).unwrap_err(), ParseError::MaxControlLine);
+    let mut p = Parser::new(R, 1000, 5000);
+    assert_eq!(
+        p.parse(b"RMSG $G foo 999999999\r\n").unwrap_err(),
+        ParseError::MaxPayload {
+            size: 999_999_999,
+            max: 5000
+        }
+    );
+    let mut p = Parser::new(R, 1000, 5000);
+    assert_eq!(
+        p.parse(b"HMSG $G foo 2 99999999999999999999999\r\n")
+            .unwrap_err(),
+        ParseError::BadArgs(
+            "processRoutedHeaderMsgArgs Bad or Missing Size: '[$G foo 2 99999999999999999999999]'"
+                .into()
+        )
+    );
+    let mut p = Parser::new(R, 1000, 5000);
+    assert!(matches!(p.parse(b"RMSG $G foo 4000\r\n").unwrap(), None));
+}
+
+#[test]
 fn split_reads_resume_on_routes() {
     let stream: &[u8] = b"INFO {\"server_id\":\"N\"}\r\nRS+ $G foo\r\nRS+ $G work workers 2\r\nRMSG $G foo + r q1 q2 5\r\nhello\r\nHMSG $G foo 2 4\r\nhiya\r\nLS+ o $G x\r\nLMSG o $G foo | q 0 1\r\nx\r\nA+ $G\r\nRS- $G foo\r\nPUB foo 1\r\nx\r\nPONG\r\n";
     let whole = all(&mut parser(R), stream).unwrap();

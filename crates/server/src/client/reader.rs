@@ -49,6 +49,8 @@ pub struct ClientState {
     log_user: String,
     max_subs: usize,
     trace: bool,
+    /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`).
+    deferred: Option<ConnectInfo>,
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
     in_bytes: u64,
@@ -68,6 +70,7 @@ impl ClientState {
             log_user: String::new(),
             max_subs: o.max_subs.max(0) as usize,
             trace: srv.log.trace_on(),
+            deferred: None,
             srv,
             conn,
             delivery: Delivery::new(),
@@ -313,34 +316,54 @@ impl ClientState {
         }
         self.log_user = ci.user.clone();
         if self.auth_configured || !ci.account.is_empty() || ci.new_account {
-            match crate::auth::check(&opts, &ci) {
-                Some(user) if ci.account.is_empty() && !ci.new_account => {
-                    if !user.user.is_empty() {
-                        self.log_user = user.user.clone();
-                    }
-                    self.conn.meta.lock().user = user.user;
-                    self.set_permissions(user.permissions);
+            match crate::auth::check_cached(&opts, &ci) {
+                crate::auth::Check::Done(Some(user)) => {
+                    self.authorized(user.user, user.permissions)
                 }
-                _ => {
-                    if !ci.user.is_empty() {
-                        error!(
-                            self.srv.log,
-                            "{} - authentication error - User {:?}",
-                            self.conn.prefix(),
-                            ci.user
-                        );
-                    } else {
-                        error!(
-                            self.srv.log,
-                            "{} - authentication error",
-                            self.conn.prefix()
-                        );
-                    }
-                    self.send_err(errors::AUTH_VIOLATION);
-                    return Err(CloseReason::AuthenticationViolation);
+                crate::auth::Check::Done(None) => return Err(self.auth_failed(&ci)),
+                crate::auth::Check::NeedsHash => {
+                    // bcrypt: verified off the async workers (see `readbuf::read_loop`);
+                    // this connection reads nothing more until it is done.
+                    self.deferred = Some(ci);
+                    return Ok(());
                 }
             }
         }
+        self.finish_connect(ci)
+    }
+
+    /// The user this client authenticated as: log name, `/connz` user, permissions.
+    fn authorized(&mut self, user: String, permissions: Option<&Permissions>) {
+        if !user.is_empty() {
+            self.log_user = user.clone();
+        }
+        self.conn.meta.lock().user = user;
+        self.set_permissions(permissions);
+    }
+
+    /// Log and answer a CONNECT whose credentials do not authenticate.
+    fn auth_failed(&self, ci: &ConnectInfo) -> CloseReason {
+        if !ci.user.is_empty() {
+            error!(
+                self.srv.log,
+                "{} - authentication error - User {:?}",
+                self.conn.prefix(),
+                ci.user
+            );
+        } else {
+            error!(
+                self.srv.log,
+                "{} - authentication error",
+                self.conn.prefix()
+            );
+        }
+        self.send_err(errors::AUTH_VIOLATION);
+        CloseReason::AuthenticationViolation
+    }
+
+    /// The rest of a CONNECT once its credentials are accepted.
+    fn finish_connect(&mut self, ci: ConnectInfo) -> Result<(), CloseReason> {
+        let headers = self.conn.headers.load(Ordering::Relaxed);
         if !(0..=1).contains(&ci.protocol) {
             self.send_err(errors::INVALID_PROTOCOL);
             return Err(CloseReason::BadClientProtocolVersion);
@@ -606,6 +629,16 @@ impl ClientState {
             .conn
             .close_reason()
             .unwrap_or(CloseReason::ClientClosed);
+        if reason == CloseReason::SlowConsumerPendingBytes {
+            // Whoever found it over the limit (a producer, or our own PONG) only closed it.
+            srv.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+            crate::notice!(
+                srv.log,
+                "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+                self.conn.prefix(),
+                self.conn.max_pending()
+            );
+        }
         debug!(
             srv.log,
             "{} - Client connection closed: {}",
@@ -644,6 +677,47 @@ impl OpHandler for ClientState {
 
     fn awaiting_auth(&self) -> bool {
         self.auth_configured && !self.got_connect
+    }
+
+    fn has_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
+        let ci = self.deferred.as_ref()?.clone();
+        Some(crate::readbuf::Deferred {
+            opts: self.srv.opts(),
+            connect: ci,
+        })
+    }
+
+    fn finish_deferred(
+        &mut self,
+        outcome: Option<crate::auth::OwnedAuthorized>,
+    ) -> Result<(), CloseReason> {
+        let Some(ci) = self.deferred.take() else {
+            return Ok(());
+        };
+        match outcome {
+            Some(user) => {
+                self.authorized(user.user, user.permissions.as_ref());
+                self.finish_connect(ci)
+            }
+            None => Err(self.auth_failed(&ci)),
+        }
+    }
+
+    fn refuse_before_auth(&mut self) -> Option<CloseReason> {
+        if crate::auth::no_auth_user(&self.srv.opts()).is_some() {
+            return None;
+        }
+        error!(
+            self.srv.log,
+            "{} - authentication error - User \"\"",
+            self.conn.prefix()
+        );
+        self.send_err(errors::AUTH_VIOLATION);
+        Some(CloseReason::AuthenticationViolation)
     }
 
     fn before_batch(&mut self) {

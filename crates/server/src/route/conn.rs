@@ -131,7 +131,10 @@ async fn run(
     let mut st = RouteState {
         srv: srv.clone(),
         conn: conn.clone(),
-        parser: Parser::new(Kind::Route, 0, 0),
+        parser: {
+            let (mcl, mpay) = route_limits(&opts);
+            Parser::new(Kind::Route, mcl, mpay)
+        },
         delivery: Delivery::new(),
         got_info: false,
         awaiting_auth: solicit.is_none() && !opts.cluster.username.is_empty(),
@@ -143,6 +146,20 @@ async fn run(
     conn.close(reason);
     let _ = writer.await;
     st.cleanup().await;
+}
+
+/// Caps on a route's control lines and payloads. nats-server has none; without them a
+/// garbage peer could make the reader buffer without bound. They sit far above anything a
+/// peer legitimately sends: a line four times the longest a client may send (subject,
+/// reply and queue names around it), at least 1 MiB; a payload as large as a server's
+/// `max_pending` lets a publisher send (nats-server refuses a `max_payload` above it), at
+/// least 64 MiB.
+pub fn route_limits(o: &crate::options::Options) -> (usize, usize) {
+    let mcl = (o.max_control_line.max(0) as usize)
+        .saturating_mul(4)
+        .max(1 << 20);
+    let mpay = (o.max_pending.max(o.max_payload).max(0) as usize).max(64 << 20);
+    (mcl, mpay)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -474,11 +491,24 @@ impl OpHandler for RouteState {
         self.awaiting_auth
     }
 
-    /// A local consumer that fell behind pauses this route (and so, through TCP and the
-    /// peer's own stall, the publishers behind it) rather than being cut.
+    fn refuse_before_auth(&mut self) -> Option<CloseReason> {
+        error!(
+            self.srv.log,
+            "{} - Route attempted an operation before authenticating",
+            self.conn.prefix()
+        );
+        self.send_err(errors::AUTH_VIOLATION);
+        Some(CloseReason::AuthenticationViolation)
+    }
+
+    /// A route reader never waits for a local consumer: the route carries everyone's
+    /// traffic, and one subscriber that reads slowly must not throttle the others. A
+    /// consumer that falls behind is cut at `max_pending`, as nats-server does (only
+    /// client publishers stall on a slow destination).
     fn after_batch(&mut self) -> Option<Arc<Conn>> {
         self.delivery.flush(&self.srv);
-        self.delivery.stall.take()
+        self.delivery.stall = None;
+        None
     }
 }
 
