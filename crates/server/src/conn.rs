@@ -119,6 +119,9 @@ pub struct Outbound {
     /// Bytes queued plus bytes in the writer's hands.
     pub pending: usize,
     pub closed: bool,
+    /// Closed for a reason not worth flushing for (I/O error, slow consumer): whatever is
+    /// queued or half-written is dropped, and the writer stops at once.
+    discard: bool,
     /// Messages and payload bytes queued to this connection (`out_msgs`/`out_bytes`).
     pub msgs: u64,
     pub bytes: u64,
@@ -301,7 +304,11 @@ impl Conn {
             let mut out = self.out.lock();
             out.closed = true;
             if !reason.flushes() {
+                out.discard = true;
                 out.buf = Vec::new();
+                out.inflight = Vec::new();
+                out.inflight_off = 0;
+                out.pending = 0;
             }
         }
         self.cancel.cancel();
@@ -431,7 +438,9 @@ impl Conn {
     ) -> std::io::Result<bool> {
         let (mut chunk, off) = {
             let mut out = self.out.lock();
-            if out.closed && out.buf.is_empty() && out.inflight_off >= out.inflight.len() {
+            if out.discard
+                || (out.closed && out.buf.is_empty() && out.inflight_off >= out.inflight.len())
+            {
                 return Ok(true);
             }
             if out.inflight_off >= out.inflight.len() {
@@ -451,7 +460,10 @@ impl Conn {
             let mut out = self.out.lock();
             out.pending = out.pending.saturating_sub(n);
             let off = off + n;
-            if off >= chunk.len() {
+            if out.discard {
+                chunk = Vec::new();
+                out.inflight_off = 0;
+            } else if off >= chunk.len() {
                 chunk.clear();
                 // A burst can leave a large buffer behind; do not keep it for an idle peer.
                 if chunk.capacity() > 1 << 20 {
@@ -618,7 +630,17 @@ async fn write_chunk(conn: &Conn, sock: &OwnedWriteHalf) -> std::io::Result<bool
             // The chunk went out whole; more was queued meanwhile: let the caller loop.
             return Ok(false);
         }
-        sock.writable().await?;
+        if conn.is_closed() {
+            // Flushing a last -ERR: the caller's deadline bounds the wait.
+            sock.writable().await?;
+        } else {
+            // A close while we wait (a slow consumer cut) must not leave us waiting for a
+            // peer that does not read: look again at once.
+            tokio::select! {
+                r = sock.writable() => r?,
+                _ = conn.cancel.cancelled() => {}
+            }
+        }
     }
 }
 

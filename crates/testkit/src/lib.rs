@@ -68,6 +68,20 @@ impl ServerProcess {
     }
 
     pub fn try_start(bin: &Path, args: &[&str]) -> Result<ServerProcess, String> {
+        Self::try_start_env(bin, args, &[])
+    }
+
+    /// [`ServerProcess::start`] with extra environment variables (`TOKIO_WORKER_THREADS`).
+    pub fn start_env(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        Self::try_start_env(bin, args, env)
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()))
+    }
+
+    pub fn try_start_env(
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<ServerProcess, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let log_path = dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
@@ -87,6 +101,7 @@ impl ServerProcess {
         all.extend(args.iter().map(|s| s.to_string()));
         let child = Command::new(bin)
             .args(&all)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -137,6 +152,21 @@ impl ServerProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The process's resident memory now and its peak (`VmRSS`, `VmHWM`), in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 
     pub fn url(&self) -> String {
@@ -235,6 +265,11 @@ pub struct Raw {
 impl Raw {
     pub fn connect(addr: &str) -> Raw {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        Raw::from_stream(stream)
+    }
+
+    /// A connection made elsewhere (with socket options of the test's choosing).
+    pub fn from_stream(stream: TcpStream) -> Raw {
         stream.set_nodelay(true).ok();
         Raw {
             stream,
@@ -244,6 +279,30 @@ impl Raw {
 
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) {
         self.stream.write_all(bytes.as_ref()).expect("send");
+    }
+
+    /// Send, reporting failure (the server may have cut us) instead of panicking.
+    pub fn try_send(&mut self, bytes: impl AsRef<[u8]>) -> bool {
+        self.stream.write_all(bytes.as_ref()).is_ok()
+    }
+
+    /// Whether anything has arrived (or the connection closed) by now, without waiting.
+    pub fn anything_now(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        self.stream.set_nonblocking(true).ok();
+        let mut tmp = [0u8; 4096];
+        let got = match self.stream.read(&mut tmp) {
+            Ok(0) => true,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        self.stream.set_nonblocking(false).ok();
+        got
     }
 
     /// Read until the received text matches `pattern` (a regex); returns the captures of
@@ -360,6 +419,11 @@ impl Raw {
         r.send(format!("CONNECT {connect}\r\nPING\r\n"));
         r.expect(r"PONG\r\n");
         r
+    }
+
+    /// The socket, for a test that reads it in bulk itself.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     pub fn buffered(&self) -> String {
