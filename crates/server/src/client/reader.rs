@@ -48,6 +48,9 @@ pub struct ClientState {
     /// `user`, or the `no_auth_user` it fell back on.
     log_user: String,
     max_subs: usize,
+    /// `Server::auth_gen` when this client's permissions were computed: a reload that
+    /// changed authorization moves it, and the next batch rebuilds `perms`.
+    auth_gen: u64,
     trace: bool,
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
@@ -67,6 +70,7 @@ impl ClientState {
             perms: None,
             log_user: String::new(),
             max_subs: o.max_subs.max(0) as usize,
+            auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
             srv,
             conn,
@@ -164,6 +168,7 @@ impl ClientState {
         if self.auth_configured && !self.got_connect && !matches!(op, Op::Connect(_)) {
             // With a `no_auth_user`, a client may skip CONNECT (telnet demos): it is that
             // user from its first op on, as in nats-server.
+            let gen = self.srv.auth_gen.load(Ordering::Acquire);
             let opts = self.srv.opts();
             let Some(user) = crate::auth::no_auth_user(&opts) else {
                 self.send_err(errors::AUTH_VIOLATION);
@@ -171,8 +176,13 @@ impl ClientState {
             };
             self.got_connect = true;
             self.log_user = user.user.clone();
-            self.conn.meta.lock().user = user.user;
+            {
+                let mut m = self.conn.meta.lock();
+                m.user = user.user;
+                m.auth = crate::auth::Credentials::no_auth(&opts).map(Arc::new);
+            }
             self.set_permissions(user.permissions);
+            self.auth_checked(gen);
         }
         match op {
             Op::Pub(m) => self.process_pub(m),
@@ -290,6 +300,9 @@ impl ClientState {
             }
         };
         self.got_connect = true;
+        // Read before the options: a reload that lands after this sees our credentials
+        // or moves the generation (see `auth_checked`).
+        let gen = self.srv.auth_gen.load(Ordering::Acquire);
         let opts = self.srv.opts();
         let headers = !opts.no_header_support && ci.headers;
         self.conn.headers.store(headers, Ordering::Relaxed);
@@ -349,12 +362,46 @@ impl ClientState {
             self.send_err(errors::NO_RESPONDERS_NEEDS_HEADERS);
             return Err(CloseReason::NoRespondersRequiresHeaders);
         }
+        self.conn.meta.lock().auth = Some(Arc::new(crate::auth::Credentials::of_client(
+            &opts, &ci,
+        )));
+        self.auth_checked(gen);
         let verbose = ci.verbose;
         self.opts = ci;
         if verbose {
             self.send_ok();
         }
         Ok(())
+    }
+
+    /// Credentials were just accepted against the options of generation `gen`. If a
+    /// reload changed authorization since, it may have checked the connection before its
+    /// credentials were recorded: check again now (the next batch then rebuilds `perms`).
+    fn auth_checked(&mut self, gen: u64) {
+        self.auth_gen = gen;
+        if self.srv.auth_gen.load(Ordering::Acquire) != gen {
+            crate::reload::recheck_client(&self.srv, &self.conn, &self.srv.opts());
+        }
+    }
+
+    /// A reload changed authorization (and has already closed this connection if its
+    /// credentials no longer pass, and dropped the subscriptions now denied): rebuild the
+    /// publish and subscribe permissions this reader checks.
+    fn reload_permissions(&mut self, gen: u64) {
+        self.auth_gen = gen;
+        if !self.got_connect || self.conn.is_closed() {
+            return;
+        }
+        let Some(creds) = self.conn.meta.lock().auth.clone() else {
+            return;
+        };
+        let opts = self.srv.opts();
+        if let crate::auth::Recheck::Keep(p) = crate::auth::recheck(&opts, &creds) {
+            // The delivery side was reset by the reload; only the reader's half changes.
+            self.perms = p.and_then(ClientPerms::new).map(Box::new);
+        } else {
+            crate::reload::recheck_client(&self.srv, &self.conn, &opts);
+        }
     }
 
     /// Install the permissions of the user this client authenticated as (`None`: no
@@ -648,6 +695,10 @@ impl OpHandler for ClientState {
 
     fn before_batch(&mut self) {
         self.trace = self.srv.log.trace_on();
+        let gen = self.srv.auth_gen.load(Ordering::Acquire);
+        if gen != self.auth_gen {
+            self.reload_permissions(gen);
+        }
     }
 
     fn after_batch(&mut self) -> Option<Arc<Conn>> {
