@@ -157,7 +157,9 @@ pub enum Recheck<'o> {
 
 /// Check a connected client's credentials against reloaded options.
 pub fn recheck<'o>(opts: &'o Options, c: &Credentials) -> Recheck<'o> {
-    if !c.user.is_empty() && !opts.users.is_empty() && !opts.users.iter().any(|u| u.username == c.user)
+    if !c.user.is_empty()
+        && !opts.users.is_empty()
+        && !opts.users.iter().any(|u| u.username == c.user)
     {
         return Recheck::UserRemoved;
     }

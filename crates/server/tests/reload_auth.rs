@@ -83,7 +83,11 @@ fn reload_rechecks_users_and_permissions() {
         f.send("SUB > 9\r\nPING\r\n");
         f.expect("PONG\r\n");
         reload(after);
-        assert!(s.wait_log("Reloaded server configuration", T), "{}", s.log());
+        assert!(
+            s.wait_log("Reloaded server configuration", T),
+            "{}",
+            s.log()
+        );
         let mut out = Vec::new();
         // Changed password: told and closed, at once (it is idle).
         out.push(upto(&mut b, "Violation'\r\n"));
@@ -108,7 +112,11 @@ fn reload_rechecks_users_and_permissions() {
         // Unaffected clients stay.
         d.send("PING\r\n");
         out.push(upto(&mut d, "PONG\r\n"));
-        assert!(s.wait_log("authentication error - User \"b\"", T), "{}", s.log());
+        assert!(
+            s.wait_log("authentication error - User \"b\"", T),
+            "{}",
+            s.log()
+        );
         assert!(s.wait_log(
             "Removed sub \"bar\" (sid \"1\") for User \"a\" - not authorized",
             T
@@ -158,13 +166,20 @@ fn reload_token_change_closes_client() {
 fn reload_adding_auth_closes_anonymous_clients() {
     run_both("max_payload: 1000\n", |s, reload| {
         let mut anon = Raw::handshake(&s.addr(), "{\"verbose\":false}");
-        let mut ok = Raw::handshake(&s.addr(), "{\"verbose\":false,\"user\":\"a\",\"pass\":\"pa\"}");
+        let mut ok = Raw::handshake(
+            &s.addr(),
+            "{\"verbose\":false,\"user\":\"a\",\"pass\":\"pa\"}",
+        );
         reload("authorization { users = [{user: a, password: pa}] }\n");
         let mut out = vec![upto(&mut anon, "Violation'\r\n")];
         assert!(anon.closed_within(T));
         ok.send("PING\r\n");
         out.push(upto(&mut ok, "PONG\r\n"));
-        assert!(s.wait_log("authentication error - User \"\"", T), "{}", s.log());
+        assert!(
+            s.wait_log("authentication error - User \"\"", T),
+            "{}",
+            s.log()
+        );
         assert_eq!(out, ["-ERR 'Authorization Violation'\r\n", "PONG\r\n"]);
         out
     });
@@ -194,7 +209,11 @@ fn reload_refuses_no_auth_user_change_and_keeps_the_fallback_session() {
         ));
         out.push(upto(&mut anon, "Violation'\r\n"));
         assert!(anon.closed_within(T));
-        assert!(s.wait_log("authentication error - User \"a\"", T), "{}", s.log());
+        assert!(
+            s.wait_log("authentication error - User \"a\"", T),
+            "{}",
+            s.log()
+        );
         assert_eq!(out, ["PONG\r\n", "-ERR 'Authorization Violation'\r\n"]);
         out
     });
@@ -211,7 +230,11 @@ fn reload_closes_accepted_route_with_old_credentials() {
         let port = s.cluster_port.unwrap();
         let fixed = |pw: &str| conf(pw);
         reload(&fixed("rpass"));
-        assert!(s.wait_log("Reloaded server configuration", T), "{}", s.log());
+        assert!(
+            s.wait_log("Reloaded server configuration", T),
+            "{}",
+            s.log()
+        );
         let mut r = Raw::connect(&format!("127.0.0.1:{port}"));
         r.expect(r"^INFO .*\r\n");
         r.send("CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"user\":\"ruser\",\"pass\":\"rpass\",\"tls_required\":false,\"headers\":true,\"name\":\"NFAKEROUTE\",\"cluster\":\"rl\"}\r\n");
