@@ -164,6 +164,122 @@ fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {
     }
 }
 
+/// The credentials a connection authenticated with, kept on the connection
+/// (`ConnMeta::auth`) so that a config reload can check them again, as nats-server
+/// re-checks every client (and every accepted route) on reload.
+#[derive(Clone, Default, PartialEq)]
+pub struct Credentials {
+    pub user: String,
+    pub pass: String,
+    pub token: String,
+    /// The client gave no credentials and was let in as the `no_auth_user`; `user` and
+    /// `pass` are then that user's configured ones (nats-server copies them into the
+    /// client's CONNECT options, and checks those on reload).
+    pub no_auth_fallback: bool,
+}
+
+/// Never print the secrets (a stray `{:?}` of a connection's metadata must not leak them).
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("no_auth_fallback", &self.no_auth_fallback)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// What a client that passed [`check`] with `c` is recorded as.
+    pub fn of_client(opts: &Options, c: &ConnectInfo) -> Credentials {
+        if c.user.is_empty() && c.pass.is_empty() && c.auth_token.is_empty() {
+            if let Some(u) = no_auth_user_entry(opts) {
+                return Credentials::fallback(u);
+            }
+        }
+        Credentials {
+            user: c.user.clone(),
+            pass: c.pass.clone(),
+            token: c.auth_token.clone(),
+            no_auth_fallback: false,
+        }
+    }
+
+    /// A client that sent no CONNECT and was let in as the `no_auth_user`.
+    pub fn no_auth(opts: &Options) -> Option<Credentials> {
+        no_auth_user_entry(opts).map(Credentials::fallback)
+    }
+
+    fn fallback(u: &User) -> Credentials {
+        Credentials {
+            user: u.username.clone(),
+            pass: u.password.clone(),
+            token: String::new(),
+            no_auth_fallback: true,
+        }
+    }
+}
+
+fn no_auth_user_entry(opts: &Options) -> Option<&User> {
+    if opts.no_auth_user.is_empty() {
+        return None;
+    }
+    opts.users
+        .iter()
+        .find(|u| u.username == opts.no_auth_user && standard_allowed(u))
+}
+
+/// What a reload makes of a connected client's [`Credentials`].
+#[derive(Debug, PartialEq)]
+pub enum Recheck<'o> {
+    /// Still authorized, with these permissions from now on.
+    Keep(Option<&'o Permissions>),
+    /// Its user is no longer in the `users` list: nats-server closes it quietly (as a
+    /// client that moved to another account: no `-ERR`, reason "Client Closed").
+    UserRemoved,
+    /// Its credentials no longer authenticate: `-ERR 'Authorization Violation'` and close.
+    Failed,
+}
+
+/// Check a connected client's credentials against reloaded options.
+pub fn recheck<'o>(opts: &'o Options, c: &Credentials) -> Recheck<'o> {
+    if !c.user.is_empty()
+        && !opts.users.is_empty()
+        && !opts.users.iter().any(|u| u.username == c.user)
+    {
+        return Recheck::UserRemoved;
+    }
+    if !auth_configured(opts) {
+        return Recheck::Keep(None);
+    }
+    if c.no_auth_fallback {
+        // The configured password as it was when the client came in, compared as text
+        // (it may be a bcrypt hash): a changed password of the `no_auth_user` drops it.
+        return match opts.users.iter().find(|u| u.username == c.user) {
+            Some(u) if standard_allowed(u) && u.password == c.pass => {
+                Recheck::Keep(Authorized::listed(opts, u).permissions)
+            }
+            _ => Recheck::Failed,
+        };
+    }
+    let ci = ConnectInfo {
+        user: c.user.clone(),
+        pass: c.pass.clone(),
+        auth_token: c.token.clone(),
+        ..ConnectInfo::default()
+    };
+    match check(opts, &ci) {
+        Some(a) => Recheck::Keep(a.permissions),
+        None => Recheck::Failed,
+    }
+}
+
+/// Does an accepted route's CONNECT satisfy the cluster authorization (none configured:
+/// any does)?
+pub fn route_authorized(opts: &Options, user: &str, pass: &str) -> bool {
+    opts.cluster.username.is_empty()
+        || (user == opts.cluster.username && secret_matches(&opts.cluster.password, pass))
+}
+
 enum Verdict {
     Yes,
     No,

@@ -172,6 +172,9 @@ pub struct ConnMeta {
     pub retry: bool,
     /// Route: the peer turned out to be this server.
     pub self_route: bool,
+    /// The credentials this client (or accepted route) authenticated with, checked again
+    /// on reload; `None` until its CONNECT was accepted.
+    pub auth: Option<Arc<crate::auth::Credentials>>,
     pub close_reason: Option<CloseReason>,
     pub stop: Option<SystemTime>,
 }

@@ -4,9 +4,13 @@
 //! the running server. One `Reloaded: <option> = <value>` line per change, as
 //! nats-server logs them.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::conn::CloseReason;
+use nats_proto::errors;
+
+use crate::auth::{Credentials, Recheck};
+use crate::conn::{CloseReason, Conn};
 use crate::options::flags::{configure_quiet, Command};
 use crate::options::Options;
 use crate::route::route_still_valid;
@@ -52,7 +56,153 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     for (name, value) in changes {
         notice!(srv.log, "Reloaded: {} = {}", name, value);
     }
+    if auth_changed(&old, &new) {
+        // As nats-server: every connected client and accepted route is checked against
+        // the new authorization right away, idle or not.
+        let clients: Vec<_> = srv.clients.lock().values().cloned().collect();
+        for c in &clients {
+            recheck_client(srv, c, &new);
+        }
+        recheck_routes(srv, &new);
+        // Only now: readers that see the new generation rebuild their own permissions
+        // from what is left open.
+        srv.auth_gen.fetch_add(1, Ordering::Release);
+    }
     Ok(())
+}
+
+fn auth_changed(old: &Options, new: &Options) -> bool {
+    old.username != new.username
+        || old.password != new.password
+        || old.authorization != new.authorization
+        || old.users != new.users
+        || old.no_auth_user != new.no_auth_user
+        || old.default_permissions != new.default_permissions
+        || old.cluster.username != new.cluster.username
+        || old.cluster.password != new.cluster.password
+}
+
+/// Check one client against `opts` (reloaded): close it if its credentials no longer
+/// authenticate (or its user was removed), otherwise install its new permissions on the
+/// connection and drop the subscriptions they now deny, each with nats-server's
+/// `-ERR 'Permissions Violation for Subscription to "<subject>" (sid "<sid>")'`.
+/// A client whose CONNECT was not accepted yet is left to its reader. The client's own
+/// publish permissions are rebuilt by its reader (see `Server::auth_gen`).
+pub(crate) fn recheck_client(srv: &Server, c: &Arc<Conn>, opts: &Options) {
+    if c.is_closed() {
+        return;
+    }
+    let Some(creds) = c.meta.lock().auth.clone() else {
+        return;
+    };
+    match crate::auth::recheck(opts, &creds) {
+        Recheck::UserRemoved => {
+            c.close(CloseReason::ClientClosed);
+        }
+        Recheck::Failed => {
+            if opts.users.is_empty() {
+                error!(srv.log, "{} - authentication error", c.prefix());
+            } else {
+                error!(
+                    srv.log,
+                    "{} - authentication error - User {}",
+                    c.prefix(),
+                    errors::go_quote(creds.user.as_bytes())
+                );
+            }
+            c.send_err(&srv.log, errors::AUTH_VIOLATION);
+            c.close(CloseReason::AuthenticationViolation);
+        }
+        Recheck::Keep(p) => recheck_subs(srv, c, &creds, p),
+    }
+}
+
+fn recheck_subs(
+    srv: &Server,
+    c: &Arc<Conn>,
+    creds: &Credentials,
+    p: Option<&crate::options::Permissions>,
+) {
+    let perms = p.and_then(crate::permissions::ClientPerms::new);
+    // The delivery side (reply tracking, subscribe deny filter) starts afresh; checking
+    // the subscriptions below switches the filter back on where one needs it.
+    c.perms.reset(perms.as_ref().and_then(|p| p.response()));
+    let Some(perms) = perms else {
+        return;
+    };
+    let mut subs: Vec<_> = c.subs.lock().values().cloned().collect();
+    subs.sort_by(|a, b| a.sid.cmp(&b.sid));
+    let user = if creds.user.is_empty() {
+        "User \"N/A\"".to_string()
+    } else {
+        format!("User {}", errors::go_quote(creds.user.as_bytes()))
+    };
+    for sub in subs {
+        // nats-server keeps a queue subscription that is allowed either as a plain one or
+        // with its queue name.
+        let allowed = perms.can_subscribe(&sub.subject, None, &c.perms)
+            || sub
+                .queue
+                .as_deref()
+                .is_some_and(|q| perms.can_subscribe(&sub.subject, Some(q), &c.perms));
+        if allowed {
+            continue;
+        }
+        srv.remove_sub(&sub, true);
+        let subject = errors::go_quote(&sub.subject);
+        let sid = errors::go_quote(&sub.sid);
+        c.send_err(
+            &srv.log,
+            &format!("Permissions Violation for Subscription to {subject} (sid {sid})"),
+        );
+        notice!(
+            srv.log,
+            "Removed sub {} (sid {}) for {} - not authorized",
+            subject,
+            sid,
+            user
+        );
+    }
+}
+
+/// Close accepted routes whose CONNECT no longer satisfies the cluster authorization
+/// (`-ERR 'Authorization Violation'`, as nats-server). Routes we dialled are left alone:
+/// the other side checks the credentials we sent.
+fn recheck_routes(srv: &Server, opts: &Options) {
+    let routes = srv.routes.read().all();
+    for r in routes {
+        if r.is_closed() {
+            continue;
+        }
+        let creds = {
+            let m = r.meta.lock();
+            if m.did_solicit {
+                continue;
+            }
+            m.auth.clone()
+        };
+        let Some(creds) = creds else {
+            // Its CONNECT has not arrived yet; it will be checked against `opts`.
+            continue;
+        };
+        if crate::auth::route_authorized(opts, &creds.user, &creds.pass) {
+            continue;
+        }
+        if opts.users.is_empty() {
+            error!(srv.log, "{} - authentication error", r.prefix());
+        } else {
+            error!(
+                srv.log,
+                "{} - authentication error - User {}",
+                r.prefix(),
+                errors::go_quote(creds.user.as_bytes())
+            );
+        }
+        // Not ours to re-dial, even if it survived a duplicate resolution.
+        r.meta.lock().retry = false;
+        r.send_err(&srv.log, errors::AUTH_VIOLATION);
+        r.close(CloseReason::AuthenticationViolation);
+    }
 }
 
 /// Options nats-server cannot change without a restart.
@@ -87,6 +237,19 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             new.cluster.port.to_string(),
         ),
     ];
+    // nats-server refuses any change of `no_auth_user`, except dropping it together with
+    // its user.
+    if old.no_auth_user != new.no_auth_user {
+        let dropped_with_user = !old.no_auth_user.is_empty()
+            && new.no_auth_user.is_empty()
+            && !new.users.iter().any(|u| u.username == old.no_auth_user);
+        if !dropped_with_user {
+            return Err(format!(
+                "config reload not supported for NoAuthUser: old={}, new={}",
+                old.no_auth_user, new.no_auth_user
+            ));
+        }
+    }
     for (name, o, n) in fixed {
         if o != n {
             return Err(format!(

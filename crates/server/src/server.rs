@@ -97,6 +97,10 @@ pub struct Server {
     /// The `$G` account's subject index (local and remote subscriptions).
     pub gsl: Sublist<SubRef>,
     pub stats: ServerStats,
+    /// Bumped by a reload that changed authorization, after every connected client was
+    /// checked again; each client's reader compares it once per read batch and rebuilds
+    /// its own publish/subscribe permissions when it moved.
+    pub auth_gen: AtomicU64,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -220,6 +224,7 @@ impl Server {
             opts: RwLock::new(Arc::new(opts.clone())),
             log: Arc::new(log),
             stats: ServerStats::default(),
+            auth_gen: AtomicU64::new(0),
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             routes: RwLock::new(RouteTable::default()),

@@ -48,9 +48,13 @@ pub struct ClientState {
     /// `user`, or the `no_auth_user` it fell back on.
     log_user: String,
     max_subs: usize,
+    /// `Server::auth_gen` when this client's permissions were computed: a reload that
+    /// changed authorization moves it, and the next batch rebuilds `perms`.
+    auth_gen: u64,
     trace: bool,
-    /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`).
-    deferred: Option<ConnectInfo>,
+    /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`), and
+    /// the authorization generation it is checked against.
+    deferred: Option<(ConnectInfo, u64)>,
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
     in_bytes: u64,
@@ -69,6 +73,7 @@ impl ClientState {
             perms: None,
             log_user: String::new(),
             max_subs: o.max_subs.max(0) as usize,
+            auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
             deferred: None,
             srv,
@@ -167,6 +172,7 @@ impl ClientState {
         if self.auth_configured && !self.got_connect && !matches!(op, Op::Connect(_)) {
             // With a `no_auth_user`, a client may skip CONNECT (telnet demos): it is that
             // user from its first op on, as in nats-server.
+            let gen = self.srv.auth_gen.load(Ordering::Acquire);
             let opts = self.srv.opts();
             let Some(user) = crate::auth::no_auth_user(&opts) else {
                 self.send_err(errors::AUTH_VIOLATION);
@@ -174,8 +180,13 @@ impl ClientState {
             };
             self.got_connect = true;
             self.log_user = user.user.clone();
-            self.conn.meta.lock().user = user.user;
+            {
+                let mut m = self.conn.meta.lock();
+                m.user = user.user;
+                m.auth = crate::auth::Credentials::no_auth(&opts).map(Arc::new);
+            }
             self.set_permissions(user.permissions);
+            self.auth_checked(gen);
         }
         match op {
             Op::Pub(m) => self.process_pub(m),
@@ -293,6 +304,9 @@ impl ClientState {
             }
         };
         self.got_connect = true;
+        // Read before the options: a reload that lands after this sees our credentials
+        // or moves the generation (see `auth_checked`).
+        let gen = self.srv.auth_gen.load(Ordering::Acquire);
         let opts = self.srv.opts();
         let headers = !opts.no_header_support && ci.headers;
         self.conn.headers.store(headers, Ordering::Relaxed);
@@ -324,12 +338,12 @@ impl ClientState {
                 crate::auth::Check::NeedsHash => {
                     // bcrypt: verified off the async workers (see `readbuf::read_loop`);
                     // this connection reads nothing more until it is done.
-                    self.deferred = Some(ci);
+                    self.deferred = Some((ci, gen));
                     return Ok(());
                 }
             }
         }
-        self.finish_connect(ci)
+        self.finish_connect(ci, &opts, gen)
     }
 
     /// The user this client authenticated as: log name, `/connz` user, permissions.
@@ -361,8 +375,14 @@ impl ClientState {
         CloseReason::AuthenticationViolation
     }
 
-    /// The rest of a CONNECT once its credentials are accepted.
-    fn finish_connect(&mut self, ci: ConnectInfo) -> Result<(), CloseReason> {
+    /// The rest of a CONNECT once its credentials are accepted (against `opts`, of
+    /// authorization generation `gen`).
+    fn finish_connect(
+        &mut self,
+        ci: ConnectInfo,
+        opts: &crate::options::Options,
+        gen: u64,
+    ) -> Result<(), CloseReason> {
         let headers = self.conn.headers.load(Ordering::Relaxed);
         if !(0..=1).contains(&ci.protocol) {
             self.send_err(errors::INVALID_PROTOCOL);
@@ -372,12 +392,44 @@ impl ClientState {
             self.send_err(errors::NO_RESPONDERS_NEEDS_HEADERS);
             return Err(CloseReason::NoRespondersRequiresHeaders);
         }
+        self.conn.meta.lock().auth = Some(Arc::new(crate::auth::Credentials::of_client(opts, &ci)));
+        self.auth_checked(gen);
         let verbose = ci.verbose;
         self.opts = ci;
         if verbose {
             self.send_ok();
         }
         Ok(())
+    }
+
+    /// Credentials were just accepted against the options of generation `gen`. If a
+    /// reload changed authorization since, it may have checked the connection before its
+    /// credentials were recorded: check again now (the next batch then rebuilds `perms`).
+    fn auth_checked(&mut self, gen: u64) {
+        self.auth_gen = gen;
+        if self.srv.auth_gen.load(Ordering::Acquire) != gen {
+            crate::reload::recheck_client(&self.srv, &self.conn, &self.srv.opts());
+        }
+    }
+
+    /// A reload changed authorization (and has already closed this connection if its
+    /// credentials no longer pass, and dropped the subscriptions now denied): rebuild the
+    /// publish and subscribe permissions this reader checks.
+    fn reload_permissions(&mut self, gen: u64) {
+        self.auth_gen = gen;
+        if !self.got_connect || self.conn.is_closed() {
+            return;
+        }
+        let Some(creds) = self.conn.meta.lock().auth.clone() else {
+            return;
+        };
+        let opts = self.srv.opts();
+        if let crate::auth::Recheck::Keep(p) = crate::auth::recheck(&opts, &creds) {
+            // The delivery side was reset by the reload; only the reader's half changes.
+            self.perms = p.and_then(ClientPerms::new).map(Box::new);
+        } else {
+            crate::reload::recheck_client(&self.srv, &self.conn, &opts);
+        }
     }
 
     /// Install the permissions of the user this client authenticated as (`None`: no
@@ -684,7 +736,7 @@ impl OpHandler for ClientState {
     }
 
     fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
-        let ci = self.deferred.as_ref()?.clone();
+        let ci = self.deferred.as_ref()?.0.clone();
         Some(crate::readbuf::Deferred {
             opts: self.srv.opts(),
             connect: ci,
@@ -695,13 +747,13 @@ impl OpHandler for ClientState {
         &mut self,
         outcome: Option<crate::auth::OwnedAuthorized>,
     ) -> Result<(), CloseReason> {
-        let Some(ci) = self.deferred.take() else {
+        let Some((ci, gen)) = self.deferred.take() else {
             return Ok(());
         };
         match outcome {
             Some(user) => {
                 self.authorized(user.user, user.permissions.as_ref());
-                self.finish_connect(ci)
+                self.finish_connect(ci, &self.srv.opts(), gen)
             }
             None => Err(self.auth_failed(&ci)),
         }
@@ -722,6 +774,10 @@ impl OpHandler for ClientState {
 
     fn before_batch(&mut self) {
         self.trace = self.srv.log.trace_on();
+        let gen = self.srv.auth_gen.load(Ordering::Acquire);
+        if gen != self.auth_gen {
+            self.reload_permissions(gen);
+        }
     }
 
     fn after_batch(&mut self) -> Option<Arc<Conn>> {

@@ -54,6 +54,12 @@ impl RouteState {
             return Err(CloseReason::AuthenticationViolation);
         }
         self.awaiting_auth = false;
+        // Kept for a reload, which checks accepted routes against new cluster credentials.
+        self.conn.meta.lock().auth = Some(Arc::new(crate::auth::Credentials {
+            user: ci.user.clone(),
+            pass: ci.pass.clone(),
+            ..Default::default()
+        }));
         self.check_cluster_name(&ci.cluster, ci.cluster_dynamic)?;
         self.conn
             .headers
