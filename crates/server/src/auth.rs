@@ -111,11 +111,25 @@ static HASHERS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
 
 /// [`check`] on the blocking pool, at most [`HASHERS`] at a time.
 pub async fn check_off_runtime(opts: Arc<Options>, c: ConnectInfo) -> Option<OwnedAuthorized> {
+    off_runtime(Box::new(move || check(&opts, &c).map(|a| a.to_owned()))).await
+}
+
+/// Run a credential check that may hash on the blocking pool, at most [`HASHERS`] at a
+/// time.
+pub async fn off_runtime(
+    job: Box<dyn FnOnce() -> Option<OwnedAuthorized> + Send>,
+) -> Option<OwnedAuthorized> {
     let _permit = HASHERS.acquire().await.ok()?;
-    tokio::task::spawn_blocking(move || check(&opts, &c).map(|a| a.to_owned()))
-        .await
-        .ok()
-        .flatten()
+    tokio::task::spawn_blocking(job).await.ok().flatten()
+}
+
+/// [`secret_matches`] without hashing: `None` when the answer needs bcrypt.
+pub fn secret_matches_cached(configured: &str, given: &str) -> Option<bool> {
+    match secret_verdict(configured, given, false) {
+        Verdict::Yes => Some(true),
+        Verdict::No => Some(false),
+        Verdict::NeedsHash => None,
+    }
 }
 
 fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {

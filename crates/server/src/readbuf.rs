@@ -137,7 +137,7 @@ pub async fn read_loop<H: OpHandler>(
                 break;
             };
             let outcome = tokio::select! {
-                o = crate::auth::check_off_runtime(job.opts, job.connect) => o,
+                o = crate::auth::off_runtime(job.0) => o,
                 _ = conn.cancelled() => {
                     return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
                 }
@@ -150,11 +150,9 @@ pub async fn read_loop<H: OpHandler>(
     }
 }
 
-/// Work an op left for the read loop to run off the async workers.
-pub struct Deferred {
-    pub opts: Arc<crate::options::Options>,
-    pub connect: nats_proto::info::ConnectInfo,
-}
+/// Work an op left for the read loop to run off the async workers: a credential check
+/// that answers who the peer is (`None`: not authorized).
+pub struct Deferred(pub Box<dyn FnOnce() -> Option<crate::auth::OwnedAuthorized> + Send>);
 
 pub struct ReadBuf {
     buf: Vec<u8>,

@@ -292,3 +292,28 @@ fn bcrypt_does_not_block_the_message_path() {
     // A reconnect with the right password is answered from the cache.
     Raw::handshake(&srv.addr(), r#"{"user":"a","pass":"good"}"#);
 }
+
+/// Cluster credentials hashed with bcrypt are verified off the workers too: the right
+/// password registers the route, a wrong one gets Go's `Authorization Violation`.
+#[test]
+fn bcrypt_cluster_password_is_verified() {
+    let hash = bcrypt::hash("s", 6).unwrap();
+    let (_d, conf) = config(&format!(
+        "cluster {{ listen: \"127.0.0.1:-1\", name: c, authorization {{ user: r, password: \"{hash}\" }} }}\n"
+    ));
+    let srv = start(&["-c", &conf]);
+    let addr = format!("127.0.0.1:{}", srv.cluster_port.expect("cluster port"));
+    for (pass, ok) in [("s", true), ("bad", false)] {
+        let mut r = Raw::connect(&addr);
+        r.expect(r"^INFO \{.*\} ?\r\n");
+        r.send(format!(
+            "CONNECT {{\"user\":\"r\",\"pass\":\"{pass}\",\"name\":\"NFAKE{ok}\",\"cluster\":\"c\",\"headers\":true}}\r\nINFO {{\"server_id\":\"NFAKE{ok}\",\"name\":\"fake\",\"cluster\":\"c\",\"host\":\"127.0.0.1\",\"port\":1,\"proto\":2,\"headers\":true}}\r\nPING\r\n"
+        ));
+        if ok {
+            r.expect(r"PONG\r\n");
+        } else {
+            r.expect(r"-ERR 'Authorization Violation'\r\n");
+            assert!(r.closed_within(SECS5));
+        }
+    }
+}

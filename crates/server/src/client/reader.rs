@@ -737,10 +737,10 @@ impl OpHandler for ClientState {
 
     fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
         let ci = self.deferred.as_ref()?.0.clone();
-        Some(crate::readbuf::Deferred {
-            opts: self.srv.opts(),
-            connect: ci,
-        })
+        let opts = self.srv.opts();
+        Some(crate::readbuf::Deferred(Box::new(move || {
+            crate::auth::check(&opts, &ci).map(|a| a.to_owned())
+        })))
     }
 
     fn finish_deferred(

@@ -56,6 +56,8 @@ pub(super) struct RouteState {
     /// We added the peer's client URLs to our set (and must remove them at close).
     pub(super) urls_added: bool,
     pub(super) remote_id: String,
+    /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`).
+    pub(super) deferred: Option<nats_proto::info::ConnectInfo>,
 }
 
 async fn run(
@@ -141,6 +143,7 @@ async fn run(
         registered: false,
         urls_added: false,
         remote_id: String::new(),
+        deferred: None,
     };
     let reason = st.read_loop(r).await;
     conn.close(reason);
@@ -489,6 +492,21 @@ impl OpHandler for RouteState {
 
     fn awaiting_auth(&self) -> bool {
         self.awaiting_auth
+    }
+
+    fn has_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
+        self.take_deferred_connect()
+    }
+
+    fn finish_deferred(
+        &mut self,
+        outcome: Option<crate::auth::OwnedAuthorized>,
+    ) -> Result<(), CloseReason> {
+        self.finish_deferred_connect(outcome)
     }
 
     fn refuse_before_auth(&mut self) -> Option<CloseReason> {

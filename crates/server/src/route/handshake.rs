@@ -40,19 +40,65 @@ impl RouteState {
             return Err(CloseReason::ProtocolViolation);
         }
         let opts = self.srv.opts();
-        if !opts.cluster.username.is_empty()
-            && (ci.user != opts.cluster.username
-                || !crate::auth::secret_matches(&opts.cluster.password, &ci.pass))
-        {
-            error!(
-                self.srv.log,
-                "{} - authentication error - User {:?}",
-                self.conn.prefix(),
-                ci.user
-            );
-            self.send_err(errors::AUTH_VIOLATION);
-            return Err(CloseReason::AuthenticationViolation);
+        if !opts.cluster.username.is_empty() {
+            let ok = ci.user == opts.cluster.username
+                && match crate::auth::secret_matches_cached(&opts.cluster.password, &ci.pass) {
+                    Some(ok) => ok,
+                    None => {
+                        // bcrypt: checked off the async workers, then `finish_deferred`.
+                        self.deferred = Some(ci);
+                        return Ok(());
+                    }
+                };
+            if !ok {
+                return Err(self.auth_failed(&ci));
+            }
         }
+        self.finish_connect(ci)
+    }
+
+    fn auth_failed(&self, ci: &ConnectInfo) -> CloseReason {
+        error!(
+            self.srv.log,
+            "{} - authentication error - User {:?}",
+            self.conn.prefix(),
+            ci.user
+        );
+        self.send_err(errors::AUTH_VIOLATION);
+        CloseReason::AuthenticationViolation
+    }
+
+    /// A CONNECT waiting for its bcrypt verification, as a job for the read loop.
+    pub(super) fn take_deferred_connect(&mut self) -> Option<crate::readbuf::Deferred> {
+        let ci = self.deferred.as_ref()?;
+        let opts = self.srv.opts();
+        let (user, pass) = (ci.user.clone(), ci.pass.clone());
+        Some(crate::readbuf::Deferred(Box::new(move || {
+            crate::auth::route_authorized(&opts, &user, &pass).then(|| {
+                crate::auth::OwnedAuthorized {
+                    user,
+                    permissions: None,
+                }
+            })
+        })))
+    }
+
+    pub(super) fn finish_deferred_connect(
+        &mut self,
+        outcome: Option<crate::auth::OwnedAuthorized>,
+    ) -> Result<(), CloseReason> {
+        let Some(ci) = self.deferred.take() else {
+            return Ok(());
+        };
+        match outcome {
+            Some(_) => self.finish_connect(ci),
+            None => Err(self.auth_failed(&ci)),
+        }
+    }
+
+    /// The rest of a CONNECT once its credentials are accepted.
+    fn finish_connect(&mut self, ci: ConnectInfo) -> Result<(), CloseReason> {
+        let opts = self.srv.opts();
         self.awaiting_auth = false;
         // Kept for a reload, which checks accepted routes against new cluster credentials.
         self.conn.meta.lock().auth = Some(Arc::new(crate::auth::Credentials {
