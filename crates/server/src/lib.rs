@@ -18,6 +18,7 @@ pub mod options;
 pub mod permissions;
 pub mod ping;
 pub mod readbuf;
+pub mod redact;
 pub mod reload;
 pub mod route;
 pub mod server;

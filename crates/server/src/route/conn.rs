@@ -145,11 +145,10 @@ async fn run(
     st.cleanup().await;
 }
 
+/// A URL's user or password as Go's `url.Userinfo` gives it: percent-decoded, with `+`
+/// kept as `+` (this is not form data).
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    crate::redact::url_decode(s)
 }
 
 impl RouteState {
@@ -181,7 +180,7 @@ impl RouteState {
         let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let line = match op {
             Op::Info(j) => format!("INFO {}", s(j)),
-            Op::Connect(j) => format!("CONNECT {}", s(j)),
+            Op::Connect(j) => format!("CONNECT {}", crate::redact::connect_json(&s(j))),
             Op::Ping => "PING".into(),
             Op::Pong => "PONG".into(),
             Op::Ok => "+OK".into(),
