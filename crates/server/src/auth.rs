@@ -94,9 +94,14 @@ pub fn secret_matches(configured: &str, given: &str) -> bool {
     if is_bcrypt(configured) {
         return bcrypt::verify(given, configured).unwrap_or(false);
     }
-    // Not a timing-sensitive comparison: as nats-server, plain secrets are compared
-    // directly; use bcrypt hashes in the config when that matters.
-    configured == given
+    ct_eq(configured.as_bytes(), given.as_bytes())
+}
+
+/// Constant-time equality for secrets: the time taken does not depend on where the
+/// first difference is (only on the lengths, which may differ early).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 fn is_bcrypt(s: &str) -> bool {
@@ -119,6 +124,10 @@ mod tests {
         );
         assert!(!secret_matches(&hash, "nope"));
         assert!(secret_matches("plain", "plain"));
+        assert!(!secret_matches("plain", "plaiN"));
+        assert!(!secret_matches("plain", "plain2"));
+        assert!(!secret_matches("", "x"));
+        assert!(secret_matches("", ""));
     }
 
     fn connect(user: &str, pass: &str) -> ConnectInfo {
