@@ -120,7 +120,92 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
     }
 }
 
-#[allow(dead_code)]
-fn send_all(s: &mut TcpStream, b: &[u8]) {
-    s.write_all(b).unwrap();
+/// A monitoring client that never finishes its headers is disconnected after the header
+/// read timeout (5 s): one that sends nothing, one that stops mid-request-line, and one
+/// that trickles a header byte every 300 ms.
+#[test]
+fn monitoring_header_read_timeout() {
+    let s = start(&["-m", "-1"]);
+    let addr = format!("127.0.0.1:{}", s.http_port.unwrap());
+    let t0 = Instant::now();
+    let mut silent = TcpStream::connect(&addr).unwrap();
+    let mut partial = TcpStream::connect(&addr).unwrap();
+    partial.write_all(b"GET /varz HT").unwrap();
+    let trickle_addr = addr.clone();
+    let trickler = std::thread::spawn(move || {
+        let mut t = TcpStream::connect(&trickle_addr).unwrap();
+        t.write_all(b"GET /varz HTTP/1.1\r\nX-Slow: ").unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(12) {
+            if t.write_all(b"a").is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        closed_within(&mut t, Duration::from_millis(100))
+    });
+    assert!(closed_within(&mut silent, Duration::from_secs(10)), "silent client kept");
+    assert!(closed_within(&mut partial, Duration::from_secs(10)), "partial request kept");
+    assert!(trickler.join().unwrap(), "trickling client kept");
+    assert!(t0.elapsed() >= Duration::from_secs(4), "closed too early");
+    // A normal request still works.
+    assert_eq!(s.http_get("/varz").unwrap().0, 200);
+}
+
+/// At most 256 monitoring connections at once: the next one is closed at once, and a
+/// slot frees when a connection ends.
+#[test]
+fn monitoring_connection_cap() {
+    let s = start(&["-m", "-1"]);
+    let addr = format!("127.0.0.1:{}", s.http_port.unwrap());
+    let mut held: Vec<TcpStream> = (0..256).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    // Make sure all of them have been accepted: a request on the last one is answered.
+    let last = held.last_mut().unwrap();
+    last.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut b = [0u8; 256];
+    last.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert!(last.read(&mut b).unwrap() > 0);
+    let mut over = TcpStream::connect(&addr).unwrap();
+    assert!(
+        closed_within(&mut over, Duration::from_secs(2)),
+        "connection over the cap was not closed at once"
+    );
+    drop(held.pop());
+    assert!(common::wait_for(Duration::from_secs(5), || s
+        .http_get("/varz")
+        .is_ok_and(|r| r.0 == 200)));
+}
+
+/// Raw response headers (names, lower case, sorted) for `path`.
+fn header_names(port: u16, path: &str) -> (String, Vec<String>) {
+    let mut t = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    t.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut text = String::new();
+    let _ = t.read_to_string(&mut text);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or("").to_string();
+    let mut names: Vec<String> = lines
+        .filter_map(|l| l.split(':').next())
+        .map(|n| n.to_ascii_lowercase())
+        // Go streams the index page (chunked); we send its length. Both are framing.
+        .filter(|n| n != "transfer-encoding" && n != "content-length")
+        .collect();
+    names.sort();
+    (status, names)
+}
+
+/// The monitoring responses carry the same headers as Go 2.9.10's (no CORS header).
+#[test]
+fn monitoring_headers_as_go() {
+    let ours = start(&["-m", "-1"]);
+    let go = common::start_go(&["-m", "-1"]);
+    for path in ["/varz", "/connz?sort=bad", "/nope", "/healthz", "/connz?callback=cb", "/"] {
+        let o = header_names(ours.http_port.unwrap(), path);
+        let g = header_names(go.http_port.unwrap(), path);
+        assert_eq!(o, g, "{path}");
+        assert!(!o.1.iter().any(|n| n.starts_with("access-control")), "{path}");
+    }
 }
