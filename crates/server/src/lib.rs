@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod conn;
 pub mod deliver;
+pub mod guard;
 pub mod ids;
 pub mod lame_duck;
 pub mod logging;

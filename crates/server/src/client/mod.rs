@@ -12,6 +12,7 @@ use nats_proto::errors;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
+use crate::guard::guarded;
 use crate::server::Server;
 use crate::{debug, notice};
 
@@ -68,11 +69,11 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         first_ping: crate::ping::first_ping(ConnKind::Client, opts.ping_interval),
     };
     let ws = srv.clone();
-    let writer = srv
-        .tasks
-        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
-            on_writer_event(&ws, ev, c)
-        }));
+    let (wl, wc) = (srv.clone(), conn.clone());
+    let writer = srv.tasks.spawn(async move {
+        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| on_writer_event(&ws, ev, c));
+        guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
+    });
 
     if srv.is_shutting_down() || !srv.add_client(&conn) {
         if !srv.is_shutting_down() {
@@ -85,7 +86,10 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     }
 
     let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen);
-    let reason = st.read_loop(r).await;
+    // A panic in the reader (or the writer) closes the connection; clean-up still runs.
+    let reason = guarded(&srv.log, &conn, "reader", CloseReason::ReadError, st.read_loop(r))
+        .await
+        .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup();

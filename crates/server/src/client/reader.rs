@@ -7,7 +7,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use nats_proto::info::ConnectInfo;
 use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
@@ -81,7 +80,7 @@ impl ClientState {
     }
 
     pub async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
-        let auth = Duration::from_secs_f64(self.srv.opts().auth_timeout.max(0.001));
+        let auth = crate::options::secs_to_duration(self.srv.opts().auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(MIN_BUF, MAX_BUF), auth).await
     }
 

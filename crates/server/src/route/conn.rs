@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
 use crate::readbuf::{OpHandler, ReadBuf};
+use crate::guard::guarded;
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, notice, trace};
@@ -122,11 +123,13 @@ async fn run(
         first_ping: crate::ping::first_ping(ConnKind::Route, opts.ping_interval),
     };
     let ws = srv.clone();
-    let writer = srv
-        .tasks
-        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
+    let (wl, wc) = (srv.clone(), conn.clone());
+    let writer = srv.tasks.spawn(async move {
+        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
             crate::client::on_writer_event(&ws, ev, c)
-        }));
+        });
+        guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
+    });
 
     let mut st = RouteState {
         srv: srv.clone(),
@@ -139,7 +142,10 @@ async fn run(
         urls_added: false,
         remote_id: String::new(),
     };
-    let reason = st.read_loop(r).await;
+    // A panic in the reader (or the writer) closes the route; clean-up still runs.
+    let reason = guarded(&srv.log, &conn, "reader", CloseReason::ReadError, st.read_loop(r))
+        .await
+        .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup().await;
@@ -154,7 +160,7 @@ fn percent_decode(s: &str) -> String {
 impl RouteState {
     async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
         // Routes carry many connections' traffic: start and grow larger than clients.
-        let auth = Duration::from_secs_f64(self.srv.opts().cluster.auth_timeout.max(0.001));
+        let auth = crate::options::secs_to_duration(self.srv.opts().cluster.auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(4096, 256 * 1024), auth).await
     }
 
