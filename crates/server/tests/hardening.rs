@@ -209,3 +209,144 @@ fn monitoring_headers_as_go() {
         assert!(!o.1.iter().any(|n| n.starts_with("access-control")), "{path}");
     }
 }
+
+/// Run our binary to completion (bounded), returning its exit code and stderr.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let err_path = dir.path().join("stderr");
+    let mut child = std::process::Command::new(common::bin())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status, std::fs::read_to_string(&err_path).unwrap_or_default())
+}
+
+/// Out-of-range ports fail at start-up with Go's texts and exit code 1, instead of being
+/// truncated to 16 bits (99999 used to listen on 34463).
+#[test]
+fn out_of_range_ports_are_refused() {
+    let (_d1, c1) = common::config("port: 99999\n");
+    let (_d2, c2) = common::config("port: -1\ncluster { port: 99999 }\n");
+    let (_d3, c3) = common::config("port: -1\nhttp_port: 99999\n");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["-p", "99999"],
+            r#"Error listening on port: 0.0.0.0:99999, "listen tcp: address 99999: invalid port""#,
+        ),
+        (
+            &["-p", "-5"],
+            r#"Error listening on port: 0.0.0.0:-5, "listen tcp: address -5: invalid port""#,
+        ),
+        (
+            &["-p", "-1", "-m", "99999"],
+            "Can't start monitoring: can't listen to the monitor port: listen tcp: address 99999: invalid port",
+        ),
+        (
+            &["-c", &c1],
+            r#"Error listening on port: 0.0.0.0:99999, "listen tcp: address 99999: invalid port""#,
+        ),
+        (
+            &["-c", &c2],
+            "Error listening on router port: 99999 - listen tcp: address 99999: invalid port",
+        ),
+        (
+            &["-c", &c3],
+            "Can't start monitoring: can't listen to the monitor port: listen tcp: address 99999: invalid port",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, err) = run_to_exit(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
+/// A huge `authorization { timeout }` used to panic every connection
+/// (`Duration::from_secs_f64` overflow); it is clamped, and clients work.
+#[test]
+fn huge_auth_timeout_does_not_break_connections() {
+    for t in ["100000000000", "9999999999999999999.5"] {
+        let (_d, conf) = common::config(&format!(
+            "authorization {{ user: a, password: b, timeout: {t} }}\n\
+             cluster {{ name: t, listen: \"127.0.0.1:-1\", authorization {{ user: r, password: s, timeout: {t} }} }}\n"
+        ));
+        let s = start(&["-c", &conf, "-m", "-1"]);
+        let mut r = Raw::connect(&s.addr());
+        r.expect(r"^INFO .*\r\n");
+        r.send("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"b\"}\r\nSUB x 1\r\nPING\r\n");
+        r.expect("PONG\r\n");
+        let mut rr = Raw::connect(&format!("127.0.0.1:{}", s.cluster_port.unwrap()));
+        rr.expect(r"^INFO .*\r\n");
+        rr.send("CONNECT {\"verbose\":false,\"user\":\"r\",\"pass\":\"s\",\"name\":\"NX\",\"cluster\":\"t\"}\r\nPING\r\n");
+        rr.expect("PONG\r\n");
+        drop(r);
+        // Its clean-up ran: no connection and no subscription left.
+        assert!(common::wait_for(Duration::from_secs(5), || {
+            s.http_get("/varz").is_ok_and(|(_, b)| {
+                let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+                v["connections"] == 0 && v["subscriptions"] == 0
+            })
+        }));
+        assert!(!s.log().contains("anic"), "{}", s.log());
+    }
+}
+
+/// Connections whose options were set in-process (not through the config loader) with
+/// huge or NaN auth timeouts still work: the conversion saturates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_auth_timeout_in_process() {
+    use nats_server::logging::{Logger, Sink};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for t in [1e30, f64::INFINITY, f64::NAN] {
+        let opts = nats_server::options::Options {
+            host: "127.0.0.1".into(),
+            port: -1,
+            username: "a".into(),
+            password: "b".into(),
+            auth_timeout: t,
+            ..Default::default()
+        };
+        let srv = nats_server::Server::start(opts, Logger::new(Sink::Discard, true, false, false))
+            .await
+            .unwrap();
+        let mut c = tokio::net::TcpStream::connect(srv.client_addr().unwrap()).await.unwrap();
+        c.write_all(b"CONNECT {\"user\":\"a\",\"pass\":\"b\",\"verbose\":false}\r\nPING\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let ok = tokio::time::timeout(Duration::from_secs(5), async {
+            while !got.ends_with(b"PONG\r\n") {
+                let mut b = [0u8; 1024];
+                let n = c.read(&mut b).await.unwrap();
+                if n == 0 {
+                    return false;
+                }
+                got.extend_from_slice(&b[..n]);
+            }
+            true
+        })
+        .await;
+        assert_eq!(ok, Ok(true), "auth_timeout {t}: {}", String::from_utf8_lossy(&got));
+        drop(c);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !srv.clients.lock().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(srv.clients.lock().is_empty());
+        srv.shutdown().await;
+    }
+}
