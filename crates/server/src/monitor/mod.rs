@@ -312,8 +312,8 @@ struct SubDetail {
     cid: u64,
 }
 
-/// How many list entries (connections, subscriptions) this thread has built: tests check
-/// that paging builds only the entries of the page.
+// How many list entries (connections, subscriptions) this thread has built: tests check
+// that paging builds only the entries of the page.
 #[cfg(test)]
 thread_local! {
     pub(super) static ENTRIES_BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
