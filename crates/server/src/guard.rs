@@ -55,7 +55,10 @@ mod tests {
         .await;
         assert_eq!(r, None);
         assert!(conn.is_closed());
-        assert!(lines.lock().iter().any(|l| l.contains("Panic in reader: boom")));
+        assert!(lines
+            .lock()
+            .iter()
+            .any(|l| l.contains("Panic in reader: boom")));
         let ok = guarded(&log, &conn, "reader", CloseReason::ReadError, async { 5 }).await;
         assert_eq!(ok, Some(5));
     }

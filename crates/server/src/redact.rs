@@ -157,7 +157,9 @@ mod tests {
     fn every_secret_key_in_any_case() {
         let j = r#"{"Pass":"p1","PASS":"p2","password":"p3","Auth_Token":"t1","auth_token":"t2","sig":"s1","JWT":"j1","user":"u","p\u0061ss":"p4","pass" : 12345 ,"token":{"a":["x"]}}"#;
         let r = connect_json(j);
-        for s in ["p1", "p2", "p3", "t1", "t2", "s1", "j1", "p4", "12345", "\"x\""] {
+        for s in [
+            "p1", "p2", "p3", "t1", "t2", "s1", "j1", "p4", "12345", "\"x\"",
+        ] {
             assert!(!r.contains(s), "{s} leaked in {r}");
         }
         assert!(r.contains(r#""user":"u""#));

@@ -265,11 +265,9 @@ impl Server {
             } else {
                 opts.http_host.clone()
             };
-            let l = bind(&host, opts.http_port)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("Can't start monitoring: can't listen to the monitor port: {e}")
-                })?;
+            let l = bind(&host, opts.http_port).await.map_err(|e| {
+                anyhow::anyhow!("Can't start monitoring: can't listen to the monitor port: {e}")
+            })?;
             let addr = l.local_addr()?;
             notice!(
                 log,

@@ -55,10 +55,7 @@ fn no_secret_in_traces() {
     }
     let log = a.log();
     // Go's format for a redacted password, in place, keys kept as sent.
-    assert!(
-        log.contains(r#""user":"a","pass":"[REDACTED]"}]"#),
-        "{log}"
-    );
+    assert!(log.contains(r#""user":"a","pass":"[REDACTED]"}]"#), "{log}");
     assert!(log.contains(r#""Pass":"[REDACTED]""#), "{log}");
     assert!(
         log.contains(r#""user":"ruser","pass":"[REDACTED]""#),
@@ -91,7 +88,14 @@ fn route_url_password_is_percent_decoded() {
             "route with password {pass} refused; log:\n{}",
             a.log()
         );
-        let c = start(&["-cluster", "nats://127.0.0.1:-1", "--cluster_name", "pd", "-routes", &url]);
+        let c = start(&[
+            "-cluster",
+            "nats://127.0.0.1:-1",
+            "--cluster_name",
+            "pd",
+            "-routes",
+            &url,
+        ]);
         assert!(
             common::wait_full_mesh(&[&a, &b, &c], Duration::from_secs(10)),
             "-routes with password {pass} refused; log:\n{}",
@@ -144,8 +148,14 @@ fn monitoring_header_read_timeout() {
         }
         closed_within(&mut t, Duration::from_millis(100))
     });
-    assert!(closed_within(&mut silent, Duration::from_secs(10)), "silent client kept");
-    assert!(closed_within(&mut partial, Duration::from_secs(10)), "partial request kept");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(10)),
+        "silent client kept"
+    );
+    assert!(
+        closed_within(&mut partial, Duration::from_secs(10)),
+        "partial request kept"
+    );
     assert!(trickler.join().unwrap(), "trickling client kept");
     assert!(t0.elapsed() >= Duration::from_secs(4), "closed too early");
     // A normal request still works.
@@ -158,10 +168,13 @@ fn monitoring_header_read_timeout() {
 fn monitoring_connection_cap() {
     let s = start(&["-m", "-1"]);
     let addr = format!("127.0.0.1:{}", s.http_port.unwrap());
-    let mut held: Vec<TcpStream> = (0..256).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let mut held: Vec<TcpStream> = (0..256)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
     // Make sure all of them have been accepted: a request on the last one is answered.
     let last = held.last_mut().unwrap();
-    last.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    last.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut b = [0u8; 256];
     last.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert!(last.read(&mut b).unwrap() > 0);
@@ -202,11 +215,21 @@ fn header_names(port: u16, path: &str) -> (String, Vec<String>) {
 fn monitoring_headers_as_go() {
     let ours = start(&["-m", "-1"]);
     let go = common::start_go(&["-m", "-1"]);
-    for path in ["/varz", "/connz?sort=bad", "/nope", "/healthz", "/connz?callback=cb", "/"] {
+    for path in [
+        "/varz",
+        "/connz?sort=bad",
+        "/nope",
+        "/healthz",
+        "/connz?callback=cb",
+        "/",
+    ] {
         let o = header_names(ours.http_port.unwrap(), path);
         let g = header_names(go.http_port.unwrap(), path);
         assert_eq!(o, g, "{path}");
-        assert!(!o.1.iter().any(|n| n.starts_with("access-control")), "{path}");
+        assert!(
+            !o.1.iter().any(|n| n.starts_with("access-control")),
+            "{path}"
+        );
     }
 }
 
@@ -232,7 +255,10 @@ fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    (status, std::fs::read_to_string(&err_path).unwrap_or_default())
+    (
+        status,
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+    )
 }
 
 /// Out-of-range ports fail at start-up with Go's texts and exit code 1, instead of being
@@ -323,7 +349,9 @@ async fn huge_auth_timeout_in_process() {
         let srv = nats_server::Server::start(opts, Logger::new(Sink::Discard, true, false, false))
             .await
             .unwrap();
-        let mut c = tokio::net::TcpStream::connect(srv.client_addr().unwrap()).await.unwrap();
+        let mut c = tokio::net::TcpStream::connect(srv.client_addr().unwrap())
+            .await
+            .unwrap();
         c.write_all(b"CONNECT {\"user\":\"a\",\"pass\":\"b\",\"verbose\":false}\r\nPING\r\n")
             .await
             .unwrap();
@@ -340,7 +368,12 @@ async fn huge_auth_timeout_in_process() {
             true
         })
         .await;
-        assert_eq!(ok, Ok(true), "auth_timeout {t}: {}", String::from_utf8_lossy(&got));
+        assert_eq!(
+            ok,
+            Ok(true),
+            "auth_timeout {t}: {}",
+            String::from_utf8_lossy(&got)
+        );
         drop(c);
         let deadline = Instant::now() + Duration::from_secs(5);
         while !srv.clients.lock().is_empty() && Instant::now() < deadline {

@@ -71,7 +71,9 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let ws = srv.clone();
     let (wl, wc) = (srv.clone(), conn.clone());
     let writer = srv.tasks.spawn(async move {
-        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| on_writer_event(&ws, ev, c));
+        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
+            on_writer_event(&ws, ev, c)
+        });
         guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
     });
 
@@ -87,9 +89,15 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
 
     let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen);
     // A panic in the reader (or the writer) closes the connection; clean-up still runs.
-    let reason = guarded(&srv.log, &conn, "reader", CloseReason::ReadError, st.read_loop(r))
-        .await
-        .unwrap_or(CloseReason::ReadError);
+    let reason = guarded(
+        &srv.log,
+        &conn,
+        "reader",
+        CloseReason::ReadError,
+        st.read_loop(r),
+    )
+    .await
+    .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup();

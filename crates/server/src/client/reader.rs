@@ -246,7 +246,12 @@ impl ClientState {
             },
             Op::Ping => trace!(self.srv.log, "{} - <<- [PING]", p),
             Op::Pong => trace!(self.srv.log, "{} - <<- [PONG]", p),
-            Op::Connect(j) => trace!(self.srv.log, "{} - <<- [CONNECT {}]", p, crate::redact::connect_json(&s(j))),
+            Op::Connect(j) => trace!(
+                self.srv.log,
+                "{} - <<- [CONNECT {}]",
+                p,
+                crate::redact::connect_json(&s(j))
+            ),
             Op::Info(j) => trace!(self.srv.log, "{} - <<- [INFO {}]", p, s(j)),
             Op::Ok => trace!(self.srv.log, "{} - <<- [+OK]", p),
             Op::Err(t) => trace!(self.srv.log, "{} - <<- [-ERR {}]", p, s(t)),

@@ -384,9 +384,11 @@ mod tests {
         let mut socks = Vec::new();
         for i in 0..40 {
             let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            s.write_all(format!("CONNECT {{}}\r\nSUB a.{i} 1\r\nSUB b.{i} 2\r\nPING\r\n").as_bytes())
-                .await
-                .unwrap();
+            s.write_all(
+                format!("CONNECT {{}}\r\nSUB a.{i} 1\r\nSUB b.{i} 2\r\nPING\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
             let mut buf = Vec::new();
             while !buf.ends_with(b"PONG\r\n") {
                 let mut b = [0u8; 512];

@@ -18,8 +18,8 @@ use tokio::net::TcpStream;
 
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
-use crate::readbuf::{OpHandler, ReadBuf};
 use crate::guard::guarded;
+use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
 use crate::{debug, error, notice, trace};
@@ -143,9 +143,15 @@ async fn run(
         remote_id: String::new(),
     };
     // A panic in the reader (or the writer) closes the route; clean-up still runs.
-    let reason = guarded(&srv.log, &conn, "reader", CloseReason::ReadError, st.read_loop(r))
-        .await
-        .unwrap_or(CloseReason::ReadError);
+    let reason = guarded(
+        &srv.log,
+        &conn,
+        "reader",
+        CloseReason::ReadError,
+        st.read_loop(r),
+    )
+    .await
+    .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup().await;
