@@ -305,7 +305,7 @@ fn out_of_range_ports_are_refused() {
 /// (`Duration::from_secs_f64` overflow); it is clamped, and clients work.
 #[test]
 fn huge_auth_timeout_does_not_break_connections() {
-    for t in ["100000000000", "9999999999999999999.5"] {
+    for t in ["100000000000", "100000000000000000000.5"] {
         let (_d, conf) = common::config(&format!(
             "authorization {{ user: a, password: b, timeout: {t} }}\n\
              cluster {{ name: t, listen: \"127.0.0.1:-1\", authorization {{ user: r, password: s, timeout: {t} }} }}\n"
