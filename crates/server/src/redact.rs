@@ -122,6 +122,19 @@ pub fn url(url: &url::Url) -> String {
     u.to_string()
 }
 
+/// A JSON decoding error without the value it may quote (serde says "invalid type:
+/// integer `12345`"; that integer could be a password).
+pub fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "I/O error",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "invalid value",
+        Category::Eof => "unexpected end of JSON",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
+}
+
 /// Percent-decode a URL's user or password (`%2B` → `+`, `%26` → `&`, `+` stays `+`).
 pub fn url_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
@@ -164,6 +177,16 @@ mod tests {
         let r = connect_json(r#"{"pass":secret"#);
         assert!(!r.contains("secret"), "{r}");
         assert_eq!(connect_json("not json"), "not json");
+    }
+
+    #[test]
+    fn json_errors_do_not_quote_values() {
+        let e = serde_json::from_str::<nats_proto::info::ConnectInfo>(r#"{"pass":987654}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("987654"), "serde quotes it: {e}");
+        let m = json_error(&e);
+        assert!(!m.contains("987654"), "{m}");
+        assert!(m.starts_with("invalid value at line 1"), "{m}");
     }
 
     #[test]

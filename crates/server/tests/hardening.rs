@@ -43,6 +43,14 @@ fn no_secret_in_traces() {
         r.send(format!("CONNECT {v}\r\nPING\r\n"));
         r.expect(r"(PONG|-ERR)");
     }
+    // A route CONNECT that does not decode (a password sent as a number): the error log
+    // must not quote the value.
+    let mut rr = Raw::connect(&format!("127.0.0.1:{pa}"));
+    rr.expect(r"^INFO .*\r\n");
+    rr.send("CONNECT {\"user\":\"ruser\",\"pass\":86753091}\r\n");
+    assert!(rr.closed_within(Duration::from_secs(5)));
+    assert!(a.wait_log("Error parsing route CONNECT", Duration::from_secs(5)));
+    assert!(!a.log().contains("86753091"), "{}", a.log());
     // The last CONNECT has been traced.
     assert!(a.wait_log("p\\u0061ss", Duration::from_secs(5)));
     for (name, log) in [("a", a.log()), ("b", b.log())] {
