@@ -350,11 +350,8 @@ fn verified_key(configured: &str, given: &str) -> [u8; 32] {
 
 /// Compare secrets in time that depends on their lengths only, not on where they differ.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y));
-    std::hint::black_box(diff) == 0
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 fn is_bcrypt(s: &str) -> bool {
@@ -377,6 +374,10 @@ mod tests {
         );
         assert!(!secret_matches(&hash, "nope"));
         assert!(secret_matches("plain", "plain"));
+        assert!(!secret_matches("plain", "plaiN"));
+        assert!(!secret_matches("plain", "plain2"));
+        assert!(!secret_matches("", "x"));
+        assert!(secret_matches("", ""));
     }
 
     #[test]

@@ -47,9 +47,7 @@ fn base32_nopad(data: &[u8]) -> String {
 pub fn new_server_id() -> String {
     let mut raw = Vec::with_capacity(35);
     raw.push(PREFIX_SERVER);
-    for _ in 0..32 {
-        raw.push(fastrand::u8(..));
-    }
+    raw.extend_from_slice(&os_random(32));
     let crc = crc16(&raw);
     raw.extend_from_slice(&crc.to_le_bytes());
     base32_nopad(&raw)
@@ -64,10 +62,23 @@ pub fn nuid() -> String {
         .collect()
 }
 
-/// A 15-character base64url nonce (11 random bytes), as route INFOs carry.
+/// `n` bytes from the operating system's CSPRNG.
+///
+/// Nonces are what a peer signs to prove who it is, so they must not be predictable:
+/// `fastrand` (a fast, non-cryptographic generator) is not used for them.
+pub fn os_random(n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    // The OS generator failing (never seen on Linux) is fatal for this connection:
+    // better than handing out a guessable nonce.
+    getrandom::fill(&mut b).expect("the operating system's random number generator failed");
+    b
+}
+
+/// A 15-character base64url nonce (11 random bytes from the OS CSPRNG), as route INFOs
+/// carry.
 pub fn nonce() -> String {
     const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes: Vec<u8> = (0..11).map(|_| fastrand::u8(..)).collect();
+    let bytes = os_random(11);
     let mut out = String::with_capacity(15);
     for chunk in bytes.chunks(3) {
         let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | *b as u32) << (8 * (3 - chunk.len()));
@@ -96,6 +107,17 @@ mod tests {
     fn nuid_and_nonce_lengths() {
         assert_eq!(nuid().len(), 22);
         assert_eq!(nonce().len(), 15);
+    }
+
+    #[test]
+    fn nonces_do_not_come_from_the_seedable_fast_generator() {
+        // With fastrand's thread-local generator reseeded to the same value, a nonce
+        // drawn from it would repeat; one from the OS CSPRNG does not.
+        fastrand::seed(7);
+        let a = nonce();
+        fastrand::seed(7);
+        let b = nonce();
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn on_ping_timer(srv: &Server, conn: &Arc<Conn>) {
             srv.log,
             "{} - Delaying PING due to client activity {}s ago",
             conn.prefix(),
-            (now - last + 500) / 1000
+            (now.saturating_sub(last) + 500) / 1000
         );
         return;
     }
@@ -41,7 +41,7 @@ pub fn on_ping_timer(srv: &Server, conn: &Arc<Conn>) {
             srv.log,
             "{} - Delaying PING due to remote ping {}s ago",
             conn.prefix(),
-            (now - last_ping + 500) / 1000
+            (now.saturating_sub(last_ping) + 500) / 1000
         );
         return;
     }

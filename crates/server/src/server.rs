@@ -270,9 +270,9 @@ impl Server {
             } else {
                 opts.http_host.clone()
             };
-            let l = bind(&host, opts.http_port)
-                .await
-                .map_err(|e| anyhow::anyhow!("can't listen to the monitor port: {e}"))?;
+            let l = bind(&host, opts.http_port).await.map_err(|e| {
+                anyhow::anyhow!("Can't start monitoring: can't listen to the monitor port: {e}")
+            })?;
             let addr = l.local_addr()?;
             notice!(
                 log,
@@ -286,7 +286,7 @@ impl Server {
         let l = bind(&opts.host, opts.port).await.map_err(|e| {
             anyhow::anyhow!(
                 "Error listening on port: {}, {:?}",
-                join_host_port(&opts.host, opts.port.max(0) as u16),
+                join_host_port_i32(&opts.host, opts.port),
                 e.to_string()
             )
         })?;
@@ -480,6 +480,30 @@ pub fn is_any(host: &str) -> bool {
 }
 
 /// `host:port`, bracketing IPv6 literals.
+/// A configured port as Go's `net.Listen` takes it: `-1` (random) is 0; anything else
+/// outside 0..=65535 is refused with Go's text instead of being truncated to 16 bits.
+pub fn valid_port(port: i32) -> std::io::Result<u16> {
+    match port {
+        -1 => Ok(0),
+        p => u16::try_from(p).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("listen tcp: address {p}: invalid port"),
+            )
+        }),
+    }
+}
+
+/// `host:port` for a configured (possibly invalid) port, for error messages.
+fn join_host_port_i32(host: &str, port: i32) -> String {
+    let p = if port == -1 { 0 } else { port };
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{p}")
+    } else {
+        format!("{host}:{p}")
+    }
+}
+
 pub fn join_host_port(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
@@ -547,7 +571,7 @@ pub fn own_client_urls(opts: &Options, port: u16) -> Vec<String> {
 
 /// Bind a TCP listener on `host:port` (`-1` or 0 = any free port).
 pub async fn bind(host: &str, port: i32) -> std::io::Result<TcpListener> {
-    let port = if port < 0 { 0 } else { port as u16 };
+    let port = valid_port(port)?;
     let host = host.trim_matches(|c| c == '[' || c == ']');
     if host.is_empty() || host == "0.0.0.0" || host == "::" {
         // Go listens on every address, IPv4 and IPv6, for the wildcard host: a dual-stack

@@ -12,6 +12,7 @@ use nats_proto::errors;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg, WriterEvent};
+use crate::guard::guarded;
 use crate::server::Server;
 use crate::{debug, notice};
 
@@ -68,11 +69,13 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         first_ping: crate::ping::first_ping(ConnKind::Client, opts.ping_interval),
     };
     let ws = srv.clone();
-    let writer = srv
-        .tasks
-        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
+    let (wl, wc) = (srv.clone(), conn.clone());
+    let writer = srv.tasks.spawn(async move {
+        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
             on_writer_event(&ws, ev, c)
-        }));
+        });
+        guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
+    });
 
     if srv.is_shutting_down() || !srv.add_client(&conn) {
         if !srv.is_shutting_down() {
@@ -85,7 +88,16 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     }
 
     let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen);
-    let reason = st.read_loop(r).await;
+    // A panic in the reader (or the writer) closes the connection; clean-up still runs.
+    let reason = guarded(
+        &srv.log,
+        &conn,
+        "reader",
+        CloseReason::ReadError,
+        st.read_loop(r),
+    )
+    .await
+    .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup();
@@ -94,6 +106,12 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
 /// What a connection's writer reports (clients and routes alike): ping timer, write
 /// errors, and writes that outlive `write_deadline` (a slow consumer).
 pub fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
+    #[cfg(test)]
+    if matches!(ev, WriterEvent::PingTimer)
+        && tests::PANIC_ON_PING_PORT.load(Ordering::Relaxed) == c.addr.port()
+    {
+        panic!("test panic in the writer");
+    }
     match ev {
         WriterEvent::PingTimer => crate::ping::on_ping_timer(srv, c),
         WriterEvent::WriteError => {
@@ -111,5 +129,60 @@ pub fn on_writer_event(srv: &Arc<Server>, ev: WriterEvent, c: &Arc<Conn>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::Logger;
+    use std::sync::atomic::AtomicU16;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The ping timer of the connection from this client port panics (tests only).
+    pub(super) static PANIC_ON_PING_PORT: AtomicU16 = AtomicU16::new(0);
+
+    /// A panic in a connection task still runs its clean-up: the client leaves
+    /// `Server::clients`, its subscriptions leave the sublist, and the panic is logged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_connection_is_cleaned_up() {
+        let opts = crate::options::Options {
+            host: "127.0.0.1".into(),
+            port: -1,
+            ping_interval: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let (log, lines) = Logger::memory(false, false);
+        let srv = Server::start(opts, log).await.unwrap();
+        let mut c = TcpStream::connect(srv.client_addr().unwrap())
+            .await
+            .unwrap();
+        c.write_all(b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nSUB bar 2\r\nPING\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while !got.windows(6).any(|w| w == b"PONG\r\n") {
+            let mut b = [0u8; 1024];
+            let n = c.read(&mut b).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&b[..n]);
+        }
+        assert_eq!(srv.gsl.count(), 2);
+        assert_eq!(srv.clients.lock().len(), 1);
+        PANIC_ON_PING_PORT.store(c.local_addr().unwrap().port(), Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while (srv.gsl.count() != 0 || !srv.clients.lock().is_empty())
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        PANIC_ON_PING_PORT.store(0, Ordering::Relaxed);
+        assert_eq!(srv.gsl.count(), 0, "subscriptions left behind");
+        assert!(srv.clients.lock().is_empty(), "client left registered");
+        assert!(lines
+            .lock()
+            .iter()
+            .any(|l| l.contains("Panic in writer: test panic in the writer")));
+        srv.shutdown().await;
     }
 }

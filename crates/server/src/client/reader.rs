@@ -7,7 +7,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use nats_proto::info::ConnectInfo;
 use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
@@ -89,7 +88,7 @@ impl ClientState {
     }
 
     pub async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
-        let auth = Duration::from_secs_f64(self.srv.opts().auth_timeout.max(0.001));
+        let auth = crate::options::secs_to_duration(self.srv.opts().auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(MIN_BUF, MAX_BUF), auth).await
     }
 
@@ -261,7 +260,12 @@ impl ClientState {
             },
             Op::Ping => trace!(self.srv.log, "{} - <<- [PING]", p),
             Op::Pong => trace!(self.srv.log, "{} - <<- [PONG]", p),
-            Op::Connect(j) => trace!(self.srv.log, "{} - <<- [CONNECT {}]", p, redact_pass(&s(j))),
+            Op::Connect(j) => trace!(
+                self.srv.log,
+                "{} - <<- [CONNECT {}]",
+                p,
+                crate::redact::connect_json(&s(j))
+            ),
             Op::Info(j) => trace!(self.srv.log, "{} - <<- [INFO {}]", p, s(j)),
             Op::Ok => trace!(self.srv.log, "{} - <<- [+OK]", p),
             Op::Err(t) => trace!(self.srv.log, "{} - <<- [-ERR {}]", p, s(t)),
@@ -804,17 +808,4 @@ fn is_reserved_reply(reply: &[u8]) -> bool {
     (reply.len() > 4 && reply.starts_with(b"_R_."))
         || (reply.len() > 8 && reply.starts_with(b"$JS.ACK."))
         || (reply.len() > 5 && reply.starts_with(b"_GR_."))
-}
-
-/// Replace the password value in a CONNECT for traces.
-fn redact_pass(json: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(mut m)) => {
-            if m.contains_key("pass") {
-                m.insert("pass".into(), "[REDACTED]".into());
-            }
-            serde_json::Value::Object(m).to_string()
-        }
-        _ => json.to_string(),
-    }
 }

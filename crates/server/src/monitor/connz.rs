@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::format::{rtt, since, uptime, GoTime};
 use super::query::{ConnState, Query};
-use super::sort_opts::{sort_infos, SortOpt};
+use super::sort_opts::{sort_keys, SortOpt};
 use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
 use crate::conn::Conn;
 use crate::server::{ClosedConn, Server};
@@ -41,7 +41,7 @@ pub(super) struct Connz {
     connections: Option<Vec<ConnInfo>>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug)]
 pub(super) struct ConnInfo {
     pub(super) cid: u64,
     pub(super) kind: &'static str,
@@ -189,27 +189,107 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     let keep = |conn: &Conn| {
         (o.user.is_empty() || conn.meta.lock().user == o.user) && o.mqtt_client.is_empty()
     };
-    let mut infos: Vec<ConnInfo> = open
+    // Sort and page on small keys (counters and times only); the full entries, with
+    // names and subscription lists, are built for the page alone.
+    let mut keys: Vec<SortKey> = open
         .iter()
-        .filter(|conn| keep(conn))
-        .map(|conn| open_info(conn, now, o))
+        .enumerate()
+        .filter(|(_, conn)| keep(conn))
+        .map(|(i, conn)| open_key(conn, Src::Open(i)))
         .chain(
             closed
                 .iter()
-                .filter(|cc| keep(&cc.conn))
-                .map(|cc| closed_info(cc, o)),
+                .enumerate()
+                .filter(|(_, cc)| keep(&cc.conn))
+                .map(|(i, cc)| closed_key(cc, Src::Closed(i))),
         )
         .collect();
-    sort_infos(&mut infos, sort, now);
-    let range = page(infos.len(), offset, limit);
-    let conns: Vec<ConnInfo> = infos.drain(range).collect();
+    sort_keys(&mut keys, sort, now);
+    let range = page(keys.len(), offset, limit);
+    let conns: Vec<ConnInfo> = keys[range]
+        .iter()
+        .map(|k| match k.src {
+            Src::Open(i) => open_info(&open[i], now, o),
+            Src::Closed(i) => closed_info(&closed[i], o),
+        })
+        .collect();
     c.num_connections = conns.len();
     c.connections = Some(conns);
     Ok(c)
 }
 
+#[cfg(test)]
+impl Connz {
+    pub(super) fn num_connections_for_test(&self) -> usize {
+        self.num_connections
+    }
+}
+
+/// Where a sort key's connection is: an index into the open or the closed list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Src {
+    Open(usize),
+    Closed(usize),
+}
+
+/// What `/connz` sorts on, read without building the entry (no strings are copied).
+#[derive(Debug, Clone)]
+pub(super) struct SortKey {
+    pub(super) src: Src,
+    pub(super) cid: u64,
+    pub(super) start: SystemTime,
+    pub(super) last_activity: SystemTime,
+    pub(super) stop: Option<SystemTime>,
+    pub(super) reason: &'static str,
+    pub(super) subscriptions: u32,
+    pub(super) pending_bytes: usize,
+    pub(super) in_msgs: u64,
+    pub(super) out_msgs: u64,
+    pub(super) in_bytes: u64,
+    pub(super) out_bytes: u64,
+}
+
+fn base_key(conn: &Conn, src: Src) -> SortKey {
+    let (out_msgs, out_bytes, pending) = {
+        let out = conn.out.lock();
+        (out.msgs, out.bytes, out.pending)
+    };
+    SortKey {
+        src,
+        cid: conn.cid,
+        start: conn.start,
+        last_activity: last_activity(conn),
+        stop: None,
+        reason: "",
+        subscriptions: 0,
+        pending_bytes: pending,
+        in_msgs: conn.in_stats.msgs.load(Relaxed),
+        out_msgs,
+        in_bytes: conn.in_stats.bytes.load(Relaxed),
+        out_bytes,
+    }
+}
+
+fn open_key(conn: &Conn, src: Src) -> SortKey {
+    let mut k = base_key(conn, src);
+    k.subscriptions = conn.subs.lock().len() as u32;
+    k
+}
+
+fn closed_key(cc: &ClosedConn, src: Src) -> SortKey {
+    let mut k = base_key(&cc.conn, src);
+    let m = cc.conn.meta.lock();
+    let stop = m.stop.unwrap_or(cc.conn.start);
+    k.stop = Some(stop);
+    k.reason = m.close_reason.map_or("", |r| r.as_str());
+    k.pending_bytes = 0;
+    k.subscriptions = cc.subs.len() as u32;
+    k
+}
+
 /// The parts common to open and closed connections; `now` is when uptime and idle end.
 fn base_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
+    super::built_one();
     let meta = conn.meta.lock().clone();
     let (out_msgs, out_bytes, pending) = {
         let out = conn.out.lock();

@@ -29,6 +29,7 @@ mod subsz;
 mod varz;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -36,6 +37,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::server::Server;
 use crate::sub::Subscription;
@@ -88,6 +90,18 @@ struct Ctx {
     base: Arc<str>,
 }
 
+/// How long a monitoring client may take to send a request's headers (from the moment we
+/// start waiting for them, including on an idle keep-alive connection) before it is
+/// disconnected. nats-server 2.9.10 sets no limit; later versions set `ReadHeaderTimeout`
+/// to 5 s, which is what we use.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most this many monitoring connections are served at once. A connection accepted
+/// over the limit is closed at once, so that the socket is not left in the listen
+/// backlog. Monitoring is polled by a handful of tools (Prometheus exporter, probes,
+/// dashboards); 256 leaves room for many of them while bounding memory and tasks.
+pub const MAX_HTTP_CONNECTIONS: usize = 256;
+
 /// Serve the monitoring endpoints on `l` until the server shuts down.
 pub fn spawn(srv: Arc<Server>, l: TcpListener) {
     let base: Arc<str> = normalize_base_path(&srv.opts().http_base_path).into();
@@ -97,9 +111,42 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
     });
     let s = srv.clone();
     srv.tasks.spawn(async move {
-        let _ = axum::serve(l, app)
-            .with_graceful_shutdown(async move { s.shutdown.cancelled().await })
-            .await;
+        let slots = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = s.shutdown.cancelled() => return,
+                r = l.accept() => match r {
+                    Ok(x) => x,
+                    Err(_) => {
+                        // Out of descriptors, say: do not spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                drop(stream);
+                continue;
+            };
+            let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+            let shutdown = s.shutdown.clone();
+            s.tasks.spawn(async move {
+                let _slot = slot;
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .max_buf_size(1 << 20)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = shutdown.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+                    }
+                }
+            });
+        }
     });
 }
 
@@ -183,11 +230,6 @@ fn json_response(q: &Query, status: StatusCode, body: Vec<u8>) -> Response {
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    // Newer nats-server versions send this so browser dashboards can poll; harmless here.
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     resp
 }
 
@@ -270,9 +312,23 @@ struct SubDetail {
     cid: u64,
 }
 
+// How many list entries (connections, subscriptions) this thread has built: tests check
+// that paging builds only the entries of the page.
+#[cfg(test)]
+thread_local! {
+    pub(super) static ENTRIES_BUILT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Count one entry built (tests only).
+fn built_one() {
+    #[cfg(test)]
+    ENTRIES_BUILT.with(|c| c.set(c.get() + 1));
+}
+
 impl SubDetail {
     fn new(sub: &Subscription, account: &str) -> SubDetail {
         use std::sync::atomic::Ordering::Relaxed;
+        built_one();
         SubDetail {
             account: account.to_string(),
             subject: String::from_utf8_lossy(&sub.subject).into_owned(),
@@ -309,6 +365,61 @@ fn page(len: usize, offset: usize, limit: usize) -> std::ops::Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `/connz` and `/subsz` sort on small keys and build full entries for the requested
+    /// page only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn paging_builds_only_the_page() {
+        use crate::logging::{Logger, Sink};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let opts = crate::options::Options {
+            host: "127.0.0.1".into(),
+            port: -1,
+            ..Default::default()
+        };
+        let srv = Server::start(opts, Logger::new(Sink::Discard, true, false, false))
+            .await
+            .unwrap();
+        let addr = srv.client_addr().unwrap();
+        let mut socks = Vec::new();
+        for i in 0..40 {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(
+                format!("CONNECT {{}}\r\nSUB a.{i} 1\r\nSUB b.{i} 2\r\nPING\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut buf = Vec::new();
+            while !buf.ends_with(b"PONG\r\n") {
+                let mut b = [0u8; 512];
+                let n = s.read(&mut b).await.unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&b[..n]);
+            }
+            socks.push(s);
+        }
+        let built = |f: &dyn Fn()| {
+            ENTRIES_BUILT.with(|c| c.set(0));
+            f();
+            ENTRIES_BUILT.with(|c| c.get())
+        };
+        let q = Query::parse(Some("limit=3&offset=5&sort=subs&subs=detail"));
+        let n = built(&|| {
+            let o = connz::ConnzOptions::from_query(&q).unwrap();
+            let c = connz::connz(&srv, &o).unwrap();
+            assert_eq!(c.num_connections_for_test(), 3);
+        });
+        // 3 connections, each with 2 subscription details, plus the 3 entries.
+        assert_eq!(n, 3 + 3 * 2, "connz built entries beyond its page");
+        let q = Query::parse(Some("subs=1&limit=4&offset=10"));
+        let n = built(&|| {
+            let r = subsz::handle(&srv, &q);
+            assert_eq!(r.status(), StatusCode::OK);
+        });
+        assert_eq!(n, 4, "subsz built entries beyond its page");
+        drop(socks);
+        srv.shutdown().await;
+    }
 
     #[test]
     fn base_paths() {

@@ -83,7 +83,16 @@ fn route_info(r: &Conn, now: SystemTime, subs: bool, detail: bool) -> RouteInfo 
         (out.msgs, out.bytes)
     };
     let last = r.start + Duration::from_millis(r.last_activity_ms.load(Relaxed));
-    let mut list: Vec<_> = r.subs.lock().values().cloned().collect();
+    // The list is copied only when it is asked for; otherwise only counted.
+    let (count, mut list) = {
+        let held = r.subs.lock();
+        let list: Vec<_> = if subs || detail {
+            held.values().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        (held.len(), list)
+    };
     list.sort_by(|a, b| sid_order(&a.sid, &b.sid));
     let mut ri = RouteInfo {
         rid: r.cid,
@@ -102,7 +111,7 @@ fn route_info(r: &Conn, now: SystemTime, subs: bool, detail: bool) -> RouteInfo 
         out_msgs,
         in_bytes: r.in_stats.bytes.load(Relaxed),
         out_bytes,
-        subscriptions: list.len() as u32,
+        subscriptions: count as u32,
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
     };

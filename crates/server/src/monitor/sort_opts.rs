@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::time::SystemTime;
 
-use super::connz::ConnInfo;
+use super::connz::SortKey;
 use super::format::since;
 
 /// `sort=` values (Go's `SortOpt`).
@@ -52,10 +52,10 @@ impl SortOpt {
 
 /// Sort as Go does. Ties keep cid order (Go's sort is not stable, so any order is
 /// faithful; this one is reproducible).
-pub(super) fn sort_infos(v: &mut [ConnInfo], sort: SortOpt, now: SystemTime) {
+pub(super) fn sort_keys(v: &mut [SortKey], sort: SortOpt, now: SystemTime) {
     v.sort_by_key(|c| c.cid);
-    let desc = |f: fn(&ConnInfo, &ConnInfo) -> Ordering| move |a: &ConnInfo, b: &ConnInfo| f(b, a);
-    let life = |c: &ConnInfo| since(c.stop.map_or(now, |s| s.0), c.start.0);
+    let desc = |f: fn(&SortKey, &SortKey) -> Ordering| move |a: &SortKey, b: &SortKey| f(b, a);
+    let life = |c: &SortKey| since(c.stop.unwrap_or(now), c.start);
     match sort {
         SortOpt::Cid | SortOpt::Start => {}
         SortOpt::Subs => v.sort_by(desc(|a, b| a.subscriptions.cmp(&b.subscriptions))),
@@ -66,7 +66,7 @@ pub(super) fn sort_infos(v: &mut [ConnInfo], sort: SortOpt, now: SystemTime) {
         SortOpt::BytesFrom => v.sort_by(desc(|a, b| a.in_bytes.cmp(&b.in_bytes))),
         SortOpt::Last => v.sort_by(desc(|a, b| a.last_activity.cmp(&b.last_activity))),
         SortOpt::Idle => v.sort_by(desc(|a, b| {
-            since(a.last_activity.0, a.start.0).cmp(&since(b.last_activity.0, b.start.0))
+            since(a.last_activity, a.start).cmp(&since(b.last_activity, b.start))
         })),
         SortOpt::Uptime => v.sort_by_key(life),
         SortOpt::Stop => v.sort_by(desc(|a, b| a.stop.cmp(&b.stop))),
@@ -77,43 +77,31 @@ pub(super) fn sort_infos(v: &mut [ConnInfo], sort: SortOpt, now: SystemTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::format::GoTime;
+    use crate::monitor::connz::Src;
     use std::time::Duration;
 
-    fn info(cid: u64, start_s: u64, last_s: u64, subs: u32, out_msgs: u64) -> ConnInfo {
-        let t = |s| GoTime(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-        ConnInfo {
+    fn info(cid: u64, start_s: u64, last_s: u64, subs: u32, out_msgs: u64) -> SortKey {
+        let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        SortKey {
+            src: Src::Open(cid as usize),
             cid,
-            kind: "Client",
-            typ: "nats",
-            ip: "127.0.0.1".into(),
-            port: 1,
             start: t(start_s),
             last_activity: t(last_s),
             stop: None,
             reason: "",
-            rtt: "0s".into(),
-            uptime: "0s".into(),
-            idle: "0s".into(),
+            subscriptions: subs,
             pending_bytes: 0,
             in_msgs: 0,
             out_msgs,
             in_bytes: 0,
             out_bytes: 0,
-            subscriptions: subs,
-            name: String::new(),
-            lang: String::new(),
-            version: String::new(),
-            authorized_user: String::new(),
-            subscriptions_list: Vec::new(),
-            subscriptions_list_detail: Vec::new(),
         }
     }
 
-    fn order(sort: &str, v: &[ConnInfo]) -> Vec<u64> {
+    fn order(sort: &str, v: &[SortKey]) -> Vec<u64> {
         let mut v = v.to_vec();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        sort_infos(&mut v, SortOpt::parse(sort).unwrap(), now);
+        sort_keys(&mut v, SortOpt::parse(sort).unwrap(), now);
         v.iter().map(|c| c.cid).collect()
     }
 

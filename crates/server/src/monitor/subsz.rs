@@ -17,6 +17,7 @@ use super::query::Query;
 use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
 use crate::conn::ConnKind;
 use crate::server::Server;
+use crate::sub::SubRef;
 
 /// Default page size (Go's `DefaultSubListSize`).
 const DEFAULT_LIMIT: usize = 1024;
@@ -96,7 +97,11 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
     if range.is_empty() {
         return pretty(q, &stats);
     }
-    let list: Vec<SubDetail> = list[range].to_vec();
+    // Entries are built for the page only.
+    let list: Vec<SubDetail> = list[range]
+        .iter()
+        .map(|s| SubDetail::new(s, GLOBAL_ACCOUNT))
+        .collect();
     pretty(
         q,
         &Subsz {
@@ -112,7 +117,7 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
 }
 
 /// Client subscriptions (matching `test` if given), by cid then sid.
-fn subscriptions(srv: &Server, test: &str) -> Vec<SubDetail> {
+fn subscriptions(srv: &Server, test: &str) -> Vec<SubRef> {
     let mut subs: Vec<_> = srv
         .gsl
         .all()
@@ -126,7 +131,5 @@ fn subscriptions(srv: &Server, test: &str) -> Vec<SubDetail> {
             .cmp(&b.conn.cid)
             .then_with(|| sid_order(&a.sid, &b.sid))
     });
-    subs.iter()
-        .map(|s| SubDetail::new(s, GLOBAL_ACCOUNT))
-        .collect()
+    subs
 }

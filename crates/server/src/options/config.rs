@@ -104,12 +104,14 @@ pub fn set_baseline(o: &mut Options) {
     if o.ping_max == 0 {
         o.ping_max = DEFAULT_PING_MAX;
     }
+    o.auth_timeout = super::clamp_timeout_secs(o.auth_timeout);
     if o.auth_timeout == 0.0 {
         o.auth_timeout = DEFAULT_AUTH_TIMEOUT;
     }
     if o.cluster.port != 0 && o.cluster.host.is_empty() {
         o.cluster.host = DEFAULT_HOST.to_string();
     }
+    o.cluster.auth_timeout = super::clamp_timeout_secs(o.cluster.auth_timeout);
     if o.cluster.auth_timeout == 0.0 {
         o.cluster.auth_timeout = DEFAULT_AUTH_TIMEOUT;
     }

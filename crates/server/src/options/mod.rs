@@ -29,6 +29,29 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
 pub const DEFAULT_PING_MAX: i64 = 2;
 pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(10);
 pub const DEFAULT_AUTH_TIMEOUT: f64 = 2.0;
+/// The longest timeout given in (float) seconds that we honour: one year. Larger values
+/// (Go turns them into an overflowed, negative `time.Duration`, which times out at once)
+/// are clamped to it, so that turning them into a `Duration` can never overflow.
+pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// A timeout configured in seconds as a `Duration`, never panicking: NaN, zero and
+/// negative values become 1 ms (the shortest we use), huge ones `MAX_TIMEOUT_SECS`.
+pub fn secs_to_duration(secs: f64) -> Duration {
+    if secs.is_nan() {
+        return Duration::from_millis(1);
+    }
+    Duration::from_secs_f64(secs.clamp(0.001, MAX_TIMEOUT_SECS))
+}
+
+/// Clamp a configured timeout in seconds to what `secs_to_duration` honours (keeping 0,
+/// which means "the default").
+pub fn clamp_timeout_secs(secs: f64) -> f64 {
+    if secs.is_nan() {
+        0.0
+    } else {
+        secs.min(MAX_TIMEOUT_SECS)
+    }
+}
 pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
 pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
 pub const DEFAULT_ROUTE_CONNECT: Duration = Duration::from_secs(1);

@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 
 use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
+use crate::guard::guarded;
 use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
 use crate::sub::{SubRef, Subscription};
@@ -124,11 +125,13 @@ async fn run(
         first_ping: crate::ping::first_ping(ConnKind::Route, opts.ping_interval),
     };
     let ws = srv.clone();
-    let writer = srv
-        .tasks
-        .spawn(conn::write_loop(conn.clone(), w, wcfg, move |ev, c| {
+    let (wl, wc) = (srv.clone(), conn.clone());
+    let writer = srv.tasks.spawn(async move {
+        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
             crate::client::on_writer_event(&ws, ev, c)
-        }));
+        });
+        guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
+    });
 
     let mut st = RouteState {
         srv: srv.clone(),
@@ -145,7 +148,16 @@ async fn run(
         remote_id: String::new(),
         deferred: None,
     };
-    let reason = st.read_loop(r).await;
+    // A panic in the reader (or the writer) closes the route; clean-up still runs.
+    let reason = guarded(
+        &srv.log,
+        &conn,
+        "reader",
+        CloseReason::ReadError,
+        st.read_loop(r),
+    )
+    .await
+    .unwrap_or(CloseReason::ReadError);
     conn.close(reason);
     let _ = writer.await;
     st.cleanup().await;
@@ -165,17 +177,16 @@ pub fn route_limits(o: &crate::options::Options) -> (usize, usize) {
     (mcl, mpay)
 }
 
+/// A URL's user or password as Go's `url.Userinfo` gives it: percent-decoded, with `+`
+/// kept as `+` (this is not form data).
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    crate::redact::url_decode(s)
 }
 
 impl RouteState {
     async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
         // Routes carry many connections' traffic: start and grow larger than clients.
-        let auth = Duration::from_secs_f64(self.srv.opts().cluster.auth_timeout.max(0.001));
+        let auth = crate::options::secs_to_duration(self.srv.opts().cluster.auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(4096, 256 * 1024), auth).await
     }
 
@@ -201,7 +212,7 @@ impl RouteState {
         let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let line = match op {
             Op::Info(j) => format!("INFO {}", s(j)),
-            Op::Connect(j) => format!("CONNECT {}", s(j)),
+            Op::Connect(j) => format!("CONNECT {}", crate::redact::connect_json(&s(j))),
             Op::Ping => "PING".into(),
             Op::Pong => "PONG".into(),
             Op::Ok => "+OK".into(),

@@ -20,11 +20,13 @@ impl RouteState {
         let ci = match ConnectInfo::from_json(json) {
             Ok(c) => c,
             Err(e) => {
+                // serde's message may quote the offending value (a password sent as a
+                // number, say): log where the error is, not what was there.
                 error!(
                     self.srv.log,
                     "{} - Error parsing route CONNECT: {}",
                     self.conn.prefix(),
-                    e
+                    crate::redact::json_error(&e)
                 );
                 return Err(CloseReason::ProtocolViolation);
             }

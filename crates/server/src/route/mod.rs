@@ -138,9 +138,10 @@ pub async fn start_routing(srv: &Arc<Server>) -> anyhow::Result<()> {
     let l = crate::server::bind(&host, opts.cluster.port)
         .await
         .map_err(|e| {
+            // Go's words: `Error listening on router port: %d - %v`.
             anyhow::anyhow!(
-                "Error listening on router port: {}, {}",
-                join_host_port(&host, opts.cluster.port.max(0) as u16),
+                "Error listening on router port: {} - {}",
+                opts.cluster.port,
                 e
             )
         })?;

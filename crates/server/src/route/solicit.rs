@@ -185,9 +185,5 @@ fn go_dial_error(e: &std::io::Error) -> String {
 
 /// The URL with any password replaced, for logs.
 pub fn redacted(url: &url::Url) -> String {
-    let mut u = url.clone();
-    if u.password().is_some() {
-        let _ = u.set_password(Some("xxxxx"));
-    }
-    u.to_string()
+    crate::redact::url(url)
 }
