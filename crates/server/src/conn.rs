@@ -499,6 +499,15 @@ impl Conn {
         let _ = tokio::time::timeout(max, notified).await;
     }
 
+    /// After clean-up: drop the outbound buffers (the writer is gone). Other connections'
+    /// stale match results may keep the `Conn` itself alive for a while.
+    pub fn release_buffers(&self) {
+        let mut out = self.out.lock();
+        out.buf = Vec::new();
+        out.inflight = Vec::new();
+        out.inflight_off = 0;
+    }
+
     pub fn pending_bytes(&self) -> usize {
         self.out.lock().pending
     }

@@ -72,11 +72,75 @@ impl ConnectUrls {
     }
 }
 
-/// A closed client kept for `/connz?state=closed`, with the subscriptions it had.
-#[derive(Clone)]
+/// A closed client as `/connz?state=closed` shows it: a plain snapshot taken at clean-up,
+/// with the subscriptions it had. It holds no `Conn` (whose buffers, credentials and
+/// subscriptions would live as long as the ring keeps it: 10,000 entries).
 pub struct ClosedConn {
-    pub conn: Arc<Conn>,
-    pub subs: Vec<SubRef>,
+    pub cid: u64,
+    pub addr: SocketAddr,
+    pub start: SystemTime,
+    pub stop: SystemTime,
+    pub last_activity: SystemTime,
+    pub reason: &'static str,
+    pub rtt: Option<std::time::Duration>,
+    pub name: Box<str>,
+    pub lang: Box<str>,
+    pub version: Box<str>,
+    pub user: Box<str>,
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    pub subs: Box<[ClosedSub]>,
+}
+
+/// A subscription of a closed client, as it was when the client closed.
+pub struct ClosedSub {
+    pub subject: Box<str>,
+    pub queue: Option<Box<str>>,
+    pub sid: Box<str>,
+    pub msgs: u64,
+    pub max: u64,
+}
+
+impl ClosedConn {
+    fn snapshot(conn: &Conn, subs: &[SubRef]) -> ClosedConn {
+        use std::sync::atomic::Ordering::Relaxed;
+        let text = |b: &[u8]| -> Box<str> { String::from_utf8_lossy(b).into() };
+        let m = conn.meta.lock();
+        let (out_msgs, out_bytes) = {
+            let out = conn.out.lock();
+            (out.msgs, out.bytes)
+        };
+        ClosedConn {
+            cid: conn.cid,
+            addr: conn.addr,
+            start: conn.start,
+            stop: m.stop.unwrap_or(conn.start),
+            last_activity: conn.start
+                + std::time::Duration::from_millis(conn.last_activity_ms.load(Relaxed)),
+            reason: m.close_reason.map_or("", |r| r.as_str()),
+            rtt: m.rtt,
+            name: m.name.as_str().into(),
+            lang: m.lang.as_str().into(),
+            version: m.version.as_str().into(),
+            user: m.user.as_str().into(),
+            in_msgs: conn.in_stats.msgs.load(Relaxed),
+            in_bytes: conn.in_stats.bytes.load(Relaxed),
+            out_msgs,
+            out_bytes,
+            subs: subs
+                .iter()
+                .map(|s| ClosedSub {
+                    subject: text(&s.subject),
+                    queue: s.queue.as_deref().map(text),
+                    sid: text(&s.sid),
+                    msgs: s.delivered.load(Relaxed),
+                    max: s.max.load(Relaxed),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Bound addresses, known once the listeners are up.
@@ -107,7 +171,7 @@ pub struct Server {
     pub interest: Mutex<Interest>,
     pub cluster_name: RwLock<ClusterName>,
     pub urls: Mutex<ConnectUrls>,
-    pub closed: Mutex<VecDeque<ClosedConn>>,
+    pub closed: Mutex<VecDeque<Arc<ClosedConn>>>,
     pub start: SystemTime,
     pub addrs: RwLock<Addrs>,
     pub shutdown: CancellationToken,
@@ -407,12 +471,13 @@ impl Server {
     }
 
     /// Keep a closed client for `/connz?state=closed` (bounded ring).
-    pub fn remember_closed(&self, conn: Arc<Conn>, subs: Vec<SubRef>) {
+    pub fn remember_closed(&self, conn: &Conn, subs: &[SubRef]) {
+        let snap = Arc::new(ClosedConn::snapshot(conn, subs));
         let mut ring = self.closed.lock();
         if ring.len() >= CLOSED_RING_SIZE {
             ring.pop_front();
         }
-        ring.push_back(ClosedConn { conn, subs });
+        ring.push_back(snap);
     }
 
     /// Add or remove peers' client URLs and tell protocol-1 clients (async INFO).

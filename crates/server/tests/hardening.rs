@@ -317,3 +317,73 @@ fn bcrypt_cluster_password_is_verified() {
         }
     }
 }
+
+/// A connection that published one large message does not keep a payload-sized read
+/// buffer while it idles: 40 clients each publish 1 MB once and stay connected.
+#[test]
+fn idle_connections_do_not_keep_large_read_buffers() {
+    let srv = start(&[]);
+    let mut idle: Vec<Raw> = (0..40).map(|_| Raw::handshake(&srv.addr(), "{}")).collect();
+    let (before, _) = srv.rss_kib();
+    let big = vec![b'x'; 1_000_000];
+    for r in &mut idle {
+        r.send(b"PUB foo 1000000\r\n");
+        r.send(&big);
+        r.send(b"\r\nPING\r\n");
+        r.expect(r"PONG\r\n");
+    }
+    let (after, _) = srv.rss_kib();
+    // nats-server 2.9.10 keeps ~170 KiB per such connection; the buffers here go back
+    // to 64 KiB (and would need 40 MB to stay at 1 MB each).
+    assert!(
+        after.saturating_sub(before) < 16 * 1024,
+        "{before} KiB -> {after} KiB"
+    );
+}
+
+/// Closed connections leave only a snapshot in the `/connz?state=closed` ring, not their
+/// buffers: 60 subscribers that were sent 500 KB they never read, then hung up.
+#[test]
+fn closed_connections_do_not_keep_their_buffers() {
+    let srv = start(&["-m", "-1"]);
+    let (before, _) = srv.rss_kib();
+    let addr: std::net::SocketAddr = srv.addr().parse().unwrap();
+    let mut subs = Vec::new();
+    for i in 0..60 {
+        // A small receive window: what the server queued stays in its buffers.
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        sock.connect(&addr.into()).unwrap();
+        let mut r = Raw::from_stream(sock.into());
+        r.expect(r"^INFO \{.*\} ?\r\n");
+        r.send(format!("CONNECT {{}}\r\nSUB s.{i} 1\r\nPING\r\n"));
+        r.expect(r"PONG\r\n");
+        subs.push(r);
+    }
+    let mut publisher = Raw::handshake(&srv.addr(), "{}");
+    let chunk = vec![b'y'; 100_000];
+    for i in 0..60 {
+        for _ in 0..5 {
+            publisher.send(format!("PUB s.{i} 100000\r\n"));
+            publisher.send(&chunk);
+            publisher.send(b"\r\n");
+        }
+    }
+    publisher.send(b"PING\r\n");
+    publisher.expect(r"PONG\r\n");
+    drop(subs);
+    let closed = || {
+        let (_, body) = srv.http_get("/connz?state=closed").unwrap_or_default();
+        serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["total"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(wait_for(Duration::from_secs(10), || closed() == 60));
+    let (after, _) = srv.rss_kib();
+    assert!(
+        after.saturating_sub(before) < 12 * 1024,
+        "{before} KiB -> {after} KiB"
+    );
+}

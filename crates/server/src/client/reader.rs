@@ -703,10 +703,12 @@ impl ClientState {
         );
         let subs = srv.remove_conn_subs(&self.conn);
         srv.clients.lock().remove(&self.conn.cid);
-        srv.remember_closed(self.conn.clone(), subs);
-        // Release the buffers now; the closed ring keeps only the Conn's metadata.
-        let mut out = self.conn.out.lock();
-        out.buf = Vec::new();
+        srv.remember_closed(&self.conn, &subs);
+        drop(subs);
+        // Stale match results elsewhere may hold this Conn a while longer: keep nothing
+        // large in it.
+        self.conn.release_buffers();
+        self.conn.meta.lock().auth = None;
     }
 }
 

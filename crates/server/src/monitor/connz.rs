@@ -164,7 +164,7 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     let want_open = matches!(o.state, ConnState::Open | ConnState::All);
     let want_closed = matches!(o.state, ConnState::Closed | ConnState::All);
     let mut open: Vec<Arc<Conn>> = Vec::new();
-    let mut closed: Vec<ClosedConn> = Vec::new();
+    let mut closed: Vec<Arc<ClosedConn>> = Vec::new();
     {
         let clients = srv.clients.lock();
         if want_open {
@@ -182,13 +182,12 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
         if o.cid == 0 {
             closed = ring.iter().cloned().collect();
         } else {
-            closed.extend(ring.iter().find(|cc| cc.conn.cid == o.cid).cloned());
+            closed.extend(ring.iter().find(|cc| cc.cid == o.cid).cloned());
         }
     }
 
-    let keep = |conn: &Conn| {
-        (o.user.is_empty() || conn.meta.lock().user == o.user) && o.mqtt_client.is_empty()
-    };
+    let keep_user = |user: &str| (o.user.is_empty() || user == o.user) && o.mqtt_client.is_empty();
+    let keep = |conn: &Conn| keep_user(&conn.meta.lock().user);
     // Sort and page on small keys (counters and times only); the full entries, with
     // names and subscription lists, are built for the page alone.
     let mut keys: Vec<SortKey> = open
@@ -200,7 +199,7 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
             closed
                 .iter()
                 .enumerate()
-                .filter(|(_, cc)| keep(&cc.conn))
+                .filter(|(_, cc)| keep_user(&cc.user))
                 .map(|(i, cc)| closed_key(cc, Src::Closed(i))),
         )
         .collect();
@@ -277,14 +276,21 @@ fn open_key(conn: &Conn, src: Src) -> SortKey {
 }
 
 fn closed_key(cc: &ClosedConn, src: Src) -> SortKey {
-    let mut k = base_key(&cc.conn, src);
-    let m = cc.conn.meta.lock();
-    let stop = m.stop.unwrap_or(cc.conn.start);
-    k.stop = Some(stop);
-    k.reason = m.close_reason.map_or("", |r| r.as_str());
-    k.pending_bytes = 0;
-    k.subscriptions = cc.subs.len() as u32;
-    k
+    SortKey {
+        src,
+        cid: cc.cid,
+        start: cc.start,
+        last_activity: cc.last_activity,
+        stop: Some(cc.stop),
+        reason: cc.reason,
+        subscriptions: cc.subs.len() as u32,
+        // The writer is gone; whatever it did not write will never be.
+        pending_bytes: 0,
+        in_msgs: cc.in_msgs,
+        out_msgs: cc.out_msgs,
+        in_bytes: cc.in_bytes,
+        out_bytes: cc.out_bytes,
+    }
 }
 
 /// The parts common to open and closed connections; `now` is when uptime and idle end.
@@ -342,24 +348,45 @@ fn open_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
 
 /// A closed connection as it was when it closed, with the subscriptions it had.
 fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
-    let (stop, reason) = {
-        let m = cc.conn.meta.lock();
-        (m.stop.unwrap_or(cc.conn.start), m.close_reason)
+    super::built_one();
+    let mut ci = ConnInfo {
+        cid: cc.cid,
+        kind: "Client",
+        typ: "nats",
+        ip: cc.addr.ip().to_string(),
+        port: cc.addr.port(),
+        start: GoTime(cc.start),
+        last_activity: GoTime(cc.last_activity),
+        stop: Some(GoTime(cc.stop)),
+        reason: cc.reason,
+        rtt: rtt(cc.rtt),
+        uptime: uptime(since(cc.stop, cc.start)),
+        idle: uptime(since(cc.stop, cc.last_activity)),
+        pending_bytes: 0,
+        in_msgs: cc.in_msgs,
+        out_msgs: cc.out_msgs,
+        in_bytes: cc.in_bytes,
+        out_bytes: cc.out_bytes,
+        subscriptions: cc.subs.len() as u32,
+        name: cc.name.to_string(),
+        lang: cc.lang.to_string(),
+        version: cc.version.to_string(),
+        authorized_user: if o.auth {
+            cc.user.to_string()
+        } else {
+            String::new()
+        },
+        subscriptions_list: Vec::new(),
+        subscriptions_list_detail: Vec::new(),
     };
-    let mut ci = base_info(&cc.conn, stop, o);
-    ci.stop = Some(GoTime(stop));
-    ci.reason = reason.map_or("", |r| r.as_str());
-    // The writer is gone; whatever it did not write will never be.
-    ci.pending_bytes = 0;
-    ci.subscriptions = cc.subs.len() as u32;
     if o.detail {
-        ci.subscriptions_list_detail = cc.subs.iter().map(|s| SubDetail::new(s, "")).collect();
-    } else if o.subs {
-        ci.subscriptions_list = cc
+        ci.subscriptions_list_detail = cc
             .subs
             .iter()
-            .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
+            .map(|s| SubDetail::closed(s, cc.cid))
             .collect();
+    } else if o.subs {
+        ci.subscriptions_list = cc.subs.iter().map(|s| s.subject.to_string()).collect();
     }
     ci
 }

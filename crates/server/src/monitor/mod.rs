@@ -326,6 +326,20 @@ fn built_one() {
 }
 
 impl SubDetail {
+    /// A subscription of a closed client (`/connz?state=closed&subs=detail`).
+    fn closed(sub: &crate::server::ClosedSub, cid: u64) -> SubDetail {
+        built_one();
+        SubDetail {
+            account: String::new(),
+            subject: sub.subject.to_string(),
+            queue: sub.queue.as_deref().unwrap_or_default().to_string(),
+            sid: sub.sid.to_string(),
+            msgs: sub.msgs,
+            max: sub.max,
+            cid,
+        }
+    }
+
     fn new(sub: &Subscription, account: &str) -> SubDetail {
         use std::sync::atomic::Ordering::Relaxed;
         built_one();

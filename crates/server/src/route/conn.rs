@@ -440,6 +440,7 @@ impl RouteState {
             let urls = self.conn.meta.lock().connect_urls.clone();
             srv.update_peer_urls(&[], &urls);
         }
+        self.conn.release_buffers();
         self.reconnect(reason);
     }
 
