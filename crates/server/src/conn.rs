@@ -664,3 +664,66 @@ pub enum WriterEvent {
     /// A write did not finish within `write_deadline` (bytes in that write).
     WriteDeadline(usize),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(max_pending: usize) -> Conn {
+        Conn::new(
+            1,
+            ConnKind::Client,
+            "127.0.0.1:1".parse().unwrap(),
+            max_pending,
+        )
+    }
+
+    /// A half-written chunk is dropped when the connection closes for a reason not worth
+    /// flushing for, and clean-up leaves no buffer behind.
+    #[test]
+    fn close_drops_queued_and_half_written_bytes() {
+        let c = conn(0);
+        assert_eq!(
+            c.queue_msg(1 << 20, |b| b.resize(1 << 20, b'x')),
+            Queued::Ok
+        );
+        // The writer took the chunk and the socket took a quarter of it.
+        let empty = c.write_some(|chunk| Ok(chunk.len() / 4)).unwrap();
+        assert!(!empty);
+        assert!(c.out.lock().inflight.capacity() >= 1 << 20);
+        c.close(CloseReason::SlowConsumerPendingBytes);
+        {
+            let out = c.out.lock();
+            assert_eq!(out.inflight.capacity(), 0);
+            assert_eq!(out.buf.capacity(), 0);
+            assert_eq!(out.pending, 0);
+        }
+        // Nothing more is offered to the socket.
+        let mut offered = 0;
+        assert!(c
+            .write_some(|chunk| {
+                offered += chunk.len();
+                Ok(chunk.len())
+            })
+            .unwrap());
+        assert_eq!(offered, 0);
+        c.release_buffers();
+        assert_eq!(c.out.lock().inflight.capacity(), 0);
+    }
+
+    /// Protocol replies count against `max_pending`: past it the client is cut.
+    #[test]
+    fn protocol_bytes_count_against_max_pending() {
+        let c = conn(100);
+        for _ in 0..16 {
+            c.send(b"PONG\r\n");
+        }
+        assert!(!c.is_closed());
+        c.send(b"PONG\r\n");
+        assert!(c.is_closed());
+        assert_eq!(
+            c.close_reason(),
+            Some(CloseReason::SlowConsumerPendingBytes)
+        );
+    }
+}
