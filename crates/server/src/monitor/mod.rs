@@ -37,7 +37,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::server::Server;
 use crate::sub::Subscription;
@@ -96,11 +96,20 @@ struct Ctx {
 /// to 5 s, which is what we use.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// At most this many monitoring connections are served at once. A connection accepted
-/// over the limit is closed at once, so that the socket is not left in the listen
-/// backlog. Monitoring is polled by a handful of tools (Prometheus exporter, probes,
-/// dashboards); 256 leaves room for many of them while bounding memory and tasks.
+/// At most this many monitoring connections are open at once. At the limit, a new
+/// connection pushes out the *oldest* one: monitoring requests take milliseconds, so the
+/// oldest connections are the idle or stalled ones, and a client that opens hundreds of
+/// connections and sends nothing cannot lock out the Prometheus exporter (refusing the
+/// new connection instead would). Monitoring is polled by a handful of tools; 256 leaves
+/// room for many of them while bounding memory and tasks.
 pub const MAX_HTTP_CONNECTIONS: usize = 256;
+
+/// The open monitoring connections, oldest first, each with the token that closes it.
+#[derive(Default)]
+struct Live {
+    next: u64,
+    conns: std::collections::VecDeque<(u64, CancellationToken)>,
+}
 
 /// Serve the monitoring endpoints on `l` until the server shuts down.
 pub fn spawn(srv: Arc<Server>, l: TcpListener) {
@@ -111,7 +120,7 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
     });
     let s = srv.clone();
     srv.tasks.spawn(async move {
-        let slots = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
+        let live = Arc::new(parking_lot::Mutex::new(Live::default()));
         loop {
             let (stream, _) = tokio::select! {
                 _ = s.shutdown.cancelled() => return,
@@ -124,14 +133,25 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
                     }
                 },
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
+            let evict = CancellationToken::new();
+            let id = {
+                let mut l = live.lock();
+                if l.conns.len() >= MAX_HTTP_CONNECTIONS {
+                    if let Some((_, oldest)) = l.conns.pop_front() {
+                        oldest.cancel();
+                    }
+                }
+                l.next += 1;
+                let id = l.next;
+                l.conns.push_back((id, evict.clone()));
+                id
             };
             let svc = hyper_util::service::TowerToHyperService::new(app.clone());
             let shutdown = s.shutdown.clone();
+            let live = live.clone();
             s.tasks.spawn(async move {
-                let _slot = slot;
+                // Leave the registry however the connection ends.
+                let _entry = LiveEntry(live, id);
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -140,6 +160,7 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
                 tokio::pin!(conn);
                 tokio::select! {
                     _ = conn.as_mut() => {}
+                    _ = evict.cancelled() => {}
                     _ = shutdown.cancelled() => {
                         conn.as_mut().graceful_shutdown();
                         let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
@@ -148,6 +169,17 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
             });
         }
     });
+}
+
+struct LiveEntry(Arc<parking_lot::Mutex<Live>>, u64);
+
+impl Drop for LiveEntry {
+    fn drop(&mut self) {
+        let mut l = self.0.lock();
+        if let Some(i) = l.conns.iter().position(|(id, _)| *id == self.1) {
+            l.conns.remove(i);
+        }
+    }
 }
 
 async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
