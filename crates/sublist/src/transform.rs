@@ -89,7 +89,10 @@ enum Part {
     /// The trailing `>`: the source's remaining tokens.
     Rest,
     Wildcard(usize),
-    Partition { buckets: u32, from: Box<[usize]> },
+    Partition {
+        buckets: u32,
+        from: Box<[usize]>,
+    },
     SplitFromLeft(usize, i64),
     SplitFromRight(usize, i64),
     SliceFromLeft(usize, i64),
@@ -226,7 +229,10 @@ pub fn validate_destination(dest: &str) -> Result<(), TransformError> {
         }
         if t == ">" {
             after_fwc = true;
-        } else if t.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')) {
+        } else if t
+            .bytes()
+            .any(|b| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' '))
+        {
             return Err(TransformError::InvalidDestination(None));
         }
     }
@@ -243,7 +249,10 @@ fn placeholder(t: &str) -> Result<Option<Placeholder>, TransformError> {
     }
     if let Some(n) = t.strip_prefix('$') {
         // `$x` that is not a number stays a literal (other features use `$` tokens).
-        return Ok(n.parse::<i64>().ok().map(|i| (Func::Wildcard, vec![i], -1, None)));
+        return Ok(n
+            .parse::<i64>()
+            .ok()
+            .map(|i| (Func::Wildcard, vec![i], -1, None)));
     }
     if !is_mustache(t) {
         return Ok(None);
@@ -377,7 +386,9 @@ impl Transform {
                     Func::SplitFromRight => Part::SplitFromRight(from[0], int),
                     Func::SliceFromLeft => Part::SliceFromLeft(from[0], int),
                     Func::SliceFromRight => Part::SliceFromRight(from[0], int),
-                    Func::Split => Part::Split(from[0], string.unwrap_or_default().into_bytes().into()),
+                    Func::Split => {
+                        Part::Split(from[0], string.unwrap_or_default().into_bytes().into())
+                    }
                 });
             }
             if placeholders < npwcs {

@@ -54,7 +54,10 @@ fn partition_same_as_go() {
 
 #[test]
 fn wildcards_and_literals() {
-    assert_eq!(map("w.*.*", "W.{{wildcard(2)}}.$1", "w.one.two"), "W.two.one");
+    assert_eq!(
+        map("w.*.*", "W.{{wildcard(2)}}.$1", "w.one.two"),
+        "W.two.one"
+    );
     assert_eq!(map("f.>", "F.>", "f.a.b.c"), "F.a.b.c");
     assert_eq!(map("f.*.>", "F.$1.>", "f.a.b.c"), "F.a.b.c");
     assert_eq!(map("foo", "bar", "foo"), "bar");
@@ -133,18 +136,17 @@ fn errors_have_go_wording() {
 #[test]
 fn weighted_selection_and_remainder() {
     let mut m = Mappings::new();
-    m.add_weighted(
-        "foo",
-        &[MapDest::new("bar", 20), MapDest::new("baz", 30)],
-    )
-    .unwrap();
+    m.add_weighted("foo", &[MapDest::new("bar", 20), MapDest::new("baz", 30)])
+        .unwrap();
     let i = m.find(b"foo").unwrap();
     assert!(!m.is_deterministic(i, ""));
     let mut out = Vec::new();
     let mut counts = std::collections::HashMap::new();
     for roll in 0..100u8 {
         assert_eq!(m.select(i, "", roll, b"foo", &mut out), Selected::Mapped);
-        *counts.entry(String::from_utf8(out.clone()).unwrap()).or_insert(0) += 1;
+        *counts
+            .entry(String::from_utf8(out.clone()).unwrap())
+            .or_insert(0) += 1;
     }
     assert_eq!(counts["bar"], 20);
     assert_eq!(counts["baz"], 30);

@@ -15,8 +15,8 @@ use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
-use crate::mapping::{Mapped, Mapper};
 use crate::logging::Logger;
+use crate::mapping::{Mapped, Mapper};
 use crate::options::Permissions;
 use crate::permissions::ClientPerms;
 use crate::readbuf::{OpHandler, ReadBuf};

@@ -130,10 +130,7 @@ fn dest(it: &Item, d: &mut Diag) -> Option<MapDest> {
             _ => {
                 d.error(
                     pos,
-                    format!(
-                        "Unknown field {} for mapping destination",
-                        go_quote(&e.key)
-                    ),
+                    format!("Unknown field {} for mapping destination", go_quote(&e.key)),
                 );
                 return None;
             }
