@@ -1,7 +1,8 @@
 //! Configuration reload (SIGHUP, `--signal reload`): read the config file again, lay the
 //! command-line flags over it, refuse changes that need a restart (listen addresses,
 //! server name, …) and apply the rest — log levels, limits, authorization, routes — to
-//! the running server. One `Reloaded: <option> = <value>` line per change, as
+//! the running server (subject mappings too: readers pick up a new set before their next
+//! batch). One `Reloaded: <option> = <value>` line per change, as
 //! nats-server logs them.
 
 use std::sync::atomic::Ordering;
