@@ -72,11 +72,16 @@ impl Mapper {
         (mapper, gen)
     }
 
-    /// Map `subject` (a client's publish).
+    /// Map `subject` (a client's publish). A cache hit allocates nothing.
     pub fn map(&mut self, srv: &Server, subject: &[u8]) -> Mapped<'_> {
-        let hit = self.cache.get(subject).cloned();
-        let cached = match hit {
-            Some(c) => c,
+        let cached = match self.cache.get(subject) {
+            Some(Cached::Unmapped) => return Mapped::Unchanged,
+            Some(Cached::Fixed(s)) => {
+                self.out.clear();
+                self.out.extend_from_slice(s);
+                return Mapped::To(&self.out);
+            }
+            Some(Cached::Pick(i)) => Cached::Pick(*i),
             None => {
                 let c = match self.maps.find(subject) {
                     None => Cached::Unmapped,
@@ -104,8 +109,9 @@ impl Mapper {
             Cached::Pick(i) => {
                 let roll = self.rng.u8(0..100);
                 let sel = if self.maps.is_cluster_scoped(i) {
-                    let cluster = srv.cluster_name.read().name.clone();
-                    self.maps.select(i, &cluster, roll, subject, &mut self.out)
+                    let cluster = srv.cluster_name.read();
+                    self.maps
+                        .select(i, &cluster.name, roll, subject, &mut self.out)
                 } else {
                     self.maps.select(i, "", roll, subject, &mut self.out)
                 };
