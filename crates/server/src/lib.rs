@@ -14,6 +14,7 @@ pub mod guard;
 pub mod ids;
 pub mod lame_duck;
 pub mod logging;
+pub mod mapping;
 pub mod monitor;
 pub mod options;
 pub mod permissions;

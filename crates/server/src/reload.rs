@@ -1,7 +1,8 @@
 //! Configuration reload (SIGHUP, `--signal reload`): read the config file again, lay the
 //! command-line flags over it, refuse changes that need a restart (listen addresses,
 //! server name, …) and apply the rest — log levels, limits, authorization, routes — to
-//! the running server. One `Reloaded: <option> = <value>` line per change, as
+//! the running server (subject mappings too: readers pick up a new set before their next
+//! batch). One `Reloaded: <option> = <value>` line per change, as
 //! nats-server logs them.
 
 use std::sync::atomic::Ordering;
@@ -55,6 +56,13 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     }
     for (name, value) in changes {
         notice!(srv.log, "Reloaded: {} = {}", name, value);
+    }
+    if old.mappings != new.mappings {
+        // Client readers pick the new set up before their next batch.
+        let maps = crate::mapping::compile(&new.mappings).map_err(|e| e.to_string())?;
+        *srv.mappings.write() = Arc::new(maps);
+        srv.mappings_gen.fetch_add(1, Ordering::Release);
+        notice!(srv.log, "Reloaded: mappings");
     }
     if auth_changed(&old, &new) {
         // As nats-server: every connected client and accepted route is checked against

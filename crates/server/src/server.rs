@@ -165,6 +165,11 @@ pub struct Server {
     /// checked again; each client's reader compares it once per read batch and rebuilds
     /// its own publish/subscribe permissions when it moved.
     pub auth_gen: AtomicU64,
+    /// The `$G` account's subject mappings (the top-level `mappings` block). Replaced
+    /// whole by a reload, which then bumps `mappings_gen`; client readers compare the
+    /// generation once per read batch (see `mapping::Mapper`).
+    pub mappings: RwLock<Arc<nats_sublist::mapping::Mappings>>,
+    pub mappings_gen: AtomicU64,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -289,6 +294,11 @@ impl Server {
             log: Arc::new(log),
             stats: ServerStats::default(),
             auth_gen: AtomicU64::new(0),
+            // Validated when the options were parsed; a failure here leaves no mappings.
+            mappings: RwLock::new(Arc::new(
+                crate::mapping::compile(&opts.mappings).unwrap_or_default(),
+            )),
+            mappings_gen: AtomicU64::new(0),
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             routes: RwLock::new(RouteTable::default()),

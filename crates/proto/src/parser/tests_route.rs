@@ -366,7 +366,7 @@ fn routes_take_the_callers_caps() {
         )
     );
     let mut p = Parser::new(R, 1000, 5000);
-    assert!(matches!(p.parse(b"RMSG $G foo 4000\r\n").unwrap(), None));
+    assert!(p.parse(b"RMSG $G foo 4000\r\n").unwrap().is_none());
 }
 
 #[test]

@@ -16,6 +16,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
 use crate::logging::Logger;
+use crate::mapping::{Mapped, Mapper};
 use crate::options::Permissions;
 use crate::permissions::ClientPerms;
 use crate::readbuf::{OpHandler, ReadBuf};
@@ -57,12 +58,19 @@ pub struct ClientState {
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
     in_bytes: u64,
+    /// The global account's subject mappings with this client's cache; `None` when there
+    /// are none. Rebuilt when `Server::mappings_gen` moves (checked once per batch).
+    mapper: Option<Mapper>,
+    mappings_gen: u64,
 }
 
 impl ClientState {
     pub fn new(srv: Arc<Server>, conn: Arc<Conn>, urls_gen: u64) -> ClientState {
         let o = srv.opts();
+        let (mapper, mappings_gen) = Mapper::current(&srv);
         ClientState {
+            mapper,
+            mappings_gen,
             parser: Parser::new(
                 Kind::Client,
                 o.max_control_line.max(0) as usize,
@@ -540,6 +548,32 @@ impl ClientState {
         if self.opts.pedantic && !is_valid_literal_subject(m.subject) {
             self.send_err(errors::INVALID_PUB_SUBJECT);
         }
+        // Mappings apply after the pedantic check and before everything else, as in
+        // nats-server (permissions see the mapped subject).
+        let Some(mut mapper) = self.mapper.take() else {
+            return self.process_mapped_pub(m);
+        };
+        match mapper.map(&self.srv, m.subject) {
+            Mapped::Unchanged => self.process_mapped_pub(m),
+            Mapped::To(subject) => {
+                if self.trace {
+                    trace!(
+                        self.srv.log,
+                        "{} - <<- [MAPPING {} -> {}]",
+                        self.conn.prefix(),
+                        String::from_utf8_lossy(m.subject),
+                        String::from_utf8_lossy(subject)
+                    );
+                }
+                self.process_mapped_pub(PubMsg { subject, ..m })
+            }
+            Mapped::Dropped => {}
+        }
+        self.mapper = Some(mapper);
+    }
+
+    /// The rest of a publish, on the (possibly mapped) subject.
+    fn process_mapped_pub(&mut self, m: PubMsg<'_>) {
         if m.subject.starts_with(b"_GR_.") && m.subject.len() > 5 {
             self.pub_violation(m.subject);
             return;
@@ -780,6 +814,9 @@ impl OpHandler for ClientState {
 
     fn before_batch(&mut self) {
         self.trace = self.srv.log.trace_on();
+        if self.srv.mappings_gen.load(Ordering::Acquire) != self.mappings_gen {
+            (self.mapper, self.mappings_gen) = Mapper::current(&self.srv);
+        }
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {
             self.reload_permissions(gen);

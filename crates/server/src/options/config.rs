@@ -19,6 +19,7 @@
 
 mod cluster;
 mod known;
+mod mappings;
 mod permissions;
 mod units;
 mod value;
@@ -172,6 +173,7 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
             set(&mut o.disable_sublist_cache, d.bool(pos, v))
         }
         "authorization" => cluster::client_authorization(o, e, d),
+        "mappings" | "maps" => mappings::parse(o, &e.item.pos, v, d),
         "http" | "https" => {
             if let Some((h, p)) = listen(d, pos, v) {
                 o.http_host = h;

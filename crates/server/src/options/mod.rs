@@ -121,6 +121,11 @@ pub struct Options {
     pub reconnect_error_reports: i64,
 
     pub cluster: ClusterOpts,
+
+    /// The top-level `mappings` block (subject mappings of the global account), in file
+    /// order: source, then its destinations. Validated when parsed; compiled by the server
+    /// into a `nats_sublist::mapping::Mappings`.
+    pub mappings: Vec<(String, Vec<nats_sublist::mapping::MapDest>)>,
 }
 
 /// A configured client user.
@@ -267,6 +272,7 @@ impl Default for Options {
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             cluster: ClusterOpts::default(),
+            mappings: Vec::new(),
         }
     }
 }

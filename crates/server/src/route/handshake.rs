@@ -76,11 +76,10 @@ impl RouteState {
         let opts = self.srv.opts();
         let (user, pass) = (ci.user.clone(), ci.pass.clone());
         Some(crate::readbuf::Deferred(Box::new(move || {
-            crate::auth::route_authorized(&opts, &user, &pass).then(|| {
-                crate::auth::OwnedAuthorized {
-                    user,
-                    permissions: None,
-                }
+            let ok = crate::auth::route_authorized(&opts, &user, &pass);
+            ok.then_some(crate::auth::OwnedAuthorized {
+                user,
+                permissions: None,
             })
         })))
     }
