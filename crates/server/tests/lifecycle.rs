@@ -107,7 +107,7 @@ fn lame_duck_moves_clients_then_exits() {
         c.closed_within(Duration::from_secs(10)),
         "client closed after the grace period"
     );
-    assert!(s.log().contains("Closing existing clients"));
+    assert!(s.log().contains("Closing existing clients"), "{}", s.log());
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(Some(0)));
 }
 
