@@ -15,14 +15,18 @@ use crate::conn::{CloseReason, Conn};
 use crate::logging::Logger;
 
 /// Run `f`; on a panic, log it, close `conn` with `reason` and return `None`.
-pub async fn guarded<F: Future>(
-    log: &Logger,
-    conn: &Conn,
-    what: &str,
+///
+/// A plain function returning a combinator, not an `async fn`: an `async fn` would keep
+/// `f` twice in its state (the argument and the future polled), and a reader's future is
+/// the largest part of an idle connection's memory.
+pub fn guarded<'a, F: Future + 'a>(
+    log: &'a Logger,
+    conn: &'a Conn,
+    what: &'a str,
     reason: CloseReason,
     f: F,
-) -> Option<F::Output> {
-    match AssertUnwindSafe(f).catch_unwind().await {
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    AssertUnwindSafe(f).catch_unwind().map(move |r| match r {
         Ok(v) => Some(v),
         Err(p) => {
             let msg = p
@@ -34,7 +38,7 @@ pub async fn guarded<F: Future>(
             conn.close(reason);
             None
         }
-    }
+    })
 }
 
 #[cfg(test)]

@@ -136,8 +136,9 @@ pub async fn read_loop<H: OpHandler>(
             let Some(job) = h.take_deferred() else {
                 break;
             };
+            // Boxed: rare, and it would otherwise enlarge every connection's task.
             let outcome = tokio::select! {
-                o = crate::auth::off_runtime(job.0) => o,
+                o = Box::pin(crate::auth::off_runtime(job.0)) => o,
                 _ = conn.cancelled() => {
                     return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
                 }

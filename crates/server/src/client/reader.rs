@@ -54,13 +54,14 @@ pub struct ClientState {
     trace: bool,
     /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`), and
     /// the authorization generation it is checked against.
-    deferred: Option<(ConnectInfo, u64)>,
+    /// (Boxed: rare, and an idle connection's task should stay small.)
+    deferred: Option<Box<(ConnectInfo, u64)>>,
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
     in_bytes: u64,
     /// The global account's subject mappings with this client's cache; `None` when there
     /// are none. Rebuilt when `Server::mappings_gen` moves (checked once per batch).
-    mapper: Option<Mapper>,
+    mapper: Option<Box<Mapper>>,
     mappings_gen: u64,
 }
 
@@ -68,6 +69,7 @@ impl ClientState {
     pub fn new(srv: Arc<Server>, conn: Arc<Conn>, urls_gen: u64) -> ClientState {
         let o = srv.opts();
         let (mapper, mappings_gen) = Mapper::current(&srv);
+        let mapper = mapper.map(Box::new);
         ClientState {
             mapper,
             mappings_gen,
@@ -350,7 +352,7 @@ impl ClientState {
                 crate::auth::Check::NeedsHash => {
                     // bcrypt: verified off the async workers (see `readbuf::read_loop`);
                     // this connection reads nothing more until it is done.
-                    self.deferred = Some((ci, gen));
+                    self.deferred = Some(Box::new((ci, gen)));
                     return Ok(());
                 }
             }
@@ -787,9 +789,10 @@ impl OpHandler for ClientState {
         &mut self,
         outcome: Option<crate::auth::OwnedAuthorized>,
     ) -> Result<(), CloseReason> {
-        let Some((ci, gen)) = self.deferred.take() else {
+        let Some(job) = self.deferred.take() else {
             return Ok(());
         };
+        let (ci, gen) = *job;
         match outcome {
             Some(user) => {
                 self.authorized(user.user, user.permissions.as_ref());
@@ -815,7 +818,8 @@ impl OpHandler for ClientState {
     fn before_batch(&mut self) {
         self.trace = self.srv.log.trace_on();
         if self.srv.mappings_gen.load(Ordering::Acquire) != self.mappings_gen {
-            (self.mapper, self.mappings_gen) = Mapper::current(&self.srv);
+            let (mapper, gen) = Mapper::current(&self.srv);
+            (self.mapper, self.mappings_gen) = (mapper.map(Box::new), gen);
         }
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {

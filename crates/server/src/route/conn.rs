@@ -127,10 +127,18 @@ async fn run(
     let ws = srv.clone();
     let (wl, wc) = (srv.clone(), conn.clone());
     let writer = srv.tasks.spawn(async move {
-        let wl2 = conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
-            crate::client::on_writer_event(&ws, ev, c)
-        });
-        guarded(&wl.log, &wc, "writer", CloseReason::WriteError, wl2).await;
+        // The writer's future goes straight into `guarded` (no local binding, which the
+        // task would keep as well).
+        guarded(
+            &wl.log,
+            &wc,
+            "writer",
+            CloseReason::WriteError,
+            conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
+                crate::client::on_writer_event(&ws, ev, c)
+            }),
+        )
+        .await;
     });
 
     let mut st = RouteState {
