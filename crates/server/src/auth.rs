@@ -218,6 +218,17 @@ impl Credentials {
         }
     }
 
+    /// Behind an `Arc`; the common "no credentials at all" case shares one allocation
+    /// (memory per idle connection is a target).
+    pub fn shared(self) -> Arc<Credentials> {
+        static NONE: LazyLock<Arc<Credentials>> = LazyLock::new(Default::default);
+        if self == Credentials::default() {
+            NONE.clone()
+        } else {
+            Arc::new(self)
+        }
+    }
+
     /// A client that sent no CONNECT and was let in as the `no_auth_user`.
     pub fn no_auth(opts: &Options) -> Option<Credentials> {
         no_auth_user_entry(opts).map(Credentials::fallback)

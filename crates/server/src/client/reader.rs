@@ -406,7 +406,7 @@ impl ClientState {
             self.send_err(errors::NO_RESPONDERS_NEEDS_HEADERS);
             return Err(CloseReason::NoRespondersRequiresHeaders);
         }
-        self.conn.meta.lock().auth = Some(Arc::new(crate::auth::Credentials::of_client(opts, &ci)));
+        self.conn.meta.lock().auth = Some(crate::auth::Credentials::of_client(opts, &ci).shared());
         self.auth_checked(gen);
         let verbose = ci.verbose;
         self.opts = ci;
