@@ -63,27 +63,7 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let urls_gen = srv.urls.lock().generation;
 
     let (r, w) = stream.into_split();
-    let wcfg = WriterCfg {
-        write_deadline: opts.write_deadline,
-        ping_interval: opts.ping_interval,
-        first_ping: crate::ping::first_ping(ConnKind::Client, opts.ping_interval),
-    };
-    let ws = srv.clone();
-    let (wl, wc) = (srv.clone(), conn.clone());
-    let writer = srv.tasks.spawn(async move {
-        // The writer's future goes straight into `guarded` (no local binding, which the
-        // task would keep as well).
-        guarded(
-            &wl.log,
-            &wc,
-            "writer",
-            CloseReason::WriteError,
-            conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
-                on_writer_event(&ws, ev, c)
-            }),
-        )
-        .await;
-    });
+    let writer = spawn_writer(&srv, &conn, w);
 
     if srv.is_shutting_down() || !srv.add_client(&conn) {
         if !srv.is_shutting_down() {
@@ -109,6 +89,36 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     conn.close(reason);
     let _ = writer.await;
     st.cleanup();
+}
+
+/// Start a connection's writer task (clients and routes), under the panic guard.
+pub fn spawn_writer(
+    srv: &Arc<Server>,
+    conn: &Arc<Conn>,
+    w: tokio::net::tcp::OwnedWriteHalf,
+) -> tokio::task::JoinHandle<()> {
+    let opts = srv.opts();
+    let cfg = WriterCfg {
+        write_deadline: opts.write_deadline,
+        ping_interval: opts.ping_interval,
+        first_ping: crate::ping::first_ping(conn.kind, opts.ping_interval),
+    };
+    let (srv, conn) = (srv.clone(), conn.clone());
+    srv.tasks.clone().spawn(async move {
+        // The writer's future goes straight into `guarded` (no local binding, which the
+        // task would keep as well).
+        let events = srv.clone();
+        guarded(
+            &srv.log,
+            &conn,
+            "writer",
+            CloseReason::WriteError,
+            conn::write_loop(conn.clone(), w, cfg, move |ev, c| {
+                on_writer_event(&events, ev, c)
+            }),
+        )
+        .await;
+    })
 }
 
 /// What a connection's writer reports (clients and routes alike): ping timer, write

@@ -16,7 +16,7 @@ use nats_proto::{errors, Kind, Op, ParseError, Parser, RoutedMsg};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
-use crate::conn::{self, CloseReason, Conn, ConnKind, WriterCfg};
+use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
 use crate::guard::guarded;
 use crate::readbuf::{OpHandler, ReadBuf};
@@ -119,27 +119,7 @@ async fn run(
     }
     notice!(srv.log, "{} - Route connection created", conn.prefix());
 
-    let wcfg = WriterCfg {
-        write_deadline: opts.write_deadline,
-        ping_interval: opts.ping_interval,
-        first_ping: crate::ping::first_ping(ConnKind::Route, opts.ping_interval),
-    };
-    let ws = srv.clone();
-    let (wl, wc) = (srv.clone(), conn.clone());
-    let writer = srv.tasks.spawn(async move {
-        // The writer's future goes straight into `guarded` (no local binding, which the
-        // task would keep as well).
-        guarded(
-            &wl.log,
-            &wc,
-            "writer",
-            CloseReason::WriteError,
-            conn::write_loop(wc.clone(), w, wcfg, move |ev, c| {
-                crate::client::on_writer_event(&ws, ev, c)
-            }),
-        )
-        .await;
-    });
+    let writer = crate::client::spawn_writer(&srv, &conn, w);
 
     let mut st = RouteState {
         srv: srv.clone(),
