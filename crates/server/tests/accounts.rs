@@ -236,6 +236,14 @@ fn wire_scenario(go: bool) -> Vec<String> {
     a.expect("PONG\r\n");
     b.send("PUB bar 2\r\nno\r\nPING\r\n");
     b.expect("PONG\r\n");
+    assert!(
+        s.wait_log(
+            "Unknown account \"NOPE\" for remote subject \"bar\"",
+            Duration::from_secs(2)
+        ),
+        "go={go}: {}",
+        s.log()
+    );
     out.push("--- routed out".into());
     out.extend(route_lines(&mut route, Duration::from_millis(300)));
     // Routed messages reach the named account's subscribers only; an unknown account is

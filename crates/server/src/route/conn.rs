@@ -325,39 +325,51 @@ impl RouteState {
         self.conn.send_err(&self.srv.log, text);
     }
 
-    /// The account named by a route op, or `None` (logged at debug level, as nats-server
-    /// does) when we do not know it. The last account is cached, so a stream of ops for
-    /// one account compares bytes and takes no lock; nothing here allocates.
+    /// The account named by a route op, or `None` when we do not know it (logged as
+    /// nats-server 2.9.10 logs it with a static resolver: an error for `RS+`, a debug line
+    /// for `RS-` and `RMSG`). The last account is cached, so a stream of ops for one
+    /// account compares bytes and takes no lock; nothing here allocates unless it logs.
     fn account(&mut self, name: &[u8], what: &str, subject: &[u8]) -> Option<Arc<Account>> {
         if let Some(a) = &self.last_acc {
             if a.name.as_bytes() == name {
                 return Some(a.clone());
             }
         }
-        match self.srv.accounts.lookup(name) {
-            Some(a) => {
-                self.last_acc = Some(a.clone());
-                Some(a)
-            }
-            None => {
-                debug!(
-                    self.srv.log,
-                    "{} - Unknown account {:?} for {} {:?}",
-                    self.conn.prefix(),
-                    String::from_utf8_lossy(name),
-                    what,
-                    String::from_utf8_lossy(subject)
-                );
-                None
-            }
+        if let Some(a) = self.srv.accounts.lookup(name) {
+            self.last_acc = Some(a.clone());
+            return Some(a);
         }
+        let (n, s) = (
+            String::from_utf8_lossy(name),
+            String::from_utf8_lossy(subject),
+        );
+        if what == "remote subject" {
+            error!(
+                self.srv.log,
+                "{} - Unknown account {:?} for {} {:?}",
+                self.conn.prefix(),
+                n,
+                what,
+                s
+            );
+        } else {
+            debug!(
+                self.srv.log,
+                "{} - Unknown account {:?} for {} {:?}",
+                self.conn.prefix(),
+                n,
+                what,
+                s
+            );
+        }
+        None
     }
 
     fn remote_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
         if !self.registered {
             return;
         }
-        let Some(acc) = self.account(account, "subject", subject) else {
+        let Some(acc) = self.account(account, "remote subject", subject) else {
             return;
         };
         let key = route_key(account, subject, queue.map(|q| q.0));
@@ -388,7 +400,7 @@ impl RouteState {
     }
 
     fn remote_unsub(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
-        if !self.registered {
+        if !self.registered || self.account(account, "subject", subject).is_none() {
             return;
         }
         let key = route_key(account, subject, queue);
@@ -413,7 +425,19 @@ impl RouteState {
         if !self.registered {
             return;
         }
-        let Some(acc) = self.account(m.account, "routed message on subject:", m.subject) else {
+        // The account, borrowed from the cache (no reference-count traffic per message).
+        let cached = self
+            .last_acc
+            .as_ref()
+            .is_some_and(|a| a.name.as_bytes() == m.account);
+        if !cached
+            && self
+                .account(m.account, "routed message on subject:", m.subject)
+                .is_none()
+        {
+            return;
+        }
+        let Some(acc) = &self.last_acc else {
             return;
         };
         let msg = Msg {
@@ -422,7 +446,7 @@ impl RouteState {
             hdr_len: m.hdr_len,
             data: m.data,
         };
-        self.delivery.route_msg(&self.srv, &acc, msg, m.queues);
+        self.delivery.route_msg(&self.srv, acc, msg, m.queues);
     }
 
     /// After the connection closed: forget the route, its interest and its client URLs;
