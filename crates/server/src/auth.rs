@@ -38,9 +38,24 @@ impl<'o> Authorized<'o> {
     fn listed(opts: &'o Options, u: &'o User) -> Authorized<'o> {
         Authorized {
             user: u.username.clone(),
-            permissions: u.permissions.as_ref().or(opts.default_permissions.as_ref()),
+            // Top-level `default_permissions` are those of `authorization { users }`
+            // (account `$G`); account users got their account's defaults when parsed.
+            permissions: u.permissions.as_ref().or(if u.account.is_empty() {
+                opts.default_permissions.as_ref()
+            } else {
+                None
+            }),
         }
     }
+}
+
+/// The account a user authenticated as `user` belongs to: its `User::account`, or `$G`
+/// (single user, token, anonymous clients, users of `authorization { users }`).
+pub fn account_of<'o>(opts: &'o Options, user: &str) -> &'o str {
+    opts.users
+        .iter()
+        .find(|u| u.username == user && !u.account.is_empty())
+        .map_or(crate::account::GLOBAL_ACCOUNT, |u| u.account.as_str())
 }
 
 /// The `no_auth_user`, when configured and present in `users`.
@@ -448,6 +463,7 @@ mod tests {
             password: name.into(),
             permissions,
             allowed_connection_types: types.iter().map(|t| t.to_string()).collect(),
+            account: String::new(),
         }
     }
 

@@ -151,6 +151,8 @@ pub struct InStats {
 /// Descriptive data for logs and monitoring; changes rarely.
 #[derive(Debug, Clone, Default)]
 pub struct ConnMeta {
+    /// A client's account (set at CONNECT; `None` before it, and for routes).
+    pub account: Option<Arc<crate::account::Account>>,
     pub name: String,
     pub lang: String,
     pub version: String,

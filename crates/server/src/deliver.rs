@@ -21,13 +21,12 @@ use hashbrown::{HashMap, HashSet};
 use nats_proto::encode;
 use nats_sublist::MatchResult;
 
+use crate::account::Account;
 use crate::conn::{CloseReason, Conn, ConnKind, Queued};
 use crate::server::Server;
 use crate::sub::SubRef;
 use crate::trace;
 
-/// The only account a core server serves.
-pub const GLOBAL_ACCOUNT: &[u8] = b"$G";
 const L1_MAX: usize = 512;
 /// Producers stalled on a slow consumer wait at most this long per read batch.
 pub const MAX_STALL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -58,6 +57,9 @@ pub struct Delivery {
     rng: fastrand::Rng,
     l1: HashMap<Box<[u8]>, Arc<MatchResult<SubRef>>, foldhash::fast::RandomState>,
     l1_gen: u64,
+    /// The account whose sublist `l1` caches (the generation is per sublist): a client's
+    /// never changes; a route's changes when consecutive messages are of other accounts.
+    l1_acc: Option<Arc<Account>>,
     /// The last subject matched and its result: streams of messages to one subject (the
     /// common case) skip even the hash lookup. Valid under the same generation as `l1`.
     last_subject: Vec<u8>,
@@ -77,9 +79,15 @@ impl Delivery {
     }
 
     #[inline]
-    fn matches(&mut self, srv: &Server, subject: &[u8]) -> Arc<MatchResult<SubRef>> {
-        let gen = srv.gsl.genid();
-        if gen != self.l1_gen {
+    fn matches(&mut self, acc: &Arc<Account>, subject: &[u8]) -> Arc<MatchResult<SubRef>> {
+        let gen = acc.sl.genid();
+        let same_acc = self.l1_acc.as_ref().is_some_and(|a| Arc::ptr_eq(a, acc));
+        if !same_acc {
+            self.l1.clear();
+            self.last_result = None;
+            self.l1_gen = gen;
+            self.l1_acc = Some(acc.clone());
+        } else if gen != self.l1_gen {
             self.l1.clear();
             self.last_result = None;
             self.l1_gen = gen;
@@ -91,7 +99,7 @@ impl Delivery {
         let r = match self.l1.get(subject) {
             Some(r) => r.clone(),
             None => {
-                let r = srv.gsl.match_subject(subject);
+                let r = acc.sl.match_subject(subject);
                 if self.l1.len() >= L1_MAX {
                     self.l1.clear();
                 }
@@ -105,10 +113,17 @@ impl Delivery {
         r
     }
 
-    /// Deliver a message published by a local client. Returns whether anyone (a local
-    /// subscriber or a route) got it; no-responders depends on that.
-    pub fn publish(&mut self, srv: &Server, from: &Arc<Conn>, echo: bool, m: Msg<'_>) -> bool {
-        let r = self.matches(srv, m.subject);
+    /// Deliver a message published by a local client in account `acc`. Returns whether
+    /// anyone (a local subscriber or a route) got it; no-responders depends on that.
+    pub fn publish(
+        &mut self,
+        srv: &Server,
+        acc: &Arc<Account>,
+        from: &Arc<Conn>,
+        echo: bool,
+        m: Msg<'_>,
+    ) -> bool {
+        let r = self.matches(acc, m.subject);
         if r.is_empty() {
             return false;
         }
@@ -129,15 +144,16 @@ impl Delivery {
         }
         if self.nrts > 0 {
             delivered = true;
-            self.send_to_routes(srv, &r, m);
+            self.send_to_routes(srv, acc.name.as_bytes(), &r, m);
         }
         self.expire(srv);
         delivered
     }
 
-    /// Deliver a message that arrived over a route: local subscribers only.
-    pub fn route_msg(&mut self, srv: &Server, m: Msg<'_>, queues: &[u8]) {
-        let r = self.matches(srv, m.subject);
+    /// Deliver a message that arrived over a route for account `acc`: local subscribers
+    /// only.
+    pub fn route_msg(&mut self, srv: &Server, acc: &Arc<Account>, m: Msg<'_>, queues: &[u8]) {
+        let r = self.matches(acc, m.subject);
         if r.is_empty() {
             return;
         }
@@ -253,7 +269,13 @@ impl Delivery {
         }
     }
 
-    fn send_to_routes(&mut self, srv: &Server, r: &MatchResult<SubRef>, m: Msg<'_>) {
+    fn send_to_routes(
+        &mut self,
+        srv: &Server,
+        account: &[u8],
+        r: &MatchResult<SubRef>,
+        m: Msg<'_>,
+    ) {
         for ti in 0..self.nrts {
             let conn = self.rts[ti].conn.clone();
             let mut qbuf: [&[u8]; 16] = [&[]; 16];
@@ -272,15 +294,7 @@ impl Delivery {
             let total = body.len();
             if srv.log.trace_on() {
                 let mut line = Vec::new();
-                encode::rmsg_line(
-                    &mut line,
-                    GLOBAL_ACCOUNT,
-                    m.subject,
-                    m.reply,
-                    queues,
-                    hdr,
-                    total,
-                );
+                encode::rmsg_line(&mut line, account, m.subject, m.reply, queues, hdr, total);
                 trace!(
                     srv.log,
                     "{} - ->> [{}]",
@@ -289,7 +303,7 @@ impl Delivery {
                 );
             }
             let q = conn.queue_msg(total, |b| {
-                encode::rmsg_line(b, GLOBAL_ACCOUNT, m.subject, m.reply, queues, hdr, total);
+                encode::rmsg_line(b, account, m.subject, m.reply, queues, hdr, total);
                 b.extend_from_slice(body);
                 b.extend_from_slice(b"\r\n");
             });

@@ -6,6 +6,7 @@
 //! `deliver` the message path, `subs` and `route::Interest` the subscription bookkeeping,
 //! `options` flags and config, `monitor` the HTTP endpoints, `logging` the log format.
 
+pub mod account;
 pub mod auth;
 pub mod client;
 pub mod conn;

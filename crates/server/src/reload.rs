@@ -258,6 +258,27 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             ));
         }
     }
+    // The account registry is fixed at start (see `account.rs`): a reload may change
+    // users and permissions, not the set of accounts nor which account a user is in.
+    let mut oa = old.accounts.clone();
+    let mut na = new.accounts.clone();
+    oa.sort();
+    na.sort();
+    if oa != na {
+        return Err(format!(
+            "config reload not supported for accounts: old={oa:?}, new={na:?}"
+        ));
+    }
+    for u in &new.users {
+        if let Some(o) = old.users.iter().find(|o| o.username == u.username) {
+            if o.account != u.account {
+                return Err(format!(
+                    "config reload not supported for the account of user {:?}: old={:?}, new={:?}",
+                    u.username, o.account, u.account
+                ));
+            }
+        }
+    }
     for (name, o, n) in fixed {
         if o != n {
             return Err(format!(

@@ -18,16 +18,16 @@ use std::time::SystemTime;
 
 use hashbrown::HashMap;
 use nats_proto::info::ServerInfo;
-use nats_sublist::Sublist;
 use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::account::{Account, Accounts};
 use crate::conn::Conn;
 use crate::logging::Logger;
 use crate::options::{Options, NATS_VERSION, RS_VERSION};
-use crate::route::{Interest, RouteTable};
+use crate::route::RouteTable;
 use crate::sub::SubRef;
 use crate::{debug, notice, warn};
 
@@ -87,6 +87,8 @@ pub struct ClosedConn {
     pub lang: Box<str>,
     pub version: Box<str>,
     pub user: Box<str>,
+    /// The client's account name (`$G` when it had none).
+    pub account: Arc<str>,
     pub in_msgs: u64,
     pub in_bytes: u64,
     pub out_msgs: u64,
@@ -125,6 +127,10 @@ impl ClosedConn {
             lang: m.lang.as_str().into(),
             version: m.version.as_str().into(),
             user: m.user.as_str().into(),
+            account: m
+                .account
+                .as_ref()
+                .map_or_else(|| crate::account::GLOBAL_ACCOUNT.into(), |a| a.name.clone()),
             in_msgs: conn.in_stats.msgs.load(Relaxed),
             in_bytes: conn.in_stats.bytes.load(Relaxed),
             out_msgs,
@@ -158,8 +164,9 @@ pub struct Server {
     pub name: String,
     opts: RwLock<Arc<Options>>,
     pub log: Arc<Logger>,
-    /// The `$G` account's subject index (local and remote subscriptions).
-    pub gsl: Sublist<SubRef>,
+    /// The account registry: `$G` and the configured accounts, each with its own
+    /// subject index and route interest (see `account.rs`).
+    pub accounts: Accounts,
     pub stats: ServerStats,
     /// Bumped by a reload that changed authorization, after every connected client was
     /// checked again; each client's reader compares it once per read batch and rebuilds
@@ -173,7 +180,6 @@ pub struct Server {
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
-    pub interest: Mutex<Interest>,
     pub cluster_name: RwLock<ClusterName>,
     pub urls: Mutex<ConnectUrls>,
     pub closed: Mutex<VecDeque<Arc<ClosedConn>>>,
@@ -190,6 +196,13 @@ pub struct Server {
     pub http_req_stats: Mutex<std::collections::BTreeMap<String, u64>>,
     pub config_load_time: RwLock<SystemTime>,
     ports_file: Mutex<Option<PathBuf>>,
+}
+
+impl Server {
+    /// The global account `$G`.
+    pub fn global(&self) -> &Arc<Account> {
+        self.accounts.global()
+    }
 }
 
 impl Server {
@@ -289,7 +302,7 @@ impl Server {
         let srv = Arc::new(Server {
             id: id.clone(),
             name: name.clone(),
-            gsl: Sublist::new(!opts.disable_sublist_cache),
+            accounts: Accounts::new(&opts.accounts, !opts.disable_sublist_cache),
             opts: RwLock::new(Arc::new(opts.clone())),
             log: Arc::new(log),
             stats: ServerStats::default(),
@@ -302,7 +315,6 @@ impl Server {
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             routes: RwLock::new(RouteTable::default()),
-            interest: Mutex::new(Interest::default()),
             cluster_name: RwLock::new(cluster_name.clone()),
             urls: Mutex::new(ConnectUrls::default()),
             closed: Mutex::new(VecDeque::new()),

@@ -9,10 +9,13 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::account::Account;
 use crate::conn::Conn;
 
 pub struct Subscription {
     pub conn: Arc<Conn>,
+    /// The account whose subject index holds this subscription.
+    pub account: Arc<Account>,
     pub subject: Box<[u8]>,
     pub queue: Option<Box<[u8]>>,
     pub sid: Box<[u8]>,
@@ -26,6 +29,7 @@ pub struct Subscription {
 impl Subscription {
     pub fn new(
         conn: Arc<Conn>,
+        account: Arc<Account>,
         subject: &[u8],
         queue: Option<&[u8]>,
         sid: &[u8],
@@ -33,6 +37,7 @@ impl Subscription {
     ) -> Subscription {
         Subscription {
             conn,
+            account,
             subject: subject.into(),
             queue: queue.map(Into::into),
             sid: sid.into(),

@@ -12,10 +12,11 @@ use crate::sub::SubRef;
 impl Server {
     /// Add a client's subscription. Propagates interest to routes (RS+) when clustered.
     pub fn add_local_sub(&self, sub: SubRef) -> Result<(), SublistError> {
-        self.gsl
+        sub.account
+            .sl
             .insert(&sub.subject, sub.queue.as_deref(), sub.clone())?;
         if self.is_clustered() {
-            self.interest_changed(&sub.subject, sub.queue.as_deref(), 1);
+            self.interest_changed(&sub.account, &sub.subject, sub.queue.as_deref(), 1);
         }
         Ok(())
     }
@@ -30,14 +31,15 @@ impl Server {
                 subs.remove(key);
             }
         }
-        if self
-            .gsl
+        if sub
+            .account
+            .sl
             .remove(&sub.subject, sub.queue.as_deref(), sub)
             .is_ok()
             && sub.conn.kind == ConnKind::Client
             && self.is_clustered()
         {
-            self.interest_changed(&sub.subject, sub.queue.as_deref(), -1);
+            self.interest_changed(&sub.account, &sub.subject, sub.queue.as_deref(), -1);
         }
     }
 
@@ -48,12 +50,22 @@ impl Server {
         if subs.is_empty() {
             return subs;
         }
-        self.gsl
-            .remove_batch(subs.iter().map(|s| (&*s.subject, s.queue.as_deref(), s)));
-        if conn.kind == ConnKind::Client && self.is_clustered() {
-            for s in &subs {
-                self.interest_changed(&s.subject, s.queue.as_deref(), -1);
+        // Subscriptions are grouped by account (a client has one; a route many): one
+        // batch removal per account.
+        let mut rest: Vec<&SubRef> = subs.iter().collect();
+        while let Some(first) = rest.first() {
+            let acc = first.account.clone();
+            let (mine, others): (Vec<&SubRef>, Vec<&SubRef>) = rest
+                .into_iter()
+                .partition(|s| Arc::ptr_eq(&s.account, &acc));
+            acc.sl
+                .remove_batch(mine.iter().map(|s| (&*s.subject, s.queue.as_deref(), *s)));
+            if conn.kind == ConnKind::Client && self.is_clustered() {
+                for s in &mine {
+                    self.interest_changed(&acc, &s.subject, s.queue.as_deref(), -1);
+                }
             }
+            rest = others;
         }
         subs
     }

@@ -27,6 +27,7 @@ fn conn(cid: u64, kind: ConnKind) -> Arc<Conn> {
 fn sub(srv: &Server, c: &Arc<Conn>, subject: &str, queue: Option<&str>, sid: &str) {
     let s = SubRef(Arc::new(Subscription::new(
         c.clone(),
+        srv.global().clone(),
         subject.as_bytes(),
         queue.map(str::as_bytes),
         sid.as_bytes(),
@@ -35,7 +36,8 @@ fn sub(srv: &Server, c: &Arc<Conn>, subject: &str, queue: Option<&str>, sid: &st
     match c.kind {
         ConnKind::Client => srv.add_local_sub(s).unwrap(),
         ConnKind::Route => srv
-            .gsl
+            .global()
+            .sl
             .insert(subject.as_bytes(), queue.map(str::as_bytes), s)
             .unwrap(),
     }
@@ -60,7 +62,7 @@ fn run_batch(
                 hdr_len: m.hdr_len,
                 data: m.data,
             };
-            d.publish(srv, from, true, msg);
+            d.publish(srv, srv.global(), from, true, msg);
             n += 1;
         }
     }

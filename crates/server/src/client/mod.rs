@@ -185,17 +185,17 @@ mod tests {
             assert!(n > 0);
             got.extend_from_slice(&b[..n]);
         }
-        assert_eq!(srv.gsl.count(), 2);
+        assert_eq!(srv.global().sl.count(), 2);
         assert_eq!(srv.clients.lock().len(), 1);
         PANIC_ON_PING_PORT.store(c.local_addr().unwrap().port(), Ordering::Relaxed);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while (srv.gsl.count() != 0 || !srv.clients.lock().is_empty())
+        while (srv.global().sl.count() != 0 || !srv.clients.lock().is_empty())
             && std::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         PANIC_ON_PING_PORT.store(0, Ordering::Relaxed);
-        assert_eq!(srv.gsl.count(), 0, "subscriptions left behind");
+        assert_eq!(srv.global().sl.count(), 0, "subscriptions left behind");
         assert!(srv.clients.lock().is_empty(), "client left registered");
         assert!(lines
             .lock()

@@ -13,6 +13,7 @@ use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
 use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
 use tokio::net::tcp::OwnedReadHalf;
 
+use crate::account::Account;
 use crate::conn::{CloseReason, Conn};
 use crate::deliver::{Delivery, Msg};
 use crate::logging::Logger;
@@ -63,6 +64,9 @@ pub struct ClientState {
     /// are none. Rebuilt when `Server::mappings_gen` moves (checked once per batch).
     mapper: Option<Box<Mapper>>,
     mappings_gen: u64,
+    /// The account this client publishes and subscribes in: `$G` until CONNECT names a
+    /// user of another account.
+    acc: Arc<Account>,
 }
 
 impl ClientState {
@@ -84,6 +88,7 @@ impl ClientState {
             max_subs: o.max_subs.max(0) as usize,
             auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
+            acc: srv.global().clone(),
             deferred: None,
             srv,
             conn,
@@ -189,6 +194,7 @@ impl ClientState {
             };
             self.got_connect = true;
             self.log_user = user.user.clone();
+            self.set_account(crate::auth::account_of(&opts, &user.user));
             {
                 let mut m = self.conn.meta.lock();
                 m.user = user.user;
@@ -365,6 +371,7 @@ impl ClientState {
         if !user.is_empty() {
             self.log_user = user.clone();
         }
+        self.set_account(crate::auth::account_of(&self.srv.opts(), &user));
         self.conn.meta.lock().user = user;
         self.set_permissions(permissions);
     }
@@ -443,6 +450,28 @@ impl ClientState {
             self.perms = p.and_then(ClientPerms::new).map(Box::new);
         } else {
             crate::reload::recheck_client(&self.srv, &self.conn, &opts);
+        }
+    }
+
+    /// Put this client in account `name` (an unknown name, which validated options never
+    /// produce, falls back to `$G`). Top-level mappings are `$G`'s: other accounts have
+    /// none.
+    fn set_account(&mut self, name: &str) {
+        let acc = self
+            .srv
+            .accounts
+            .lookup(name.as_bytes())
+            .unwrap_or_else(|| self.srv.global().clone());
+        self.conn.meta.lock().account = Some(acc.clone());
+        self.acc = acc;
+        self.refresh_mapper();
+    }
+
+    fn refresh_mapper(&mut self) {
+        let (mapper, gen) = Mapper::current(&self.srv);
+        (self.mapper, self.mappings_gen) = (mapper.map(Box::new), gen);
+        if !self.acc.is_global() {
+            self.mapper = None;
         }
     }
 
@@ -609,9 +638,9 @@ impl ClientState {
             hdr_len: m.hdr_len,
             data: m.data,
         };
-        let delivered = self
-            .delivery
-            .publish(&self.srv, &self.conn, self.opts.echo, msg);
+        let delivered =
+            self.delivery
+                .publish(&self.srv, &self.acc, &self.conn, self.opts.echo, msg);
         if !delivered {
             if let Some(reply) = m.reply {
                 if self.opts.no_responders {
@@ -674,6 +703,7 @@ impl ClientState {
         }
         let sub = SubRef(Arc::new(Subscription::new(
             self.conn.clone(),
+            self.acc.clone(),
             subject,
             queue,
             sid,
@@ -818,8 +848,7 @@ impl OpHandler for ClientState {
     fn before_batch(&mut self) {
         self.trace = self.srv.log.trace_on();
         if self.srv.mappings_gen.load(Ordering::Acquire) != self.mappings_gen {
-            let (mapper, gen) = Mapper::current(&self.srv);
-            (self.mapper, self.mappings_gen) = (mapper.map(Box::new), gen);
+            self.refresh_mapper();
         }
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {

@@ -72,6 +72,9 @@ pub(super) struct ConnInfo {
     pub(super) version: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(super) authorized_user: String,
+    /// With `auth`, the account of a client outside `$G` (Go leaves it out for `$G`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(super) account: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -155,8 +158,8 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
         limit,
         connections: None,
     };
-    // Every client is in the global account; any other account does not exist.
-    if !o.acc.is_empty() && o.acc != GLOBAL_ACCOUNT {
+    // An account that does not exist has no connections.
+    if !o.acc.is_empty() && srv.accounts.lookup(o.acc.as_bytes()).is_none() {
         return Ok(c);
     }
     c.server_id = srv.id.clone();
@@ -186,8 +189,18 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
         }
     }
 
-    let keep_user = |user: &str| (o.user.is_empty() || user == o.user) && o.mqtt_client.is_empty();
-    let keep = |conn: &Conn| keep_user(&conn.meta.lock().user);
+    let keep_user = |user: &str, acc: &str| {
+        (o.user.is_empty() || user == o.user)
+            && (o.acc.is_empty() || acc == o.acc)
+            && o.mqtt_client.is_empty()
+    };
+    let keep = |conn: &Conn| {
+        let m = conn.meta.lock();
+        keep_user(
+            &m.user,
+            m.account.as_ref().map_or(GLOBAL_ACCOUNT, |a| &*a.name),
+        )
+    };
     // Sort and page on small keys (counters and times only); the full entries, with
     // names and subscription lists, are built for the page alone.
     let mut keys: Vec<SortKey> = open
@@ -199,7 +212,7 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
             closed
                 .iter()
                 .enumerate()
-                .filter(|(_, cc)| keep_user(&cc.user))
+                .filter(|(_, cc)| keep_user(&cc.user, &cc.account))
                 .map(|(i, cc)| closed_key(cc, Src::Closed(i))),
         )
         .collect();
@@ -324,6 +337,10 @@ fn base_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
         name: meta.name,
         lang: meta.lang,
         version: meta.version,
+        account: match &meta.account {
+            Some(a) if o.auth && !a.is_global() => a.name.to_string(),
+            _ => String::new(),
+        },
         authorized_user: if o.auth { meta.user } else { String::new() },
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
@@ -373,6 +390,11 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
         version: cc.version.to_string(),
         authorized_user: if o.auth {
             cc.user.to_string()
+        } else {
+            String::new()
+        },
+        account: if o.auth && &*cc.account != GLOBAL_ACCOUNT {
+            cc.account.to_string()
         } else {
             String::new()
         },

@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn global_account_matches_delivery() {
-        assert_eq!(GLOBAL_ACCOUNT.as_bytes(), crate::deliver::GLOBAL_ACCOUNT);
+        assert_eq!(GLOBAL_ACCOUNT, crate::account::GLOBAL_ACCOUNT);
     }
 
     #[test]

@@ -14,10 +14,12 @@ use serde::Serialize;
 
 use super::format::GoTime;
 use super::query::Query;
-use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
+use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail};
+use crate::account::Account;
 use crate::conn::ConnKind;
 use crate::server::Server;
 use crate::sub::SubRef;
+use std::sync::Arc;
 
 /// Default page size (Go's `DefaultSubListSize`).
 const DEFAULT_LIMIT: usize = 1024;
@@ -47,6 +49,34 @@ impl From<Stats> for SublistStats {
             max_fanout: s.max_fanout,
             avg_fanout: s.avg_fanout,
         }
+    }
+}
+
+impl SublistStats {
+    /// Several accounts' counters as one, as Go's `SublistStats.add` (and `Subsz`,
+    /// which averages the cache hit rate over the accounts).
+    fn sum(all: impl Iterator<Item = Stats>) -> SublistStats {
+        let mut t = SublistStats::default();
+        let (mut n, mut fan_total, mut fan_count) = (0u32, 0f64, 0f64);
+        for s in all {
+            n += 1;
+            t.num_subscriptions += s.num_subscriptions;
+            t.num_cache += s.num_cache;
+            t.num_inserts += s.num_inserts;
+            t.num_removes += s.num_removes;
+            t.num_matches += s.num_matches;
+            t.cache_hit_rate += s.cache_hit_rate;
+            t.max_fanout = t.max_fanout.max(s.max_fanout);
+            fan_total += s.avg_fanout * f64::from(s.num_cache);
+            fan_count += f64::from(s.num_cache);
+        }
+        if n > 1 {
+            t.cache_hit_rate /= f64::from(n);
+        }
+        if fan_count > 0.0 {
+            t.avg_fanout = fan_total / fan_count;
+        }
+        t
     }
 }
 
@@ -81,18 +111,18 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
         .ok()
         .filter(|&l| l > 0)
         .unwrap_or(DEFAULT_LIMIT);
-    // Only the global account exists; another name matches nothing.
+    // Every account's index, or the one `acc` names (an unknown name matches nothing).
     let acc = q.get("acc");
-    let ours = acc.is_empty() || acc == GLOBAL_ACCOUNT;
-    let stats = if ours {
-        SublistStats::from(srv.gsl.stats())
+    let accounts: Vec<Arc<Account>> = if acc.is_empty() {
+        srv.accounts.list()
     } else {
-        SublistStats::default()
+        srv.accounts.lookup(acc.as_bytes()).into_iter().collect()
     };
-    if !subs || !ours {
+    let stats = SublistStats::sum(accounts.iter().map(|a| a.sl.stats()));
+    if !subs || accounts.is_empty() {
         return pretty(q, &stats);
     }
-    let list = subscriptions(srv, test);
+    let list = subscriptions(&accounts, test);
     let range = page(list.len(), offset, limit);
     if range.is_empty() {
         return pretty(q, &stats);
@@ -100,7 +130,7 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
     // Entries are built for the page only.
     let list: Vec<SubDetail> = list[range]
         .iter()
-        .map(|s| SubDetail::new(s, GLOBAL_ACCOUNT))
+        .map(|s| SubDetail::new(s, &s.account.name))
         .collect();
     pretty(
         q,
@@ -117,11 +147,10 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
 }
 
 /// Client subscriptions (matching `test` if given), by cid then sid.
-fn subscriptions(srv: &Server, test: &str) -> Vec<SubRef> {
-    let mut subs: Vec<_> = srv
-        .gsl
-        .all()
-        .into_iter()
+fn subscriptions(accounts: &[Arc<Account>], test: &str) -> Vec<SubRef> {
+    let mut subs: Vec<_> = accounts
+        .iter()
+        .flat_map(|a| a.sl.all())
         .filter(|s| s.conn.kind == ConnKind::Client)
         .filter(|s| test.is_empty() || subject_matches(&s.subject, test.as_bytes()))
         .collect();

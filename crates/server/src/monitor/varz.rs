@@ -208,7 +208,7 @@ pub(super) fn varz(srv: &Server) -> Varz {
         in_bytes: st.in_bytes.load(Relaxed),
         out_bytes: st.out_bytes.load(Relaxed),
         slow_consumers: st.slow_consumers.load(Relaxed),
-        subscriptions: srv.gsl.count(),
+        subscriptions: srv.accounts.list().iter().map(|a| a.sl.count()).sum(),
         http_req_stats: srv.http_req_stats.lock().clone(),
         config_load_time: GoTime(*srv.config_load_time.read()),
     }

@@ -17,6 +17,7 @@
 //! * [`apply_map`] ends with [`set_baseline`], so a `port: 0` in a file means 4222 (as
 //!   nats-server's `setBaselineOptions`), while `-1` stays `-1` (random port).
 
+mod accounts;
 mod cluster;
 mod known;
 mod mappings;
@@ -239,31 +240,13 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "no_header_support" => set(&mut o.no_header_support, d.bool(pos, v)),
         "connect_error_reports" => set(&mut o.connect_error_reports, d.int(pos, v)),
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),
-        // Accounts that carry users would be their only login: ignoring them would let
-        // anyone in. Accounts without users (exports, imports, limits) are only ignored.
-        "accounts" if accounts_define_users(v) => {
-            d.refuse(e, "accounts with users are not implemented")
-        }
+        "accounts" => accounts::parse(o, e, d),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),
             Some(known::Support::Refuse(what)) => d.refuse(e, what),
             None => d.unknown(e),
         },
     }
-}
-
-/// Does an `accounts { NAME: { users: [...] } }` block define any user or nkey?
-fn accounts_define_users(v: &nats_conf::Value) -> bool {
-    let nats_conf::Value::Map(accounts) = v else {
-        return false;
-    };
-    accounts.entries.iter().any(|acc| match &acc.item.value {
-        nats_conf::Value::Map(m) => m
-            .entries
-            .iter()
-            .any(|f| f.key.eq_ignore_ascii_case("users") || f.key.eq_ignore_ascii_case("nkey")),
-        _ => false,
-    })
 }
 
 /// Stores a value that was read successfully (problems were already reported).

@@ -97,8 +97,11 @@ pub struct Options {
     pub username: String,
     pub password: String,
     pub authorization: String,
-    /// Users from `authorization { users: [...] }`.
+    /// Users from `authorization { users: [...] }` (account `$G`) and from the `users` of
+    /// each account in `accounts {}` (their `User::account` names it).
     pub users: Vec<User>,
+    /// Account names from `accounts {}`, in file order (`$G` is implicit, never listed).
+    pub accounts: Vec<String>,
     pub auth_timeout: f64,
     pub no_auth_user: String,
     /// `authorization { default_permissions }` (alias `permissions`): the permissions of
@@ -140,6 +143,8 @@ pub struct User {
     /// Empty means every type. This server only has standard (`STANDARD`) client
     /// connections, so a user whose list lacks it cannot log in.
     pub allowed_connection_types: Vec<String>,
+    /// The account the user belongs to (empty: the global account `$G`).
+    pub account: String,
 }
 
 /// What a user may publish and subscribe to (nats-server's `Permissions`). A missing part
@@ -256,6 +261,7 @@ impl Default for Options {
             password: String::new(),
             authorization: String::new(),
             users: Vec::new(),
+            accounts: Vec::new(),
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
             no_auth_user: String::new(),
             default_permissions: None,

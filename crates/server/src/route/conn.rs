@@ -16,8 +16,9 @@ use nats_proto::{errors, Kind, Op, ParseError, Parser, RoutedMsg};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
+use crate::account::Account;
 use crate::conn::{CloseReason, Conn};
-use crate::deliver::{Delivery, Msg, GLOBAL_ACCOUNT};
+use crate::deliver::{Delivery, Msg};
 use crate::guard::guarded;
 use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
@@ -59,6 +60,8 @@ pub(super) struct RouteState {
     pub(super) remote_id: String,
     /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`).
     pub(super) deferred: Option<nats_proto::info::ConnectInfo>,
+    /// The account of the last route op (see `RouteState::account`).
+    pub(super) last_acc: Option<Arc<Account>>,
 }
 
 async fn run(
@@ -135,6 +138,7 @@ async fn run(
         urls_added: false,
         remote_id: String::new(),
         deferred: None,
+        last_acc: None,
     };
     // A panic in the reader (or the writer) closes the route; clean-up still runs.
     let reason = guarded(
@@ -309,19 +313,53 @@ impl RouteState {
         self.conn.send_err(&self.srv.log, text);
     }
 
+    /// The account named by a route op, or `None` when we do not know it (logged as
+    /// nats-server 2.9.10 logs it with a static resolver: an error for `RS+`, a debug line
+    /// for `RS-` and `RMSG`). The last account is cached, so a stream of ops for one
+    /// account compares bytes and takes no lock; nothing here allocates unless it logs.
+    fn account(&mut self, name: &[u8], what: &str, subject: &[u8]) -> Option<Arc<Account>> {
+        if let Some(a) = &self.last_acc {
+            if a.name.as_bytes() == name {
+                return Some(a.clone());
+            }
+        }
+        if let Some(a) = self.srv.accounts.lookup(name) {
+            self.last_acc = Some(a.clone());
+            return Some(a);
+        }
+        let (n, s) = (
+            String::from_utf8_lossy(name),
+            String::from_utf8_lossy(subject),
+        );
+        if what == "remote subject" {
+            error!(
+                self.srv.log,
+                "{} - Unknown account {:?} for {} {:?}",
+                self.conn.prefix(),
+                n,
+                what,
+                s
+            );
+        } else {
+            debug!(
+                self.srv.log,
+                "{} - Unknown account {:?} for {} {:?}",
+                self.conn.prefix(),
+                n,
+                what,
+                s
+            );
+        }
+        None
+    }
+
     fn remote_sub(&mut self, account: &[u8], subject: &[u8], queue: Option<(&[u8], u32)>) {
         if !self.registered {
             return;
         }
-        if account != GLOBAL_ACCOUNT {
-            debug!(
-                self.srv.log,
-                "{} - Ignoring remote subscription on account {:?}",
-                self.conn.prefix(),
-                String::from_utf8_lossy(account)
-            );
+        let Some(acc) = self.account(account, "remote subject", subject) else {
             return;
-        }
+        };
         let key = route_key(account, subject, queue.map(|q| q.0));
         let mut subs = self.conn.subs.lock();
         if let Some(existing) = subs.get(&*key) {
@@ -332,16 +370,13 @@ impl RouteState {
         }
         let sub = SubRef(Arc::new(Subscription::new(
             self.conn.clone(),
+            acc.clone(),
             subject,
             queue.map(|q| q.0),
             &key,
             queue.map(|q| q.1).unwrap_or(1),
         )));
-        match self
-            .srv
-            .gsl
-            .insert(subject, queue.map(|q| q.0), sub.clone())
-        {
+        match acc.sl.insert(subject, queue.map(|q| q.0), sub.clone()) {
             Ok(()) => {
                 subs.insert(key, sub);
             }
@@ -353,15 +388,15 @@ impl RouteState {
     }
 
     fn remote_unsub(&mut self, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
-        if !self.registered || account != GLOBAL_ACCOUNT {
+        if !self.registered || self.account(account, "subject", subject).is_none() {
             return;
         }
         let key = route_key(account, subject, queue);
         let removed = self.conn.subs.lock().remove(&*key);
         if let Some(sub) = removed {
-            let _ = self
-                .srv
-                .gsl
+            let _ = sub
+                .account
+                .sl
                 .remove(&sub.subject, sub.queue.as_deref(), &sub);
         }
     }
@@ -375,16 +410,31 @@ impl RouteState {
             .stats
             .in_bytes
             .fetch_add(m.data.len() as u64, Ordering::Relaxed);
-        if !self.registered || m.account != GLOBAL_ACCOUNT {
+        if !self.registered {
             return;
         }
+        // The account, borrowed from the cache (no reference-count traffic per message).
+        let cached = self
+            .last_acc
+            .as_ref()
+            .is_some_and(|a| a.name.as_bytes() == m.account);
+        if !cached
+            && self
+                .account(m.account, "routed message on subject:", m.subject)
+                .is_none()
+        {
+            return;
+        }
+        let Some(acc) = &self.last_acc else {
+            return;
+        };
         let msg = Msg {
             subject: m.subject,
             reply: m.reply,
             hdr_len: m.hdr_len,
             data: m.data,
         };
-        self.delivery.route_msg(&self.srv, msg, m.queues);
+        self.delivery.route_msg(&self.srv, acc, msg, m.queues);
     }
 
     /// After the connection closed: forget the route, its interest and its client URLs;
@@ -413,16 +463,23 @@ impl RouteState {
                 routes.by_id.remove(&self.remote_id);
             }
         }
-        let subs: Vec<SubRef> = self.conn.subs.lock().drain().map(|(_, s)| s).collect();
-        if !subs.is_empty() {
+        let mut rest: Vec<SubRef> = self.conn.subs.lock().drain().map(|(_, s)| s).collect();
+        // One batch removal (and one debug line, as nats-server) per account.
+        while let Some(first) = rest.first() {
+            let acc = first.account.clone();
+            let (mine, others): (Vec<SubRef>, Vec<SubRef>) = rest
+                .into_iter()
+                .partition(|s| Arc::ptr_eq(&s.account, &acc));
             debug!(
                 srv.log,
-                "{} - Removing {} subscriptions for account \"$G\"",
+                "{} - Removing {} subscriptions for account {:?}",
                 self.conn.prefix(),
-                subs.len()
+                mine.len(),
+                &*acc.name
             );
-            srv.gsl
-                .remove_batch(subs.iter().map(|s| (&*s.subject, s.queue.as_deref(), s)));
+            acc.sl
+                .remove_batch(mine.iter().map(|s| (&*s.subject, s.queue.as_deref(), s)));
+            rest = others;
         }
         if self.urls_added {
             let urls = self.conn.meta.lock().connect_urls.clone();

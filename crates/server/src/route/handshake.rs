@@ -244,7 +244,11 @@ impl RouteState {
         let mut replaced = None;
         let others;
         {
-            let interest = srv.interest.lock();
+            // Every account's interest lock, in registry order (see LOCKS.md), then
+            // `routes`: the snapshot below and the route's appearance in `by_cid` are
+            // atomic with respect to every account's interest changes.
+            let accounts = srv.accounts.list();
+            let interest: Vec<_> = accounts.iter().map(|a| a.interest.lock()).collect();
             let mut routes = srv.routes.write();
             routes.dialing.remove(&id);
             if let Some(existing) = routes.by_id.get(&id).cloned() {
@@ -293,8 +297,11 @@ impl RouteState {
                 self.conn.prefix(),
                 id
             );
-            let mut buf = Vec::with_capacity(interest.len() * 32);
-            interest.write_all(&mut buf);
+            let n: usize = interest.iter().map(|i| i.len()).sum();
+            let mut buf = Vec::with_capacity(n * 32);
+            for (acc, i) in accounts.iter().zip(interest.iter()) {
+                i.write_all(acc.name.as_bytes(), &mut buf);
+            }
             if srv.log.trace_on() {
                 for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     trace!(

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use nats_proto::encode;
 
+use crate::account::Account;
 use crate::conn::Conn;
-use crate::deliver::GLOBAL_ACCOUNT;
 use crate::server::{join_host_port, Server};
 use crate::{notice, trace, warn};
 
@@ -54,18 +54,19 @@ impl RouteTable {
 /// A subscription subject and its queue group, if any.
 type InterestKey = (Box<[u8]>, Option<Box<[u8]>>);
 
-/// Local interest per (subject, queue) for the global account.
+/// Local interest per (subject, queue) of one account (`Account::interest`).
 #[derive(Default)]
 pub struct Interest {
     counts: HashMap<InterestKey, u32>,
 }
 
 impl Interest {
-    /// All current interest as `RS+` lines (sent to a route when it registers).
-    pub fn write_all(&self, out: &mut Vec<u8>) {
+    /// All current interest of `account` as `RS+` lines (sent to a route when it
+    /// registers).
+    pub fn write_all(&self, account: &[u8], out: &mut Vec<u8>) {
         for ((subject, queue), n) in &self.counts {
             let q = queue.as_deref().map(|q| (q, *n));
-            encode::rs_plus(out, GLOBAL_ACCOUNT, subject, q);
+            encode::rs_plus(out, account, subject, q);
         }
     }
 
@@ -81,8 +82,15 @@ impl Interest {
 impl Server {
     /// Local interest in `subject`/`queue` went up or down by one: tell every route if
     /// that changes what it must know (first/last plain sub; any queue weight change).
-    pub fn interest_changed(&self, subject: &[u8], queue: Option<&[u8]>, delta: i32) {
-        let mut interest = self.interest.lock();
+    pub fn interest_changed(
+        &self,
+        acc: &Account,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        delta: i32,
+    ) {
+        let account = acc.name.as_bytes();
+        let mut interest = acc.interest.lock();
         let key = (Box::<[u8]>::from(subject), queue.map(Box::<[u8]>::from));
         let n = interest.counts.get(&key).copied().unwrap_or(0);
         let new = if delta > 0 {
@@ -99,11 +107,11 @@ impl Server {
         }
         let mut line = Vec::with_capacity(subject.len() + 32);
         match queue {
-            None if n == 0 && new == 1 => encode::rs_plus(&mut line, GLOBAL_ACCOUNT, subject, None),
-            None if new == 0 => encode::rs_minus(&mut line, GLOBAL_ACCOUNT, subject, None),
+            None if n == 0 && new == 1 => encode::rs_plus(&mut line, account, subject, None),
+            None if new == 0 => encode::rs_minus(&mut line, account, subject, None),
             None => return,
-            Some(q) if new == 0 => encode::rs_minus(&mut line, GLOBAL_ACCOUNT, subject, Some(q)),
-            Some(q) => encode::rs_plus(&mut line, GLOBAL_ACCOUNT, subject, Some((q, new))),
+            Some(q) if new == 0 => encode::rs_minus(&mut line, account, subject, Some(q)),
+            Some(q) => encode::rs_plus(&mut line, account, subject, Some((q, new))),
         }
         let routes = self.routes.read();
         for r in routes.by_cid.values() {

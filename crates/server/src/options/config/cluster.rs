@@ -71,7 +71,12 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
         d.error(pos, "Cannot have a user/pass and token");
         return;
     }
-    let Some(list) = a.users else { return };
+    // Users of accounts parsed before this block are already in `o.users`; those of the
+    // global account (an earlier `authorization`, on reload) are replaced.
+    o.users.retain(|u| !u.account.is_empty());
+    let Some(list) = a.users.or_else(|| (!o.users.is_empty()).then(Vec::new)) else {
+        return;
+    };
     if !a.user.is_empty() {
         d.error(pos, "Can not have a single user/pass and a users array");
         return;
@@ -80,7 +85,8 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
         d.error(pos, "Can not have a token and a users array");
         return;
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<&str> =
+        o.users.iter().map(|u| u.username.as_str()).collect();
     for u in &list {
         if !seen.insert(u.username.as_str()) {
             d.error(
@@ -90,12 +96,12 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
             return;
         }
     }
-    o.users = list;
+    o.users.extend(list);
 }
 
 /// `users: [ {user, password}, ... ]`; `None` when the list had errors (nats-server then
 /// keeps no users from it).
-fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
+pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
     let Value::Array(items) = &e.item.value else {
         d.error(
             &e.key_pos,

@@ -420,8 +420,9 @@ fn newer_and_unimplemented_keys_are_reported_not_fatal() {
          write_timeout: \"1s\"\nport: 4999",
     );
     assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
-    assert_eq!(r.unsupported.len(), 9);
+    assert_eq!(r.unsupported.len(), 8);
     assert_eq!(o.port, 4999);
+    assert_eq!(o.accounts, ["A"]);
 }
 
 #[test]
@@ -522,7 +523,7 @@ fn auth_we_cannot_enforce_is_refused() {
     // Each of these is the config's login; ignoring it would let anyone in.
     for text in [
         "authorization { users: [ { nkey: UABC } ] }",
-        "accounts { A: { users: [ { user: a, password: b } ] } }",
+        "accounts { A: { users: [ { nkey: UABC } ] } }",
         "operator: /etc/nats/op.jwt",
         "resolver: MEMORY",
     ] {
@@ -532,9 +533,73 @@ fn auth_we_cannot_enforce_is_refused() {
             "{text}: {r:?}"
         );
     }
-    // Accounts without users only lose their exports/imports: a warning.
-    let (_, r) = apply("accounts { A: { exports: [ { stream: foo } ] } }");
-    assert!(r.errors.is_empty(), "{r:?}");
+    // Exports, imports, account mappings, limits and JetStream would change who sees
+    // what: refused too.
+    for text in [
+        "accounts { A: { exports: [ { stream: foo } ] } }",
+        "accounts { A: { imports: [ { stream: { account: B, subject: foo } } ] } }",
+        "accounts { A: { mappings: { foo: bar } } }",
+        "accounts { A: { limits: { max_connections: 1 } } }",
+        "accounts { A: { jetstream: enabled } }",
+        "accounts { $SYS: { users: [ { user: s, password: s } ] } }",
+    ] {
+        let (_, r) = apply(text);
+        assert!(
+            r.errors.iter().any(|e| e.contains("refusing to run")),
+            "{text}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn accounts_with_users() {
+    let o = ok("authorization { users: [ { user: g, password: g } ], \
+         default_permissions: { publish: x } }\n\
+         accounts { A: { users: [ { user: a, password: a } ] },\n\
+         B { users = [ { user: b, password: b } ], default_permissions: { publish: y } }, C: {} }\n\
+         no_auth_user: a");
+    assert_eq!(o.accounts, ["A", "B", "C"]);
+    let who: Vec<(&str, &str)> = o
+        .users
+        .iter()
+        .map(|u| (u.username.as_str(), u.account.as_str()))
+        .collect();
+    assert_eq!(who, [("g", ""), ("a", "A"), ("b", "B")]);
+    // Account defaults apply to that account's users; the top-level ones do not.
+    assert_eq!(o.users[1].permissions, None);
+    assert_eq!(
+        o.users[2].permissions.as_ref().unwrap().publish,
+        allow(&["y"])
+    );
+    assert_eq!(o.no_auth_user, "a");
+    assert_eq!(ok("accounts: [A, B]").accounts, ["A", "B"]);
+}
+
+#[test]
+fn account_errors_as_nats_server_words_them() {
+    // nats-server 2.9.10: `Duplicate user "a" detected`, at the account's `users` key.
+    let e = errors("accounts { A: { users: [{user: a, password: a}] }, B: { users: [{user: a, password: b}] } }");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].ends_with(": Duplicate user \"a\" detected"), "{e:?}");
+    for text in [
+        "authorization { users: [{user: a, password: x}] }\naccounts { A: { users: [{user: a, password: a}] } }",
+        "accounts { A: { users: [{user: a, password: a}] } }\nauthorization { users: [{user: a, password: x}] }",
+    ] {
+        let e = errors(text);
+        assert!(
+            e.iter().any(|e| e.ends_with("Duplicate user \"a\" detected")),
+            "{text}: {e:?}"
+        );
+    }
+    let e = errors("accounts { $G: {} }");
+    assert!(e[0].ends_with("\"$G\" is a Reserved Account"), "{e:?}");
+    let e = errors("accounts { A: 1 }");
+    assert!(e[0].ends_with("Expected map entries for accounts"), "{e:?}");
+    let e = errors("authorization { user: u, password: p }\naccounts { A: { users: [{user: a, password: a}] } }");
+    assert!(
+        e[0].ends_with("Can not have a single user/pass and accounts"),
+        "{e:?}"
+    );
 }
 
 fn strings(v: &[&str]) -> Vec<String> {

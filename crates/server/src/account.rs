@@ -1,0 +1,118 @@
+//! Accounts: the unit of isolation. Every account owns its subject index (local client
+//! subscriptions and the interest routes told us about) and the interest we tell routes
+//! about (`RS+ <account> …`). Every connection points at one account (a client at the
+//! account of the user it authenticated as, `$G` otherwise); a route carries many.
+//!
+//! [`Accounts`] is the registry on `Server`: `$G` always exists, the configured accounts
+//! are added at start. Lookups take `&[u8]` (a route op's account field) and never
+//! allocate. The set is fixed after start (a reload that changes it is refused), so a
+//! reader may keep an `Arc<Account>` for as long as it likes.
+//!
+//! Later slices hang imports/exports, mappings, limits and JetStream state here.
+
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use nats_sublist::Sublist;
+use parking_lot::{Mutex, RwLock};
+
+use crate::route::Interest;
+use crate::sub::SubRef;
+
+/// The global account's name (nats-server's `globalAccountName`).
+pub const GLOBAL_ACCOUNT: &str = "$G";
+
+pub struct Account {
+    pub name: Arc<str>,
+    /// Local and remote subscriptions of this account.
+    pub sl: Sublist<SubRef>,
+    /// Local interest per (subject, queue): what routes have been told for this account.
+    pub interest: Mutex<Interest>,
+}
+
+impl Account {
+    pub fn new(name: &str, cache: bool) -> Account {
+        Account {
+            name: name.into(),
+            sl: Sublist::new(cache),
+            interest: Mutex::new(Interest::default()),
+        }
+    }
+
+    pub fn is_global(&self) -> bool {
+        &*self.name == GLOBAL_ACCOUNT
+    }
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Account({})", self.name)
+    }
+}
+
+/// Accounts by name, and in registration order.
+type Registry = (HashMap<Box<[u8]>, Arc<Account>>, Vec<Arc<Account>>);
+
+/// The account registry.
+pub struct Accounts {
+    global: Arc<Account>,
+    cache: bool,
+    /// By name, plus the registration order (which is also the order in which
+    /// `RouteState::register` takes the accounts' `interest` locks).
+    inner: RwLock<Registry>,
+}
+
+impl Accounts {
+    pub fn new(names: &[String], cache: bool) -> Accounts {
+        let global = Arc::new(Account::new(GLOBAL_ACCOUNT, cache));
+        let a = Accounts {
+            global: global.clone(),
+            cache,
+            inner: RwLock::new((HashMap::new(), Vec::new())),
+        };
+        {
+            let mut inner = a.inner.write();
+            inner
+                .0
+                .insert(GLOBAL_ACCOUNT.as_bytes().into(), global.clone());
+            inner.1.push(global);
+        }
+        for n in names {
+            a.get_or_create(n);
+        }
+        a
+    }
+
+    /// The global account `$G`.
+    pub fn global(&self) -> &Arc<Account> {
+        &self.global
+    }
+
+    /// The account named `name`, if registered. No allocation.
+    pub fn lookup(&self, name: &[u8]) -> Option<Arc<Account>> {
+        if name == GLOBAL_ACCOUNT.as_bytes() {
+            return Some(self.global.clone());
+        }
+        self.inner.read().0.get(name).cloned()
+    }
+
+    /// The account named `name`, registered first if needed.
+    pub fn get_or_create(&self, name: &str) -> Arc<Account> {
+        if let Some(a) = self.lookup(name.as_bytes()) {
+            return a;
+        }
+        let mut inner = self.inner.write();
+        if let Some(a) = inner.0.get(name.as_bytes()) {
+            return a.clone();
+        }
+        let a = Arc::new(Account::new(name, self.cache));
+        inner.0.insert(name.as_bytes().into(), a.clone());
+        inner.1.push(a.clone());
+        a
+    }
+
+    /// Every account, `$G` first, then in registration order.
+    pub fn list(&self) -> Vec<Arc<Account>> {
+        self.inner.read().1.clone()
+    }
+}

@@ -1,0 +1,127 @@
+//! The `accounts {}` block, as nats-server 2.9.10's `parseAccounts` reads it: account
+//! names (`accounts: [A, B]` or `accounts { A: {...}, B {...} }`) and the users of each
+//! account, which join `Options::users` with `User::account` set.
+//!
+//! Implemented per account: `users` (user/password with permissions) and
+//! `default_permissions` (the permissions of the account's users that have none).
+//! Refused, never silently ignored, because ignoring them would change who may see what:
+//! `exports`, `imports`, `mappings`, `jetstream`, `limits`, account `nkey`, nkey users,
+//! and an account named `$SYS` (the system account is not implemented).
+//!
+//! Invariant: a user name is unique across `authorization { users }` and every account
+//! (Go's "Duplicate user %q detected", reported at the account's `users` key).
+
+use super::cluster::users;
+use super::permissions;
+use super::value::{effective, go_quote, Diag};
+use crate::options::{Options, Permissions};
+use nats_conf::{Entry, Value};
+
+/// nats-server's reserved account name (`isReservedAccount`).
+const GLOBAL: &str = "$G";
+
+/// The top-level `accounts`.
+pub(super) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
+    match &e.item.value {
+        Value::Array(items) => {
+            for it in items {
+                let Some(name) = d.string(&it.pos, &it.value) else {
+                    continue;
+                };
+                if name == GLOBAL {
+                    d.error(
+                        &it.pos,
+                        format!("{} is a Reserved Account", go_quote(&name)),
+                    );
+                    continue;
+                }
+                if o.accounts.contains(&name) {
+                    d.error(&it.pos, format!("Duplicate Account Entry: {name}"));
+                    continue;
+                }
+                o.accounts.push(name);
+            }
+        }
+        Value::Map(m) => {
+            for acc in effective(m) {
+                account(o, acc, d);
+            }
+        }
+        _ => {
+            let _ = d.map(&e.key_pos, &e.item.value);
+        }
+    }
+}
+
+fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
+    if acc.used_as_variable {
+        return;
+    }
+    let Value::Map(m) = &acc.item.value else {
+        d.error(&acc.key_pos, "Expected map entries for accounts");
+        return;
+    };
+    let name = acc.key.clone();
+    if name == GLOBAL {
+        d.error(
+            &acc.key_pos,
+            format!("{} is a Reserved Account", go_quote(&name)),
+        );
+        return;
+    }
+    if name == "$SYS" {
+        d.refuse(acc, "the system account is not implemented");
+        return;
+    }
+    if !o.accounts.contains(&name) {
+        o.accounts.push(name.clone());
+    }
+    let mut list = None;
+    let mut users_pos = acc.key_pos.clone();
+    let mut defaults: Option<Permissions> = None;
+    for f in effective(m) {
+        match f.key.to_ascii_lowercase().as_str() {
+            "users" => {
+                users_pos = f.key_pos.clone();
+                list = users(f, d);
+            }
+            "default_permissions" => {
+                if let Some(p) = permissions::user_permissions(f, d) {
+                    defaults = Some(p);
+                }
+            }
+            "exports" | "imports" => d.refuse(f, "account exports and imports are not implemented"),
+            "mappings" | "maps" => d.refuse(f, "account mappings are not implemented"),
+            "jetstream" => d.refuse(f, "JetStream is not implemented"),
+            "limits" => d.refuse(f, "account limits are not implemented"),
+            "nkey" => d.refuse(f, "account nkeys are not implemented"),
+            _ => d.unknown(f),
+        }
+    }
+    let Some(list) = list else { return };
+    if list.is_empty() {
+        return;
+    }
+    if !o.username.is_empty() {
+        d.error(&users_pos, "Can not have a single user/pass and accounts");
+        return;
+    }
+    if !o.authorization.is_empty() {
+        d.error(&users_pos, "Can not have a token and accounts");
+        return;
+    }
+    for mut u in list {
+        if o.users.iter().any(|x| x.username == u.username) {
+            d.error(
+                &users_pos,
+                format!("Duplicate user {} detected", go_quote(&u.username)),
+            );
+            continue;
+        }
+        if u.permissions.is_none() {
+            u.permissions = defaults.clone();
+        }
+        u.account = name.clone();
+        o.users.push(u);
+    }
+}
