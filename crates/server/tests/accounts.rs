@@ -101,10 +101,13 @@ fn no_auth_user_inside_an_account() {
     let (_, body) = s.http_get("/connz?acc=A").unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["num_connections"], 2);
+    // `total` counts the account's connections only (Go's `Connz.Total`).
+    assert_eq!(v["total"], 2);
     assert!(v["connections"][0].get("account").is_none(), "{body}");
     let (_, body) = s.http_get("/connz?acc=%24G").unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["num_connections"], 1);
+    assert_eq!(v["total"], 1);
     let (_, body) = s.http_get("/subsz?subs=1").unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["num_subscriptions"], 2);

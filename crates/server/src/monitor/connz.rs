@@ -201,6 +201,19 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
             m.account.as_ref().map_or(GLOBAL_ACCOUNT, |a| &*a.name),
         )
     };
+    if !o.acc.is_empty() && o.cid == 0 {
+        // As Go: with `acc`, `total` counts that account's connections only.
+        let in_acc = |conn: &Conn| {
+            conn.meta
+                .lock()
+                .account
+                .as_ref()
+                .map_or(GLOBAL_ACCOUNT, |a| &*a.name)
+                == o.acc
+        };
+        c.total = open.iter().filter(|conn| in_acc(conn)).count()
+            + closed.iter().filter(|cc| *cc.account == *o.acc).count();
+    }
     // Sort and page on small keys (counters and times only); the full entries, with
     // names and subscription lists, are built for the page alone.
     let mut keys: Vec<SortKey> = open
