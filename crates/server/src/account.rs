@@ -10,7 +10,9 @@
 //!
 //! Later slices hang imports/exports, mappings, limits and JetStream state here.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use hashbrown::HashMap;
 use nats_sublist::Sublist;
@@ -28,6 +30,16 @@ pub struct Account {
     pub sl: Sublist<SubRef>,
     /// Local interest per (subject, queue): what routes have been told for this account.
     pub interest: Mutex<Interest>,
+    /// When the account was registered (`/accountz`'s `update_time`).
+    pub created: SystemTime,
+    /// Messages and payload bytes delivered to this account's clients (`/accstatz`'s
+    /// `sent`), added per delivery batch.
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    /// Messages and payload bytes its clients published (`/accstatz`'s `received`),
+    /// added per read batch.
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
 }
 
 impl Account {
@@ -36,6 +48,11 @@ impl Account {
             name: name.into(),
             sl: Sublist::new(cache),
             interest: Mutex::new(Interest::default()),
+            created: SystemTime::now(),
+            out_msgs: AtomicU64::new(0),
+            out_bytes: AtomicU64::new(0),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
         }
     }
 

@@ -71,6 +71,9 @@ pub struct Delivery {
     /// Messages and bytes delivered in this batch (added to the server totals at flush).
     out_msgs: u64,
     out_bytes: u64,
+    /// Messages and bytes delivered to clients of one account since its counters were
+    /// last published (at flush, or when a delivery goes to another account).
+    acc_out: Option<(Arc<Account>, u64, u64)>,
 }
 
 impl Delivery {
@@ -375,8 +378,26 @@ impl Delivery {
         }
         self.out_msgs += 1;
         self.out_bytes += total as u64;
+        match &mut self.acc_out {
+            Some((a, n, b)) if Arc::ptr_eq(a, &sub.account) => {
+                *n += 1;
+                *b += total as u64;
+            }
+            _ => {
+                self.publish_acc_out();
+                self.acc_out = Some((sub.account.clone(), 1, total as u64));
+            }
+        }
         self.remember(conn);
         true
+    }
+
+    /// Add the pending per-account delivery counters to their account.
+    fn publish_acc_out(&mut self) {
+        if let Some((a, n, b)) = self.acc_out.take() {
+            a.out_msgs.fetch_add(n, Ordering::Relaxed);
+            a.out_bytes.fetch_add(b, Ordering::Relaxed);
+        }
     }
 
     #[inline]
@@ -407,6 +428,7 @@ impl Delivery {
             c.flush_inline();
         }
         self.pcd_set.clear();
+        self.publish_acc_out();
         if self.out_msgs > 0 {
             srv.stats
                 .out_msgs

@@ -20,6 +20,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod common;
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/monitor");
 
 fn fixture(name: &str) -> String {
@@ -742,4 +744,116 @@ async fn routez_and_cluster_varz_match_go_shapes() {
     assert_eq!((&vb["routes"], &vb["remotes"]), (&1.into(), &1.into()));
     b.shutdown().await;
     a.shutdown().await;
+}
+
+// ---- /accountz and /accstatz, against the Go server run side by side ----
+
+/// Start ours or Go with one configured account and monitoring; user `a` (account A)
+/// subscribes to `foo` and publishes one 3-byte message to itself.
+fn accounts_server(go: bool) -> (tempfile::TempDir, common::ServerProcess, common::Raw) {
+    let (d, path) = common::config("accounts { A { users = [{user: a, password: a}] } }\n");
+    let args = ["-c", path.as_str(), "-m", "-1"];
+    let s = if go {
+        common::start_go(&args)
+    } else {
+        common::start(&args)
+    };
+    let mut c = common::Raw::handshake(&s.addr(), r#"{"verbose":false,"user":"a","pass":"a"}"#);
+    c.send("SUB foo 1\r\nPUB foo 3\r\nabc\r\nPING\r\n");
+    c.expect("MSG foo 1 3\r\nabc\r\nPONG\r\n");
+    (d, s, c)
+}
+
+fn http_json(s: &common::ServerProcess, path: &str) -> (String, Value) {
+    let (status, body) = s.http_get(path).unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path} ({e}): {body}"));
+    (body, v)
+}
+
+/// `/accountz` (list and `acc=` details) and `/accstatz` (with and without `unused`) have
+/// Go's keys, order and types and the same counters, except for what comes from Go's
+/// system account `$SYS`, which we do not have: its list entries, `system_account`, and
+/// the service imports (and their three subscriptions) every account gets from it.
+#[test]
+fn accountz_and_accstatz_match_go() {
+    let (_dg, go, _cg) = accounts_server(true);
+    let (_du, us, _cu) = accounts_server(false);
+    let no_sys = |l: &String| !l.starts_with(".system_account:");
+    for path in ["/accountz", "/accountz?acc=A", "/accountz?acc=%24G"] {
+        let (gb, gv) = http_json(&go, path);
+        let (ub, uv) = http_json(&us, path);
+        let gs: Vec<String> = shape(&gb, &[])
+            .into_iter()
+            .filter(no_sys)
+            .filter(|l| !l.starts_with(".account_detail.imports"))
+            .collect();
+        assert_eq!(shape(&ub, &[]), gs, "{path}; ours:\n{ub}\nGo:\n{gb}");
+        if let Some(list) = gv["accounts"].as_array() {
+            let mut g: Vec<&str> = list
+                .iter()
+                .filter_map(|a| a.as_str())
+                .filter(|a| *a != "$SYS")
+                .collect();
+            let mut u: Vec<&str> = uv["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
+            g.sort_unstable();
+            u.sort_unstable();
+            assert_eq!(u, g, "{path}");
+            continue;
+        }
+        let (gd, ud) = (&gv["account_detail"], &uv["account_detail"]);
+        for k in ["account_name", "expired", "complete", "jetstream_enabled"] {
+            assert_eq!(ud[k], gd[k], "{path} {k}");
+        }
+        for k in ["leafnode_connections", "client_connections"] {
+            assert_eq!(ud[k], gd[k], "{path} {k}");
+        }
+        // Go's three `$SYS` service imports each hold a subscription in the account.
+        let sys_subs = gd["imports"].as_array().map_or(0, |a| a.len()) as u64;
+        assert_eq!(
+            ud["subscriptions"].as_u64().unwrap() + sys_subs,
+            gd["subscriptions"].as_u64().unwrap(),
+            "{path}"
+        );
+    }
+    let (status, body) = us.http_get("/accountz?acc=nope").unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (400, "Account nope does not exist")
+    );
+    let (status, _) = us.http_get("/accstatz?unused=x").unwrap();
+    assert_eq!(status, 400);
+    for path in ["/accstatz", "/accstatz?unused=1"] {
+        let (gb, gv) = http_json(&go, path);
+        let (ub, uv) = http_json(&us, path);
+        assert_eq!(
+            shape(&ub, &[]),
+            shape(&gb, &[]),
+            "{path}; ours:\n{ub}\nGo:\n{gb}"
+        );
+        let by_acc = |v: &Value| -> Vec<(String, String)> {
+            let mut l: Vec<(String, String)> = v["account_statz"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["acc"] != "$SYS")
+                .map(|a| (a["acc"].as_str().unwrap().to_string(), a.to_string()))
+                .collect();
+            l.sort();
+            l
+        };
+        assert_eq!(by_acc(&uv), by_acc(&gv), "{path}");
+    }
+    // The index page links both, as Go's does.
+    let (_, index) = us.http_get("/").unwrap();
+    assert!(index.contains("<a href=./accountz>Accounts</a>"), "{index}");
+    assert!(
+        index.contains("<a href=./accstatz>Account Stats</a>"),
+        "{index}"
+    );
 }

@@ -123,6 +123,10 @@ impl ClientState {
                 .stats
                 .in_bytes
                 .fetch_add(self.in_bytes, Ordering::Relaxed);
+            self.acc.in_msgs.fetch_add(self.in_msgs, Ordering::Relaxed);
+            self.acc
+                .in_bytes
+                .fetch_add(self.in_bytes, Ordering::Relaxed);
             self.in_msgs = 0;
             self.in_bytes = 0;
         }

@@ -1,5 +1,5 @@
 //! HTTP monitoring (`-m`/`http`): `/varz`, `/connz`, `/routez`, `/subsz` (alias
-//! `/subscriptionsz`), `/healthz` and the index page, with nats-server 2.9.10's JSON shapes.
+//! `/subscriptionsz`), `/accountz`, `/accstatz`, `/healthz` and the index page, with nats-server 2.9.10's JSON shapes.
 //!
 //! Tools read these documents by key name (the Prometheus exporter turns every number into
 //! a metric named after its key; Kubernetes probes call `/healthz`), so each endpoint
@@ -14,10 +14,12 @@
 //!
 //! * `format`: Go-style durations, timestamps and JSON encoding.
 //! * `query`: Go-style query parameters and their 400 texts.
-//! * `varz`, `connz`, `routez`, `subsz`, `healthz`: one endpoint each; `sort_opts` the
+//! * `varz`, `connz`, `routez`, `subsz`, `healthz`: one endpoint each; `accountz` both
+//!   `/accountz` and `/accstatz`; `sort_opts` the
 //!   orders of `/connz?sort=`.
 //! * `proc_stats`: memory and CPU of this process for `/varz`.
 
+mod accountz;
 mod connz;
 mod format;
 mod healthz;
@@ -56,6 +58,8 @@ enum Endpoint {
     Connz,
     Routez,
     Subsz,
+    Accountz,
+    Accstatz,
     Healthz,
 }
 
@@ -67,6 +71,8 @@ const ENDPOINTS: &[(&str, Endpoint)] = &[
     ("/routez", Endpoint::Routez),
     ("/subsz", Endpoint::Subsz),
     ("/subscriptionsz", Endpoint::Subsz),
+    ("/accountz", Endpoint::Accountz),
+    ("/accstatz", Endpoint::Accstatz),
     ("/healthz", Endpoint::Healthz),
 ];
 
@@ -78,6 +84,8 @@ impl Endpoint {
             Endpoint::Connz => "/connz",
             Endpoint::Routez => "/routez",
             Endpoint::Subsz => "/subsz",
+            Endpoint::Accountz => "/accountz",
+            Endpoint::Accstatz => "/accstatz",
             Endpoint::Healthz => "/healthz",
         }
     }
@@ -197,6 +205,8 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
         Endpoint::Connz => connz::handle(srv, &q),
         Endpoint::Routez => routez::handle(srv, &q),
         Endpoint::Subsz => subsz::handle(srv, &q),
+        Endpoint::Accountz => accountz::handle_accountz(srv, &q),
+        Endpoint::Accstatz => accountz::handle_accstatz(srv, &q),
         Endpoint::Healthz => healthz::handle(srv, &q),
     }
 }
@@ -302,6 +312,8 @@ fn index_page(base: &str) -> Response {
     for (path, label) in [
         ("/varz", "General"),
         ("/connz", "Connections"),
+        ("/accountz", "Accounts"),
+        ("/accstatz", "Account Stats"),
         ("/subsz", "Subscriptions"),
         ("/routez", "Routes"),
         ("/healthz", "Health Probe"),

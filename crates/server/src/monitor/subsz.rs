@@ -26,7 +26,7 @@ const DEFAULT_LIMIT: usize = 1024;
 
 /// Go's `SublistStats`.
 #[derive(Serialize, Default)]
-struct SublistStats {
+pub(super) struct SublistStats {
     num_subscriptions: u32,
     num_cache: u32,
     num_inserts: u64,
