@@ -22,12 +22,15 @@ use nats_proto::encode;
 use nats_sublist::MatchResult;
 
 use crate::account::Account;
-use crate::conn::{CloseReason, Conn, ConnKind, Queued};
+use crate::conn::{CloseReason, Conn, Queued};
 use crate::server::Server;
-use crate::sub::SubRef;
+use crate::sub::{SubRef, Target};
 use crate::trace;
 
 const L1_MAX: usize = 512;
+/// How deep internal handlers may publish from inside a delivery (an import whose target
+/// imports again): Go's service imports stop cycles the same way.
+const MAX_INTERNAL_DEPTH: u8 = 8;
 /// Producers stalled on a slow consumer wait at most this long per read batch.
 pub const MAX_STALL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -68,6 +71,10 @@ pub struct Delivery {
     nrts: usize,
     /// Subscriptions that reached their auto-unsubscribe limit during this message.
     expired: Vec<SubRef>,
+    /// Internal subscriptions that matched the current message: their handlers run once
+    /// sockets and routes have it, so that a handler may publish through this delivery.
+    internal: Vec<SubRef>,
+    depth: u8,
     /// Messages and bytes delivered in this batch (added to the server totals at flush).
     out_msgs: u64,
     out_bytes: u64,
@@ -116,13 +123,15 @@ impl Delivery {
         r
     }
 
-    /// Deliver a message published by a local client in account `acc`. Returns whether
-    /// anyone (a local subscriber or a route) got it; no-responders depends on that.
+    /// Deliver a message published in account `acc` by a local client (`from`; `echo`
+    /// false keeps the client's own subscriptions out) or by code inside the server
+    /// (`from` None). Returns whether anyone (a local subscriber, an internal one or a
+    /// route) got it; no-responders depends on that.
     pub fn publish(
         &mut self,
         srv: &Server,
         acc: &Arc<Account>,
-        from: &Arc<Conn>,
+        from: Option<&Arc<Conn>>,
         echo: bool,
         m: Msg<'_>,
     ) -> bool {
@@ -133,14 +142,16 @@ impl Delivery {
         let mut delivered = false;
         self.nrts = 0;
         for sub in &r.psubs {
-            if sub.conn.kind == ConnKind::Route {
-                self.add_route_target(&sub.conn, None);
-                continue;
+            match &sub.target {
+                Target::Route(c) => self.add_route_target(c, None),
+                Target::Client(c) => {
+                    if !echo && from.is_some_and(|f| Arc::ptr_eq(c, f)) {
+                        continue;
+                    }
+                    delivered |= self.deliver_local(srv, sub, c, m);
+                }
+                Target::Internal(_) => delivered |= self.take_internal(sub),
             }
-            if !echo && Arc::ptr_eq(&sub.conn, from) {
-                continue;
-            }
-            delivered |= self.deliver_local(srv, sub, m);
         }
         for (gi, group) in r.qsubs.iter().enumerate() {
             delivered |= self.pick_queue_member(srv, group.members.as_slice(), gi, m);
@@ -150,6 +161,7 @@ impl Delivery {
             self.send_to_routes(srv, acc.name.as_bytes(), &r, m);
         }
         self.expire(srv);
+        self.run_internal(srv, m);
         delivered
     }
 
@@ -161,8 +173,14 @@ impl Delivery {
             return;
         }
         for sub in &r.psubs {
-            if sub.conn.kind == ConnKind::Client {
-                self.deliver_local(srv, sub, m);
+            match &sub.target {
+                Target::Client(c) => {
+                    self.deliver_local(srv, sub, c, m);
+                }
+                Target::Internal(_) => {
+                    self.take_internal(sub);
+                }
+                Target::Route(_) => {}
             }
         }
         if !queues.is_empty() && !r.qsubs.is_empty() {
@@ -178,13 +196,72 @@ impl Delivery {
                 let start = if n > 1 { self.rng.usize(..n) } else { 0 };
                 for i in 0..n {
                     let sub = &members[(start + i) % n];
-                    if sub.conn.kind == ConnKind::Client && self.deliver_local(srv, sub, m) {
+                    let took = match &sub.target {
+                        Target::Client(c) => self.deliver_local(srv, sub, c, m),
+                        Target::Internal(_) => self.take_internal(sub),
+                        Target::Route(_) => false,
+                    };
+                    if took {
                         break;
                     }
                 }
             }
         }
         self.expire(srv);
+        self.run_internal(srv, m);
+    }
+
+    /// Count a delivery to an internal subscription (auto-unsubscribe applies as to a
+    /// client's) and remember it for [`Self::run_internal`]. False if it is used up.
+    fn take_internal(&mut self, sub: &SubRef) -> bool {
+        if !self.count_delivery(sub) {
+            return false;
+        }
+        self.internal.push(sub.clone());
+        true
+    }
+
+    /// Run the handlers of the internal subscriptions the current message matched.
+    fn run_internal(&mut self, srv: &Server, m: Msg<'_>) {
+        if self.internal.is_empty() {
+            return;
+        }
+        let mut subs = std::mem::take(&mut self.internal);
+        if self.depth < MAX_INTERNAL_DEPTH {
+            self.depth += 1;
+            for sub in &subs {
+                if let Target::Internal(h) = &sub.target {
+                    (h.handler)(srv, self, sub, m);
+                }
+            }
+            self.depth -= 1;
+            // A handler's own publish may have run internal handlers of its own: they
+            // are done, and the cleared vector keeps its capacity for the next message.
+            self.expire(srv);
+        }
+        subs.clear();
+        if self.internal.is_empty() {
+            self.internal = subs;
+        }
+    }
+
+    /// Auto-unsubscribe accounting for one delivery. False if the subscription had
+    /// already reached its limit.
+    #[inline]
+    fn count_delivery(&mut self, sub: &SubRef) -> bool {
+        let max = sub.max.load(Ordering::Relaxed);
+        if max > 0 {
+            let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > max {
+                return false;
+            }
+            if n == max {
+                self.expired.push(sub.clone());
+            }
+        } else {
+            sub.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+        true
     }
 
     /// Choose one member of a queue group for a client's message: a random slot over the
@@ -204,24 +281,18 @@ impl Delivery {
         let start = if n == 1 {
             0
         } else {
-            let total: u64 = members
-                .iter()
-                .map(|s| {
-                    if s.conn.kind == ConnKind::Route {
-                        s.weight() as u64
-                    } else {
-                        1
-                    }
-                })
-                .sum();
-            let mut x = self.rng.u64(..total);
-            let mut idx = 0;
-            for (i, s) in members.iter().enumerate() {
-                let w = if s.conn.kind == ConnKind::Route {
+            let weight = |s: &SubRef| {
+                if s.target.is_route() {
                     s.weight() as u64
                 } else {
                     1
-                };
+                }
+            };
+            let total: u64 = members.iter().map(weight).sum();
+            let mut x = self.rng.u64(..total);
+            let mut idx = 0;
+            for (i, s) in members.iter().enumerate() {
+                let w = weight(s);
                 if x < w {
                     idx = i;
                     break;
@@ -232,14 +303,18 @@ impl Delivery {
         };
         for i in 0..n {
             let sub = &members[(start + i) % n];
-            if sub.conn.kind == ConnKind::Route {
-                if sub.conn.is_closed() {
-                    continue;
+            let took = match &sub.target {
+                Target::Route(c) => {
+                    if c.is_closed() {
+                        continue;
+                    }
+                    self.add_route_target(c, Some(gi));
+                    true
                 }
-                self.add_route_target(&sub.conn, Some(gi));
-                return true;
-            }
-            if self.deliver_local(srv, sub, m) {
+                Target::Client(c) => self.deliver_local(srv, sub, c, m),
+                Target::Internal(_) => self.take_internal(sub),
+            };
+            if took {
                 return true;
             }
         }
@@ -322,27 +397,18 @@ impl Delivery {
         self.nrts = 0;
     }
 
-    /// Queue the message to a local subscriber. False if it could not take it.
-    fn deliver_local(&mut self, srv: &Server, sub: &SubRef, m: Msg<'_>) -> bool {
+    /// Queue the message to a client subscriber (`conn` is its target). False if it
+    /// could not take it.
+    fn deliver_local(&mut self, srv: &Server, sub: &SubRef, conn: &Arc<Conn>, m: Msg<'_>) -> bool {
         // Permissions of the destination (see `permissions::DeliveryPerms`): its subscribe
         // deny list may filter the message, and a reply subject may become answerable.
-        let perms = sub.conn.perms.flags();
-        if perms.filtering() && sub.conn.perms.denies(m.subject) {
+        let perms = conn.perms.flags();
+        if perms.filtering() && conn.perms.denies(m.subject) {
             return false;
         }
-        let max = sub.max.load(Ordering::Relaxed);
-        if max > 0 {
-            let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
-            if n > max {
-                return false;
-            }
-            if n == max {
-                self.expired.push(sub.clone());
-            }
-        } else {
-            sub.delivered.fetch_add(1, Ordering::Relaxed);
+        if !self.count_delivery(sub) {
+            return false;
         }
-        let conn = &sub.conn;
         let (hdr, body) = split_for(conn, m);
         let total = body.len();
         if srv.log.trace_on() {

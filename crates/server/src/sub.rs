@@ -1,9 +1,11 @@
 //! A subscription as the subject index holds it: who to deliver to and how.
 //!
-//! Local subscriptions belong to a client connection and carry its sid; remote ones belong
-//! to a route and stand for the interest of a whole server (the sid is the route key
-//! `account subject [queue]`, and queue subscriptions carry the remote member count as
-//! their weight).
+//! Every subscription names its [`Target`]: a client socket, a route, or code inside the
+//! server. Client subscriptions carry the client's sid; route ones stand for the interest
+//! of a whole server (the sid is the route key `account subject [queue]`, and queue
+//! subscriptions carry the remote member count as their weight); internal ones carry the
+//! handler that receives the message (the system account's services today, imports and
+//! JetStream next).
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -11,9 +13,51 @@ use std::sync::Arc;
 
 use crate::account::Account;
 use crate::conn::Conn;
+use crate::deliver::{Delivery, Msg};
+use crate::server::Server;
+
+/// Where a subscription's messages go.
+#[derive(Clone)]
+pub enum Target {
+    /// A client connection's socket (MSG/HMSG with the subscription's sid).
+    Client(Arc<Conn>),
+    /// A route: one RMSG per message however many of its subscriptions match.
+    Route(Arc<Conn>),
+    /// Code inside the server.
+    Internal(Arc<Internal>),
+}
+
+impl Target {
+    /// The connection behind a client or route target.
+    #[inline]
+    pub fn conn(&self) -> Option<&Arc<Conn>> {
+        match self {
+            Target::Client(c) | Target::Route(c) => Some(c),
+            Target::Internal(_) => None,
+        }
+    }
+
+    #[inline]
+    pub fn is_route(&self) -> bool {
+        matches!(self, Target::Route(_))
+    }
+}
+
+/// The callback of an internal subscription. It runs on the publisher's task after the
+/// message went to every socket and route, with that task's [`Delivery`] so that it may
+/// publish in turn (an import re-publishing into another account). Handlers must be
+/// cheap: anything heavier than a copy into a bounded queue belongs on their own task.
+pub type InternalFn = dyn Fn(&Server, &mut Delivery, &SubRef, Msg<'_>) + Send + Sync;
+
+/// An internal subscriber.
+pub struct Internal {
+    /// What it is (`/subsz` and traces name it).
+    pub name: &'static str,
+    pub handler: Box<InternalFn>,
+}
 
 pub struct Subscription {
-    pub conn: Arc<Conn>,
+    pub target: Target,
     /// The account whose subject index holds this subscription.
     pub account: Arc<Account>,
     pub subject: Box<[u8]>,
@@ -28,7 +72,7 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn new(
-        conn: Arc<Conn>,
+        target: Target,
         account: Arc<Account>,
         subject: &[u8],
         queue: Option<&[u8]>,
@@ -36,7 +80,7 @@ impl Subscription {
         weight: u32,
     ) -> Subscription {
         Subscription {
-            conn,
+            target,
             account,
             subject: subject.into(),
             queue: queue.map(Into::into),

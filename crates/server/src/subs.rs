@@ -24,8 +24,8 @@ impl Server {
     /// Remove one subscription everywhere. `from_conn`: also drop it from its connection's
     /// map (not needed when the connection is being torn down wholesale).
     pub fn remove_sub(&self, sub: &SubRef, from_conn: bool) {
-        if from_conn {
-            let mut subs = sub.conn.subs.lock();
+        if let (true, Some(conn)) = (from_conn, sub.target.conn()) {
+            let mut subs = conn.subs.lock();
             let key: &[u8] = &sub.sid;
             if subs.get(key).is_some_and(|s| s == sub) {
                 subs.remove(key);
@@ -36,7 +36,7 @@ impl Server {
             .sl
             .remove(&sub.subject, sub.queue.as_deref(), sub)
             .is_ok()
-            && sub.conn.kind == ConnKind::Client
+            && !sub.target.is_route()
             && self.is_clustered()
         {
             self.interest_changed(&sub.account, &sub.subject, sub.queue.as_deref(), -1);

@@ -11,7 +11,7 @@ use nats_server::conn::{Conn, ConnKind};
 use nats_server::deliver::{Delivery, Msg};
 use nats_server::logging::{Logger, Sink};
 use nats_server::options::Options;
-use nats_server::sub::{SubRef, Subscription};
+use nats_server::sub::{SubRef, Subscription, Target};
 use nats_server::Server;
 
 #[global_allocator]
@@ -26,7 +26,7 @@ fn conn(cid: u64, kind: ConnKind) -> Arc<Conn> {
 
 fn sub(srv: &Server, c: &Arc<Conn>, subject: &str, queue: Option<&str>, sid: &str) {
     let s = SubRef(Arc::new(Subscription::new(
-        c.clone(),
+        Target::Client(c.clone()),
         srv.global().clone(),
         subject.as_bytes(),
         queue.map(str::as_bytes),
@@ -62,7 +62,7 @@ fn run_batch(
                 hdr_len: m.hdr_len,
                 data: m.data,
             };
-            d.publish(srv, srv.global(), from, true, msg);
+            d.publish(srv, srv.global(), Some(from), true, msg);
             n += 1;
         }
     }

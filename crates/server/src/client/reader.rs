@@ -22,7 +22,7 @@ use crate::options::Permissions;
 use crate::permissions::ClientPerms;
 use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
-use crate::sub::{SubRef, Subscription};
+use crate::sub::{SubRef, Subscription, Target};
 use crate::{debug, error, trace};
 
 const MIN_BUF: usize = 512;
@@ -644,7 +644,7 @@ impl ClientState {
         };
         let delivered =
             self.delivery
-                .publish(&self.srv, &self.acc, &self.conn, self.opts.echo, msg);
+                .publish(&self.srv, &self.acc, Some(&self.conn), self.opts.echo, msg);
         if !delivered {
             if let Some(reply) = m.reply {
                 if self.opts.no_responders {
@@ -706,7 +706,7 @@ impl ClientState {
             }
         }
         let sub = SubRef(Arc::new(Subscription::new(
-            self.conn.clone(),
+            Target::Client(self.conn.clone()),
             self.acc.clone(),
             subject,
             queue,

@@ -398,7 +398,7 @@ impl SubDetail {
             sid: String::from_utf8_lossy(&sub.sid).into_owned(),
             msgs: sub.delivered.load(Relaxed),
             max: sub.max.load(Relaxed),
-            cid: sub.conn.cid,
+            cid: sub.target.conn().map_or(0, |c| c.cid),
         }
     }
 }

@@ -16,9 +16,8 @@ use super::format::GoTime;
 use super::query::Query;
 use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail};
 use crate::account::Account;
-use crate::conn::ConnKind;
 use crate::server::Server;
-use crate::sub::SubRef;
+use crate::sub::{SubRef, Target};
 use std::sync::Arc;
 
 /// Default page size (Go's `DefaultSubListSize`).
@@ -151,14 +150,10 @@ fn subscriptions(accounts: &[Arc<Account>], test: &str) -> Vec<SubRef> {
     let mut subs: Vec<_> = accounts
         .iter()
         .flat_map(|a| a.sl.all())
-        .filter(|s| s.conn.kind == ConnKind::Client)
+        .filter(|s| matches!(s.target, Target::Client(_)))
         .filter(|s| test.is_empty() || subject_matches(&s.subject, test.as_bytes()))
         .collect();
-    subs.sort_by(|a, b| {
-        a.conn
-            .cid
-            .cmp(&b.conn.cid)
-            .then_with(|| sid_order(&a.sid, &b.sid))
-    });
+    let cid = |s: &SubRef| s.target.conn().map_or(0, |c| c.cid);
+    subs.sort_by(|a, b| cid(a).cmp(&cid(b)).then_with(|| sid_order(&a.sid, &b.sid)));
     subs
 }

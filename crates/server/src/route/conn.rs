@@ -22,7 +22,7 @@ use crate::deliver::{Delivery, Msg};
 use crate::guard::guarded;
 use crate::readbuf::{OpHandler, ReadBuf};
 use crate::server::Server;
-use crate::sub::{SubRef, Subscription};
+use crate::sub::{SubRef, Subscription, Target};
 use crate::{debug, error, notice, trace};
 
 /// Accept a connection on the cluster port.
@@ -369,7 +369,7 @@ impl RouteState {
             return;
         }
         let sub = SubRef(Arc::new(Subscription::new(
-            self.conn.clone(),
+            Target::Route(self.conn.clone()),
             acc.clone(),
             subject,
             queue.map(|q| q.0),
