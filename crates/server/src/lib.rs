@@ -28,5 +28,6 @@ pub mod server;
 pub mod signals;
 pub mod sub;
 pub mod subs;
+pub mod sys;
 
 pub use server::Server;

@@ -177,6 +177,9 @@ pub struct Server {
     /// generation once per read batch (see `mapping::Mapper`).
     pub mappings: RwLock<Arc<nats_sublist::mapping::Mappings>>,
     pub mappings_gen: AtomicU64,
+    /// The system account and its internal client (`sys.rs`); unset with
+    /// `no_system_account`.
+    pub sys: std::sync::OnceLock<Arc<crate::sys::System>>,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -312,6 +315,7 @@ impl Server {
                 crate::mapping::compile(&opts.mappings).unwrap_or_default(),
             )),
             mappings_gen: AtomicU64::new(0),
+            sys: std::sync::OnceLock::new(),
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             routes: RwLock::new(RouteTable::default()),
@@ -349,6 +353,8 @@ impl Server {
         if opts.https_port != 0 {
             warn_unimplemented(log, "HTTPS monitoring (needs TLS)");
         }
+
+        crate::sys::start(&srv)?;
 
         if opts.http_port != 0 {
             let host = if opts.http_host.is_empty() {
@@ -404,6 +410,9 @@ impl Server {
             return;
         }
         notice!(self.log, "Initiating Shutdown...");
+        if let Some(sys) = self.sys.get() {
+            sys.send_shutdown(self);
+        }
         self.shutdown.cancel();
         let clients: Vec<_> = self.clients.lock().values().cloned().collect();
         for c in clients {
@@ -493,13 +502,14 @@ impl Server {
     }
 
     /// Keep a closed client for `/connz?state=closed` (bounded ring).
-    pub fn remember_closed(&self, conn: &Conn, subs: &[SubRef]) {
+    pub fn remember_closed(&self, conn: &Conn, subs: &[SubRef]) -> Arc<ClosedConn> {
         let snap = Arc::new(ClosedConn::snapshot(conn, subs));
         let mut ring = self.closed.lock();
         if ring.len() >= CLOSED_RING_SIZE {
             ring.pop_front();
         }
-        ring.push_back(snap);
+        ring.push_back(snap.clone());
+        snap
     }
 
     /// Add or remove peers' client URLs and tell protocol-1 clients (async INFO).

@@ -324,7 +324,8 @@ fn huge_auth_timeout_does_not_break_connections() {
     for t in ["100000000000", "100000000000000000000.5"] {
         let (_d, conf) = common::config(&format!(
             "authorization {{ user: a, password: b, timeout: {t} }}\n\
-             cluster {{ name: t, listen: \"127.0.0.1:-1\", authorization {{ user: r, password: s, timeout: {t} }} }}\n"
+             cluster {{ name: t, listen: \"127.0.0.1:-1\", authorization {{ user: r, password: s, timeout: {t} }} }}\n\
+             no_system_account: true\n"
         ));
         let s = start(&["-c", &conf, "-m", "-1"]);
         let mut r = Raw::connect(&s.addr());

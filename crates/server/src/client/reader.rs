@@ -432,6 +432,12 @@ impl ClientState {
     /// credentials were recorded: check again now (the next batch then rebuilds `perms`).
     fn auth_checked(&mut self, gen: u64) {
         self.auth_gen = gen;
+        // Go's CONNECT advisory, for every account but `$G`.
+        if let (false, Some(sys)) = (self.acc.is_global(), self.srv.sys.get()) {
+            if let Some(facts) = crate::sys::ClientFacts::of(&self.conn) {
+                sys.client_connected(facts);
+            }
+        }
         if self.srv.auth_gen.load(Ordering::Acquire) != gen {
             crate::reload::recheck_client(&self.srv, &self.conn, &self.srv.opts());
         }
@@ -773,8 +779,14 @@ impl ClientState {
         );
         let subs = srv.remove_conn_subs(&self.conn);
         srv.clients.lock().remove(&self.conn.cid);
-        srv.remember_closed(&self.conn, &subs);
+        let closed = srv.remember_closed(&self.conn, &subs);
         drop(subs);
+        // Go's DISCONNECT advisory, for every account but `$G`.
+        if self.got_connect && !self.acc.is_global() {
+            if let Some(sys) = srv.sys.get() {
+                sys.client_disconnected(closed);
+            }
+        }
         // Stale match results elsewhere may hold this Conn a while longer: keep nothing
         // large in it.
         self.conn.release_buffers();

@@ -5,10 +5,9 @@
 //! connection and delivery counters, of the accounts with local clients only unless
 //! `unused=1`.
 //!
-//! Differences from nats-server 2.9.10, which come from what we do not have yet: there is
-//! no system account, so `system_account` and the `$SYS` entries are absent and an
+//! Differences from nats-server 2.9.10, which come from what we do not have yet: an
 //! account's detail has no `imports` (Go shows the three service imports every account
-//! gets from `$SYS`, and counts their subscriptions in `subscriptions`). Names are listed
+//! gets from the system account, and counts their subscriptions in `subscriptions`). Names are listed
 //! in registration order (`$G` first); Go's order is its map's. `received` counts what
 //! the account's clients published, `sent` what was delivered to them (payload bytes);
 //! `slow_consumers` stays 0.
@@ -17,13 +16,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::response::Response;
 use serde::Serialize;
 
 use super::format::GoTime;
 use super::query::Query;
 use super::subsz::SublistStats;
-use super::{bad_request, count, pretty, Endpoint};
+use super::{Endpoint, Out};
 use crate::account::Account;
 use crate::conn::ConnKind;
 use crate::server::Server;
@@ -33,19 +31,22 @@ use crate::server::Server;
 struct Accountz {
     server_id: String,
     now: GoTime,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    system_account: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     account_detail: Option<AccountInfo>,
 }
 
-/// Go's `AccountInfo`, without the fields that are always omitted for us (`is_system`,
-/// `mappings`, `exports`, `imports`, `jwt`, `issuer_key`, `name_tag`, `tags`,
+/// Go's `AccountInfo`, without the fields that are always omitted for us (`mappings`, `exports`, `imports`, `jwt`, `issuer_key`, `name_tag`, `tags`,
 /// `decoded_jwt`, `validation_result`, `responses`).
 #[derive(Serialize)]
 struct AccountInfo {
     account_name: String,
     update_time: GoTime,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_system: bool,
     expired: bool,
     complete: bool,
     jetstream_enabled: bool,
@@ -98,33 +99,32 @@ fn client_connections(srv: &Server, acc: &Arc<Account>) -> usize {
         .count()
 }
 
-pub(super) fn handle_accountz(srv: &Server, q: &Query) -> Response {
-    count(srv, Endpoint::Accountz);
+pub(super) fn handle_accountz<O: Out>(srv: &Server, q: &Query, out: &O) -> O::Doc {
+    out.count(srv, Endpoint::Accountz);
     let now = GoTime(SystemTime::now());
     let name = q.get("acc");
     if name.is_empty() {
-        return pretty(
-            q,
-            &Accountz {
-                server_id: srv.id.clone(),
-                now,
-                accounts: srv
-                    .accounts
-                    .list()
-                    .iter()
-                    .map(|a| a.name.to_string())
-                    .collect(),
-                account_detail: None,
-            },
-        );
+        return out.ok(&Accountz {
+            server_id: srv.id.clone(),
+            now,
+            system_account: system_account(srv),
+            accounts: srv
+                .accounts
+                .list()
+                .iter()
+                .map(|a| a.name.to_string())
+                .collect(),
+            account_detail: None,
+        });
     }
     let Some(acc) = srv.accounts.lookup(name.as_bytes()) else {
-        return bad_request(format!("Account {name} does not exist"));
+        return out.bad(format!("Account {name} does not exist"));
     };
     let stats = acc.sl.stats();
     let detail = AccountInfo {
         account_name: acc.name.to_string(),
         update_time: GoTime(acc.created),
+        is_system: srv.sys.get().is_some_and(|s| Arc::ptr_eq(&s.account, &acc)),
         expired: false,
         complete: true,
         jetstream_enabled: false,
@@ -133,27 +133,29 @@ pub(super) fn handle_accountz(srv: &Server, q: &Query) -> Response {
         subscriptions: stats.num_subscriptions,
         sublist_stats: stats.into(),
     };
-    pretty(
-        q,
-        &Accountz {
-            server_id: srv.id.clone(),
-            now,
-            accounts: Vec::new(),
-            account_detail: Some(detail),
-        },
-    )
+    out.ok(&Accountz {
+        server_id: srv.id.clone(),
+        now,
+        system_account: system_account(srv),
+        accounts: Vec::new(),
+        account_detail: Some(detail),
+    })
 }
 
-pub(super) fn handle_accstatz(srv: &Server, q: &Query) -> Response {
-    count(srv, Endpoint::Accstatz);
+pub(super) fn handle_accstatz<O: Out>(srv: &Server, q: &Query, out: &O) -> O::Doc {
+    out.count(srv, Endpoint::Accstatz);
     let unused = match q.bool("unused") {
         Ok(v) => v,
-        Err(e) => return bad_request(e),
+        Err(e) => return out.bad(e),
     };
+    // Only system-account requests name accounts (`$SYS.REQ.ACCOUNT.<acc>.STATZ`, or the
+    // ping's `accounts` list): Go's HTTP handler takes `unused` alone.
+    let only: Vec<&str> = q.get("acc").split(',').filter(|a| !a.is_empty()).collect();
     let account_statz = srv
         .accounts
         .list()
         .iter()
+        .filter(|acc| only.is_empty() || only.contains(&&*acc.name))
         .filter_map(|acc| {
             let conns = client_connections(srv, acc);
             (unused || conns > 0).then(|| AccountStat {
@@ -173,12 +175,16 @@ pub(super) fn handle_accstatz(srv: &Server, q: &Query) -> Response {
             })
         })
         .collect();
-    pretty(
-        q,
-        &AccountStatz {
-            server_id: srv.id.clone(),
-            now: GoTime(SystemTime::now()),
-            account_statz,
-        },
-    )
+    out.ok(&AccountStatz {
+        server_id: srv.id.clone(),
+        now: GoTime(SystemTime::now()),
+        account_statz,
+    })
+}
+
+fn system_account(srv: &Server) -> String {
+    srv.sys
+        .get()
+        .map(|s| s.account.name.to_string())
+        .unwrap_or_default()
 }

@@ -17,13 +17,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::response::Response;
 use serde::Serialize;
 
 use super::format::{rtt, since, uptime, GoTime};
 use super::query::{ConnState, Query};
 use super::sort_opts::{sort_keys, SortOpt};
-use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail, GLOBAL_ACCOUNT};
+use super::{page, sid_order, Endpoint, Out, SubDetail, GLOBAL_ACCOUNT};
 use crate::conn::Conn;
 use crate::server::{ClosedConn, Server};
 
@@ -119,15 +118,15 @@ impl ConnzOptions {
     }
 }
 
-pub(super) fn handle(srv: &Server, q: &Query) -> Response {
+pub(super) fn handle<O: Out>(srv: &Server, q: &Query, out: &O) -> O::Doc {
     let opts = match ConnzOptions::from_query(q) {
         Ok(o) => o,
-        Err(e) => return bad_request(e),
+        Err(e) => return out.bad(e),
     };
-    count(srv, Endpoint::Connz);
+    out.count(srv, Endpoint::Connz);
     match connz(srv, &opts) {
-        Ok(c) => pretty(q, &c),
-        Err(e) => bad_request(e),
+        Ok(c) => out.ok(&c),
+        Err(e) => out.bad(e),
     }
 }
 

@@ -44,7 +44,8 @@ use tokio_util::sync::CancellationToken;
 use crate::server::Server;
 use crate::sub::Subscription;
 
-pub use format::go_duration;
+pub use format::{go_duration, to_json_compact, GoTime};
+pub use proc_stats::{cpu as proc_stats_cpu, rss as proc_stats_rss};
 use query::Query;
 
 /// The only account there is; `acc=` filters name it.
@@ -201,12 +202,12 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
             count(srv, ep);
             index_page(&ctx.base)
         }
-        Endpoint::Varz => varz::handle(srv, &q),
-        Endpoint::Connz => connz::handle(srv, &q),
-        Endpoint::Routez => routez::handle(srv, &q),
-        Endpoint::Subsz => subsz::handle(srv, &q),
-        Endpoint::Accountz => accountz::handle_accountz(srv, &q),
-        Endpoint::Accstatz => accountz::handle_accstatz(srv, &q),
+        Endpoint::Varz => varz::handle(srv, &q, &Http(&q)),
+        Endpoint::Connz => connz::handle(srv, &q, &Http(&q)),
+        Endpoint::Routez => routez::handle(srv, &q, &Http(&q)),
+        Endpoint::Subsz => subsz::handle(srv, &q, &Http(&q)),
+        Endpoint::Accountz => accountz::handle_accountz(srv, &q, &Http(&q)),
+        Endpoint::Accstatz => accountz::handle_accstatz(srv, &q, &Http(&q)),
         Endpoint::Healthz => healthz::handle(srv, &q),
     }
 }
@@ -273,6 +274,66 @@ fn json_response(q: &Query, status: StatusCode, body: Vec<u8>) -> Response {
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     resp
+}
+
+/// Where an endpoint's document goes: an HTTP answer, or the `data` of a system-account
+/// reply (`$SYS.REQ.SERVER.PING.VARZ` and friends), which Go encodes compactly and does
+/// not count in `http_req_stats`.
+trait Out {
+    type Doc;
+    fn ok<T: Serialize>(&self, v: &T) -> Self::Doc;
+    fn bad(&self, msg: String) -> Self::Doc;
+    fn count(&self, srv: &Server, ep: Endpoint);
+}
+
+struct Http<'a>(&'a Query);
+
+impl Out for Http<'_> {
+    type Doc = Response;
+    fn ok<T: Serialize>(&self, v: &T) -> Response {
+        pretty(self.0, v)
+    }
+    fn bad(&self, msg: String) -> Response {
+        bad_request(msg)
+    }
+    fn count(&self, srv: &Server, ep: Endpoint) {
+        count(srv, ep)
+    }
+}
+
+struct Compact;
+
+impl Out for Compact {
+    type Doc = Result<Vec<u8>, String>;
+    fn ok<T: Serialize>(&self, v: &T) -> Self::Doc {
+        Ok(format::to_json_compact(v))
+    }
+    fn bad(&self, msg: String) -> Self::Doc {
+        Err(msg)
+    }
+    fn count(&self, _: &Server, _: Endpoint) {}
+}
+
+/// A monitoring document for a system-account request: `endpoint` is the last token of
+/// `$SYS.REQ.SERVER.PING.<endpoint>` (or of the account form, with `account` set), `opts`
+/// the request body's options in Go's JSON names. `None` for endpoints we do not serve.
+pub fn sys_document(
+    srv: &Server,
+    endpoint: &str,
+    opts: &serde_json::Map<String, serde_json::Value>,
+    account: Option<&str>,
+) -> Option<Result<Vec<u8>, String>> {
+    let q = Query::from_event_options(endpoint, opts, account);
+    Some(match endpoint {
+        "VARZ" => varz::handle(srv, &q, &Compact),
+        "CONNZ" => connz::handle(srv, &q, &Compact),
+        "ROUTEZ" => routez::handle(srv, &q, &Compact),
+        "SUBSZ" => subsz::handle(srv, &q, &Compact),
+        "ACCOUNTZ" => accountz::handle_accountz(srv, &q, &Compact),
+        "STATZ" => accountz::handle_accstatz(srv, &q, &Compact),
+        "HEALTHZ" => Ok(format::to_json_compact(&healthz::healthz(srv))),
+        _ => return None,
+    })
 }
 
 /// 200 with `v` pretty-printed as Go's `MarshalIndent(v, "", "  ")`.
@@ -471,7 +532,7 @@ mod tests {
         assert_eq!(n, 3 + 3 * 2, "connz built entries beyond its page");
         let q = Query::parse(Some("subs=1&limit=4&offset=10"));
         let n = built(&|| {
-            let r = subsz::handle(&srv, &q);
+            let r = subsz::handle(&srv, &q, &Http(&q));
             assert_eq!(r.status(), StatusCode::OK);
         });
         assert_eq!(n, 4, "subsz built entries beyond its page");

@@ -29,6 +29,80 @@ impl Query {
         Query(pairs)
     }
 
+    /// The options of a system-account request (`{"subscriptions": true, "acc": "A"}`,
+    /// Go's JSON names for each endpoint's options) as the query parameters the HTTP
+    /// handler of the same endpoint reads. `account`: the account of an
+    /// `$SYS.REQ.ACCOUNT.<acc>.<endpoint>` request, which overrides any in the body.
+    pub fn from_event_options(
+        endpoint: &str,
+        opts: &serde_json::Map<String, serde_json::Value>,
+        account: Option<&str>,
+    ) -> Query {
+        use serde_json::Value;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        let truthy = |k: &str| opts.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let mut q = Vec::new();
+        let mut put = |k: &str, v: String| {
+            if !v.is_empty() {
+                q.push((k.to_string(), v));
+            }
+        };
+        // Options every endpoint names the same way.
+        for k in [
+            "offset",
+            "limit",
+            "sort",
+            "cid",
+            "user",
+            "mqtt_client",
+            "test",
+        ] {
+            if let Some(v) = opts.get(k) {
+                put(k, text(v));
+            }
+        }
+        if truthy("subscriptions_detail") {
+            put("subs", "detail".into());
+        } else if truthy("subscriptions") {
+            put("subs", "true".into());
+        }
+        if truthy("auth") {
+            put("auth", "true".into());
+        }
+        if truthy("include_unused") {
+            put("unused", "true".into());
+        }
+        // `/connz`'s state is a number in the options (Go's ConnState).
+        match opts.get("state").and_then(Value::as_u64) {
+            Some(1) => put("state", "closed".into()),
+            Some(2) => put("state", "any".into()),
+            _ => {}
+        }
+        // The account: `acc` for connz, `account` for subsz and accountz, `accounts`
+        // (a list) for the account STATZ.
+        let acc = account.map(str::to_string).or_else(|| {
+            ["acc", "account"]
+                .iter()
+                .find_map(|k| opts.get(*k).map(text))
+                .or_else(|| {
+                    let list = opts.get("accounts")?.as_array()?;
+                    Some(list.iter().map(text).collect::<Vec<_>>().join(","))
+                })
+        });
+        if let Some(a) = acc {
+            put("acc", a);
+        }
+        if endpoint == "SUBSZ" && account.is_some() {
+            put("subs", "true".into());
+        }
+        Query(q)
+    }
+
     /// The first value of `key`, or `""`.
     pub fn get(&self, key: &str) -> &str {
         self.0

@@ -9,12 +9,11 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime};
 
-use axum::response::Response;
 use serde::Serialize;
 
 use super::format::{rtt, since, uptime, GoTime};
 use super::query::Query;
-use super::{bad_request, count, pretty, sid_order, Endpoint, SubDetail};
+use super::{sid_order, Endpoint, Out, SubDetail};
 use crate::conn::Conn;
 use crate::server::Server;
 
@@ -51,13 +50,13 @@ struct RouteInfo {
     subscriptions_list_detail: Vec<SubDetail>,
 }
 
-pub(super) fn handle(srv: &Server, q: &Query) -> Response {
+pub(super) fn handle<O: Out>(srv: &Server, q: &Query, out: &O) -> O::Doc {
     let (subs, detail) = match q.subs() {
         Ok(v) => v,
-        Err(e) => return bad_request(e),
+        Err(e) => return out.bad(e),
     };
-    count(srv, Endpoint::Routez);
-    pretty(q, &routez(srv, subs, detail))
+    out.count(srv, Endpoint::Routez);
+    out.ok(&routez(srv, subs, detail))
 }
 
 pub(super) fn routez(srv: &Server, subs: bool, detail: bool) -> Routez {

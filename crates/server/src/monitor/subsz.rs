@@ -7,14 +7,13 @@
 //! keeps the subscriptions a message published to that literal subject would reach.
 //! Like Go, `total` is the size of the returned page, not of the whole list.
 
-use axum::response::Response;
 use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
 use nats_sublist::Stats;
 use serde::Serialize;
 
 use super::format::GoTime;
 use super::query::Query;
-use super::{bad_request, count, page, pretty, sid_order, Endpoint, SubDetail};
+use super::{page, sid_order, Endpoint, Out, SubDetail};
 use crate::account::Account;
 use crate::server::Server;
 use crate::sub::{SubRef, Target};
@@ -91,17 +90,17 @@ struct Subsz {
     subscriptions_list: Vec<SubDetail>,
 }
 
-pub(super) fn handle(srv: &Server, q: &Query) -> Response {
+pub(super) fn handle<O: Out>(srv: &Server, q: &Query, out: &O) -> O::Doc {
     // Go counts the hit before looking at the parameters.
-    count(srv, Endpoint::Subsz);
+    out.count(srv, Endpoint::Subsz);
     let parsed = (|| Ok::<_, String>((q.bool("subs")?, q.int("offset")?, q.int("limit")?)))();
     let (subs, offset, limit) = match parsed {
         Ok(v) => v,
-        Err(e) => return bad_request(e),
+        Err(e) => return out.bad(e),
     };
     let test = q.get("test");
     if !test.is_empty() && !is_valid_literal_subject(test.as_bytes()) {
-        return bad_request(format!(
+        return out.bad(format!(
             "invalid test subject, must be valid publish subject: {test}"
         ));
     }
@@ -119,30 +118,27 @@ pub(super) fn handle(srv: &Server, q: &Query) -> Response {
     };
     let stats = SublistStats::sum(accounts.iter().map(|a| a.sl.stats()));
     if !subs || accounts.is_empty() {
-        return pretty(q, &stats);
+        return out.ok(&stats);
     }
     let list = subscriptions(&accounts, test);
     let range = page(list.len(), offset, limit);
     if range.is_empty() {
-        return pretty(q, &stats);
+        return out.ok(&stats);
     }
     // Entries are built for the page only.
     let list: Vec<SubDetail> = list[range]
         .iter()
         .map(|s| SubDetail::new(s, &s.account.name))
         .collect();
-    pretty(
-        q,
-        &Subsz {
-            server_id: srv.id.clone(),
-            now: GoTime(std::time::SystemTime::now()),
-            stats,
-            total: list.len(),
-            offset,
-            limit,
-            subscriptions_list: list,
-        },
-    )
+    out.ok(&Subsz {
+        server_id: srv.id.clone(),
+        now: GoTime(std::time::SystemTime::now()),
+        stats,
+        total: list.len(),
+        offset,
+        limit,
+        subscriptions_list: list,
+    })
 }
 
 /// Client subscriptions (matching `test` if given), by cid then sid.

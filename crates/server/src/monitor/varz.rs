@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::SystemTime;
 
-use axum::response::Response;
 use serde::Serialize;
 
 use super::format::{since, uptime, GoTime};
 use super::query::Query;
-use super::{count, pretty, proc_stats, Endpoint};
+use super::{proc_stats, Endpoint, Out};
 use crate::options::NATS_VERSION;
 use crate::server::Server;
 
@@ -76,6 +75,8 @@ pub(super) struct Varz {
     subscriptions: u32,
     http_req_stats: BTreeMap<String, u64>,
     config_load_time: GoTime,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    system_account: String,
 }
 
 /// Go's `ClusterOptsVarz`: every field is omitted when empty, so a server without a
@@ -112,9 +113,9 @@ fn is_zero_f64(v: &f64) -> bool {
     *v == 0.0
 }
 
-pub(super) fn handle(srv: &Server, q: &Query) -> Response {
-    count(srv, Endpoint::Varz);
-    pretty(q, &varz(srv))
+pub(super) fn handle<O: Out>(srv: &Server, _: &Query, out: &O) -> O::Doc {
+    out.count(srv, Endpoint::Varz);
+    out.ok(&varz(srv))
 }
 
 pub(super) fn varz(srv: &Server) -> Varz {
@@ -211,5 +212,10 @@ pub(super) fn varz(srv: &Server) -> Varz {
         subscriptions: srv.accounts.list().iter().map(|a| a.sl.count()).sum(),
         http_req_stats: srv.http_req_stats.lock().clone(),
         config_load_time: GoTime(*srv.config_load_time.read()),
+        system_account: srv
+            .sys
+            .get()
+            .map(|s| s.account.name.to_string())
+            .unwrap_or_default(),
     }
 }

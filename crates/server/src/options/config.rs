@@ -237,6 +237,10 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
             }
         }
         "no_auth_user" => set(&mut o.no_auth_user, d.string(pos, v)),
+        "system_account" | "system" => set(&mut o.system_account, d.string(pos, v)),
+        "no_system_account" | "no_system" | "no_sys_acc" => {
+            set(&mut o.no_system_account, d.bool(pos, v))
+        }
         "no_header_support" => set(&mut o.no_header_support, d.bool(pos, v)),
         "connect_error_reports" => set(&mut o.connect_error_reports, d.int(pos, v)),
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),

@@ -104,6 +104,11 @@ pub struct Options {
     pub accounts: Vec<String>,
     pub auth_timeout: f64,
     pub no_auth_user: String,
+    /// `system_account` (alias `system`): the account the server's internal client lives
+    /// in; `$SYS` (created) when empty.
+    pub system_account: String,
+    /// `no_system_account` (aliases `no_system`, `no_sys_acc`): no system account at all.
+    pub no_system_account: bool,
     /// `authorization { default_permissions }` (alias `permissions`): the permissions of
     /// every user of `users` that has none of its own. As in nats-server 2.9, they apply to
     /// users of the list only, not to the single user, the token or anonymous clients.
@@ -264,6 +269,8 @@ impl Default for Options {
             accounts: Vec::new(),
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
             no_auth_user: String::new(),
+            system_account: String::new(),
+            no_system_account: false,
             default_permissions: None,
             debug: false,
             trace: false,

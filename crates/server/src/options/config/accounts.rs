@@ -5,8 +5,7 @@
 //! Implemented per account: `users` (user/password with permissions) and
 //! `default_permissions` (the permissions of the account's users that have none).
 //! Refused, never silently ignored, because ignoring them would change who may see what:
-//! `exports`, `imports`, `mappings`, `jetstream`, `limits`, account `nkey`, nkey users,
-//! and an account named `$SYS` (the system account is not implemented).
+//! `exports`, `imports`, `mappings`, `jetstream`, `limits`, account `nkey` and nkey users.
 //!
 //! Invariant: a user name is unique across `authorization { users }` and every account
 //! (Go's "Duplicate user %q detected", reported at the account's `users` key).
@@ -67,10 +66,6 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
             &acc.key_pos,
             format!("{} is a Reserved Account", go_quote(&name)),
         );
-        return;
-    }
-    if name == "$SYS" {
-        d.refuse(acc, "the system account is not implemented");
         return;
     }
     if !o.accounts.contains(&name) {

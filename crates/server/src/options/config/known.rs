@@ -17,8 +17,7 @@ use Support::{Ignore, Refuse};
 /// Top-level keys (lower case).
 pub(crate) fn top_level(key: &str) -> Option<Support> {
     Some(match key {
-        "system_account" | "system" | "no_system_account" | "no_system" | "no_sys_acc"
-        | "default_sentinel" => Ignore("the system account is not implemented"),
+        "default_sentinel" => Ignore("operator mode (JWT) is not implemented"),
         "jetstream" | "store_dir" | "storedir" | "default_js_domain" => {
             Ignore("JetStream is not implemented")
         }

@@ -415,14 +415,31 @@ fn keys_used_only_as_variables_are_not_unknown() {
 #[test]
 fn newer_and_unimplemented_keys_are_reported_not_fatal() {
     let (o, r) = apply(
-        "jetstream { store_dir: /data }\naccounts { A: {} }\nsystem_account: SYS\nleafnodes { port: 7422 }\n\
+        "jetstream { store_dir: /data }\naccounts { A: {} }\nleafnodes { port: 7422 }\n\
          gateway { name: g }\nwebsocket { port: 8080 }\nmqtt { port: 1883 }\nserver_tags: [a]\n\
          write_timeout: \"1s\"\nport: 4999",
     );
     assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
-    assert_eq!(r.unsupported.len(), 8);
+    assert_eq!(r.unsupported.len(), 7);
     assert_eq!(o.port, 4999);
     assert_eq!(o.accounts, ["A"]);
+}
+
+#[test]
+fn system_account_options() {
+    let o = ok("accounts { SYS: { users: [ { user: s, password: s } ] } }\nsystem_account: SYS");
+    assert_eq!(
+        (o.system_account.as_str(), o.no_system_account),
+        ("SYS", false)
+    );
+    assert_eq!(o.users[0].account, "SYS");
+    assert_eq!(ok("system: X").system_account, "X");
+    for key in ["no_system_account", "no_system", "no_sys_acc"] {
+        assert!(ok(&format!("{key}: true")).no_system_account, "{key}");
+    }
+    // `$SYS` may be configured with users, as in Go.
+    let o = ok("accounts { $SYS: { users: [ { user: s, password: s } ] } }");
+    assert_eq!(o.accounts, ["$SYS"]);
 }
 
 #[test]
@@ -541,7 +558,6 @@ fn auth_we_cannot_enforce_is_refused() {
         "accounts { A: { mappings: { foo: bar } } }",
         "accounts { A: { limits: { max_connections: 1 } } }",
         "accounts { A: { jetstream: enabled } }",
-        "accounts { $SYS: { users: [ { user: s, password: s } ] } }",
     ] {
         let (_, r) = apply(text);
         assert!(

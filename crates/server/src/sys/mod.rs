@@ -1,0 +1,276 @@
+//! The system account and the server's internal client.
+//!
+//! As in nats-server 2.9.10, a `$SYS` account exists unless `no_system_account` is set
+//! (`system_account` names another). The server subscribes in it, through internal
+//! subscriptions ([`crate::sub::Target::Internal`]), to the monitoring requests that
+//! tools such as `nats server ls` send (`$SYS.REQ.SERVER.PING[.<ENDPOINT>]`,
+//! `$SYS.REQ.SERVER.<id>.<ENDPOINT>`, `$SYS.REQ.ACCOUNT.<acc>.<ENDPOINT>`) and to the
+//! other servers' events (`$SYS.SERVER.<id>.STATSZ`, `.SHUTDOWN`), and publishes its own:
+//! STATSZ heartbeats, client CONNECT/DISCONNECT advisories of every account but `$G`, and
+//! a SHUTDOWN event. Those subscriptions are ordinary interest in the system account, so
+//! routes carry them and a request reaches every server of the cluster — ours and Go's.
+//!
+//! The publisher's task only copies a matching message into a bounded queue; one task
+//! per server ([`run`]) answers requests and builds events, and publishes through its own
+//! [`Delivery`]. A full queue drops the request (the requester sees a timeout), never
+//! blocks a publisher.
+
+mod events;
+mod requests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hashbrown::HashMap;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use crate::account::Account;
+use crate::deliver::{Delivery, Msg};
+use crate::server::{ClosedConn, Server};
+use crate::sub::{Internal, SubRef, Subscription, Target};
+use crate::{debug, error};
+
+/// The system account's default name (nats-server's `DEFAULT_SYSTEM_ACCOUNT`).
+pub const DEFAULT_SYSTEM_ACCOUNT: &str = "$SYS";
+
+/// How many requests and events may wait for the system task.
+const QUEUE: usize = 4096;
+/// STATSZ heartbeats start this often and double up to [`HEARTBEAT`] (Go's schedule).
+const FIRST_HEARTBEAT: Duration = Duration::from_millis(250);
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A server not heard of for this long is forgotten (Go's `orphMax`).
+const ORPHAN_AFTER: Duration = Duration::from_secs(150);
+
+/// What a system subscription is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// `$SYS.REQ.SERVER.PING` and `…PING.STATSZ`/`<id>.STATSZ`: our STATSZ.
+    Statsz,
+    /// `$SYS.REQ.SERVER.{PING,<id>}.<ENDPOINT>`: a monitoring document.
+    ServerZ(&'static str),
+    /// `$SYS.REQ.ACCOUNT.<acc>.<ENDPOINT>`: a monitoring document of one account.
+    AccountZ(&'static str),
+    /// `$SYS.REQ.ACCOUNT.PING.STATZ`: every account's STATZ.
+    AccountPingStatz,
+    /// Another server's STATSZ: it is alive.
+    RemoteStatsz,
+    /// Another server's SHUTDOWN: it is gone.
+    RemoteShutdown,
+}
+
+/// Work for the system task.
+enum Job {
+    Request {
+        service: Service,
+        subject: Box<str>,
+        reply: Option<Box<str>>,
+        /// Header block length, if the request had headers.
+        hdr_len: Option<usize>,
+        data: Box<[u8]>,
+    },
+    Connected(Box<events::ClientFacts>),
+    Disconnected(Arc<ClosedConn>),
+}
+
+/// The system account as the server holds it.
+pub struct System {
+    pub account: Arc<Account>,
+    tx: mpsc::Sender<Job>,
+    /// Sequence of the events and replies we send (`server.seq`).
+    seq: AtomicU64,
+    /// Other servers heard of through their STATSZ, by id, with when.
+    servers: Mutex<HashMap<String, Instant>>,
+    /// Publishing from code, for whoever holds the lock (the system task; shutdown).
+    delivery: Mutex<Delivery>,
+}
+
+impl System {
+    /// The number of servers we know of, ourselves included (STATSZ `active_servers`).
+    pub fn active_servers(&self) -> usize {
+        let now = Instant::now();
+        let mut s = self.servers.lock();
+        s.retain(|_, t| now.duration_since(*t) < ORPHAN_AFTER);
+        1 + s.len()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Publish `body` in the system account.
+    pub fn publish(&self, srv: &Server, subject: &str, reply: Option<&str>, body: &[u8]) {
+        let mut d = self.delivery.lock();
+        d.publish(
+            srv,
+            &self.account,
+            None,
+            true,
+            Msg {
+                subject: subject.as_bytes(),
+                reply: reply.map(str::as_bytes),
+                hdr_len: None,
+                data: body,
+            },
+        );
+        d.flush(srv);
+    }
+
+    /// A client of an account other than `$G` finished its CONNECT.
+    pub fn client_connected(&self, facts: events::ClientFacts) {
+        let _ = self.tx.try_send(Job::Connected(Box::new(facts)));
+    }
+
+    /// A client of an account other than `$G` is gone.
+    pub fn client_disconnected(&self, closed: Arc<ClosedConn>) {
+        let _ = self.tx.try_send(Job::Disconnected(closed));
+    }
+
+    /// Tell the cluster we are going (before the routes close).
+    pub fn send_shutdown(&self, srv: &Server) {
+        let subject = format!("$SYS.SERVER.{}.SHUTDOWN", srv.id);
+        let body = events::server_info_json(srv, self.next_seq());
+        self.publish(srv, &subject, None, &body);
+    }
+}
+
+pub use events::ClientFacts;
+
+/// Create the system account's internal client (unless `no_system_account`) and start
+/// its task. Errors as nats-server reports them when `system_account` names no account.
+pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
+    let opts = srv.opts();
+    if opts.no_system_account {
+        return Ok(());
+    }
+    let name = if opts.system_account.is_empty() {
+        DEFAULT_SYSTEM_ACCOUNT
+    } else {
+        opts.system_account.as_str()
+    };
+    let account = match srv.accounts.lookup(name.as_bytes()) {
+        Some(a) => a,
+        None if name == DEFAULT_SYSTEM_ACCOUNT => srv.accounts.get_or_create(name),
+        None => anyhow::bail!("error resolving system account: account missing"),
+    };
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let sys = Arc::new(System {
+        account,
+        tx,
+        seq: AtomicU64::new(0),
+        servers: Mutex::new(HashMap::new()),
+        delivery: Mutex::new(Delivery::new()),
+    });
+    if srv.sys.set(sys.clone()).is_err() {
+        return Ok(());
+    }
+    let id = &srv.id;
+    let mut subjects: Vec<(String, Service)> = vec![
+        ("$SYS.REQ.SERVER.PING".into(), Service::Statsz),
+        ("$SYS.REQ.SERVER.PING.STATSZ".into(), Service::Statsz),
+        (format!("$SYS.REQ.SERVER.{id}.STATSZ"), Service::Statsz),
+        ("$SYS.SERVER.*.STATSZ".into(), Service::RemoteStatsz),
+        ("$SYS.SERVER.*.SHUTDOWN".into(), Service::RemoteShutdown),
+        (
+            "$SYS.REQ.ACCOUNT.PING.STATZ".into(),
+            Service::AccountPingStatz,
+        ),
+    ];
+    for ep in requests::SERVER_ENDPOINTS {
+        subjects.push((format!("$SYS.REQ.SERVER.PING.{ep}"), Service::ServerZ(ep)));
+        subjects.push((format!("$SYS.REQ.SERVER.{id}.{ep}"), Service::ServerZ(ep)));
+    }
+    for ep in requests::ACCOUNT_ENDPOINTS {
+        subjects.push((format!("$SYS.REQ.ACCOUNT.*.{ep}"), Service::AccountZ(ep)));
+    }
+    for (subject, service) in subjects {
+        subscribe(srv, &sys, &subject, service);
+    }
+    srv.tasks.spawn(run(srv.clone(), sys, rx));
+    Ok(())
+}
+
+/// An internal subscription in the system account whose messages become [`Job`]s.
+fn subscribe(srv: &Server, sys: &Arc<System>, subject: &str, service: Service) {
+    let tx = sys.tx.clone();
+    let handler = Internal {
+        name: "system",
+        handler: Box::new(
+            move |srv: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+                let job = Job::Request {
+                    service,
+                    subject: String::from_utf8_lossy(m.subject).into(),
+                    reply: m.reply.map(|r| String::from_utf8_lossy(r).into()),
+                    hdr_len: m.hdr_len,
+                    data: m.data.into(),
+                };
+                if tx.try_send(job).is_err() {
+                    debug!(srv.log, "System request queue full: dropped a request");
+                }
+            },
+        ),
+    };
+    let sub = SubRef(Arc::new(Subscription::new(
+        Target::Internal(Arc::new(handler)),
+        sys.account.clone(),
+        subject.as_bytes(),
+        None,
+        subject.as_bytes(),
+        1,
+    )));
+    if srv.add_local_sub(sub).is_err() {
+        error!(
+            srv.log,
+            "Error setting up internal tracking for {}", subject
+        );
+    }
+}
+
+/// The system task: answers requests, sends events and heartbeats.
+async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
+    let mut next_beat = FIRST_HEARTBEAT;
+    let beat = tokio::time::sleep(next_beat);
+    tokio::pin!(beat);
+    loop {
+        tokio::select! {
+            _ = srv.shutdown.cancelled() => return,
+            job = rx.recv() => {
+                let Some(job) = job else { return };
+                handle(&srv, &sys, job);
+            }
+            _ = &mut beat => {
+                let subject = format!("$SYS.SERVER.{}.STATSZ", srv.id);
+                let body = events::statsz_json(&srv, &sys, sys.next_seq());
+                sys.publish(&srv, &subject, None, &body);
+                next_beat = (next_beat * 2).min(HEARTBEAT);
+                beat.as_mut().reset(tokio::time::Instant::now() + next_beat);
+            }
+        }
+    }
+}
+
+fn handle(srv: &Server, sys: &System, job: Job) {
+    match job {
+        Job::Request {
+            service,
+            subject,
+            reply,
+            hdr_len,
+            data,
+        } => {
+            let body = data.get(hdr_len.unwrap_or(0)..).unwrap_or(&[]);
+            requests::answer(srv, sys, service, &subject, reply.as_deref(), body);
+        }
+        Job::Connected(facts) => {
+            let subject = format!("$SYS.ACCOUNT.{}.CONNECT", facts.account);
+            let body = events::connect_json(srv, sys.next_seq(), &facts);
+            sys.publish(srv, &subject, None, &body);
+        }
+        Job::Disconnected(closed) => {
+            let subject = format!("$SYS.ACCOUNT.{}.DISCONNECT", closed.account);
+            let body = events::disconnect_json(srv, sys.next_seq(), &closed);
+            sys.publish(srv, &subject, None, &body);
+        }
+    }
+}
