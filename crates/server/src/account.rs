@@ -5,8 +5,9 @@
 //!
 //! [`Accounts`] is the registry on `Server`: `$G` always exists, the configured accounts
 //! are added at start. Lookups take `&[u8]` (a route op's account field) and never
-//! allocate. The set is fixed after start (a reload that changes it is refused), so a
-//! reader may keep an `Arc<Account>` for as long as it likes.
+//! allocate. A reload adds and removes accounts ([`Accounts::sync`]); a reader may keep an
+//! `Arc<Account>` for as long as it likes (a removed account's clients are closed by the
+//! reload, and its index goes with the last of them).
 //!
 //! Later slices hang imports/exports, mappings, limits and JetStream state here.
 
@@ -126,6 +127,26 @@ impl Accounts {
         inner.0.insert(name.as_bytes().into(), a.clone());
         inner.1.push(a.clone());
         a
+    }
+
+    /// Make the registry hold `$G`, `keep` and the accounts named in `names` (a reload):
+    /// new names are registered, others removed. Returns the removed accounts.
+    pub fn sync(&self, names: &[String], keep: Option<&Arc<Account>>) -> Vec<Arc<Account>> {
+        for n in names {
+            self.get_or_create(n);
+        }
+        let mut inner = self.inner.write();
+        let wanted = |a: &Arc<Account>| {
+            a.is_global()
+                || keep.is_some_and(|k| Arc::ptr_eq(k, a))
+                || names.iter().any(|n| **n == *a.name)
+        };
+        let (kept, removed): (Vec<_>, Vec<_>) = inner.1.drain(..).partition(|a| wanted(a));
+        inner.1 = kept;
+        for a in &removed {
+            inner.0.remove(a.name.as_bytes());
+        }
+        removed
     }
 
     /// Every account, `$G` first, then in registration order.

@@ -64,11 +64,19 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
         srv.mappings_gen.fetch_add(1, Ordering::Release);
         notice!(srv.log, "Reloaded: mappings");
     }
+    if old.accounts != new.accounts {
+        apply_accounts(srv, &new);
+    }
     if auth_changed(&old, &new) {
         // As nats-server: every connected client and accepted route is checked against
-        // the new authorization right away, idle or not.
+        // the new authorization right away, idle or not. A client whose user is now in
+        // another account (or gone with its account) is closed first.
         let clients: Vec<_> = srv.clients.lock().values().cloned().collect();
         for c in &clients {
+            if moved_to_another_account(c, &new) {
+                c.close(CloseReason::ClientClosed);
+                continue;
+            }
             recheck_client(srv, c, &new);
         }
         recheck_routes(srv, &new);
@@ -79,8 +87,45 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Register the accounts the new configuration adds and drop the ones it removes (their
+/// clients are closed by the authorization check that follows, since their users went
+/// with them).
+fn apply_accounts(srv: &Server, new: &Options) {
+    let sys = srv.sys.get().map(|s| s.account.clone());
+    for acc in srv.accounts.sync(&new.accounts, sys.as_ref()) {
+        notice!(
+            srv.log,
+            "Reloaded: deleting account [removed]: {:?}",
+            &*acc.name
+        );
+    }
+    notice!(srv.log, "Reloaded: accounts");
+}
+
+/// nats-server's `clientHasMovedToDifferentAccount`: a client that logged in as a user
+/// who is now in another account, or no longer exists.
+fn moved_to_another_account(c: &Conn, opts: &Options) -> bool {
+    let (user, current) = {
+        let m = c.meta.lock();
+        let Some(acc) = m.account.as_ref() else {
+            return false;
+        };
+        if m.auth.is_none() || m.user.is_empty() {
+            return false;
+        }
+        (m.user.clone(), acc.name.clone())
+    };
+    if !opts.users.iter().any(|u| u.username == user) {
+        // Gone with the users list (`UserRemoved` in `recheck_client` closes it the same
+        // way); the single-user and token logins are checked by `recheck_client`.
+        return !opts.users.is_empty();
+    }
+    *current != *crate::auth::account_of(opts, &user)
+}
+
 fn auth_changed(old: &Options, new: &Options) -> bool {
-    old.username != new.username
+    old.accounts != new.accounts
+        || old.username != new.username
         || old.password != new.password
         || old.authorization != new.authorization
         || old.users != new.users
@@ -258,26 +303,18 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             ));
         }
     }
-    // The account registry is fixed at start (see `account.rs`): a reload may change
-    // users and permissions, not the set of accounts nor which account a user is in.
-    let mut oa = old.accounts.clone();
-    let mut na = new.accounts.clone();
-    oa.sort();
-    na.sort();
-    if oa != na {
+    // Accounts may come and go (see `apply_accounts`); the system account stays.
+    if old.system_account != new.system_account {
         return Err(format!(
-            "config reload not supported for accounts: old={oa:?}, new={na:?}"
+            "config reload not supported for SystemAccount: old={}, new={}",
+            old.system_account, new.system_account
         ));
     }
-    for u in &new.users {
-        if let Some(o) = old.users.iter().find(|o| o.username == u.username) {
-            if o.account != u.account {
-                return Err(format!(
-                    "config reload not supported for the account of user {:?}: old={:?}, new={:?}",
-                    u.username, o.account, u.account
-                ));
-            }
-        }
+    if old.no_system_account != new.no_system_account {
+        return Err(format!(
+            "config reload not supported for NoSystemAccount: old={}, new={}",
+            old.no_system_account, new.no_system_account
+        ));
     }
     for (name, o, n) in fixed {
         if o != n {

@@ -251,3 +251,64 @@ fn reload_closes_accepted_route_with_old_credentials() {
         vec!["closed".to_string()]
     });
 }
+
+/// Accounts added, removed and users moved between accounts on SIGHUP: a client whose
+/// user moved (or went with its account) is closed without a word; the others keep their
+/// subscriptions; a new account works at once and stays apart from the rest.
+#[test]
+fn reload_adds_and_removes_accounts_and_moves_users() {
+    let before = "accounts {
+        A: { users: [ {user: a, password: pa}, {user: c, password: pc} ] }
+        B: { users: [ {user: b, password: pb} ] }
+    }\n";
+    let after = "accounts {
+        A: { users: [ {user: a, password: pa} ] }
+        C: { users: [ {user: c, password: pc}, {user: n, password: pn} ] }
+    }\n";
+    run_both(before, |s, reload| {
+        let login = |u: &str| {
+            Raw::handshake(
+                &s.addr(),
+                &format!("{{\"verbose\":false,\"user\":\"{u}\",\"pass\":\"p{u}\"}}"),
+            )
+        };
+        let mut a = login("a");
+        let mut b = login("b");
+        let mut c = login("c");
+        a.send("SUB foo 1\r\nPING\r\n");
+        a.expect("PONG\r\n");
+        reload(after);
+        assert!(
+            s.wait_log("Reloaded server configuration", T),
+            "{}",
+            s.log()
+        );
+        let mut out = Vec::new();
+        // b's account is gone with it, c moved to C: both closed, told nothing.
+        for r in [&mut b, &mut c] {
+            assert!(r.closed_within(T), "closed");
+            out.push(r.buffered().replace("PING\r\n", ""));
+        }
+        // The new account works, and only sees its own traffic.
+        let mut n = login("n");
+        n.send("SUB foo 1\r\nPING\r\n");
+        n.expect("PONG\r\n");
+        let mut c2 = login("c");
+        c2.send("PUB foo 2\r\nin\r\nPING\r\n");
+        c2.expect("PONG\r\n");
+        out.push(upto(&mut n, "\r\nin\r\n"));
+        // A keeps its subscription and sees nothing from C.
+        a.send("PUB foo 1\r\na\r\nPING\r\n");
+        out.push(upto(&mut a, "PONG\r\n"));
+        assert_eq!(
+            out,
+            [
+                "",
+                "",
+                "MSG foo 1 2\r\nin\r\n",
+                "MSG foo 1 1\r\na\r\nPONG\r\n"
+            ]
+        );
+        out
+    });
+}
