@@ -9,7 +9,7 @@
 //! `Arc<Account>` for as long as it likes (a removed account's clients are closed by the
 //! reload, and its index goes with the last of them).
 //!
-//! Later slices hang imports/exports, mappings, limits and JetStream state here.
+//! Later slices hang imports/exports, limits and JetStream state here.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -31,6 +31,10 @@ pub struct Account {
     pub sl: Sublist<SubRef>,
     /// Local interest per (subject, queue): what routes have been told for this account.
     pub interest: Mutex<Interest>,
+    /// Subject mappings applied to its clients' publishes (`$G`: the top-level
+    /// `mappings`; others: the account's own). Replaced whole by a reload, which then
+    /// bumps `Server::mappings_gen`.
+    pub mappings: RwLock<Arc<nats_sublist::mapping::Mappings>>,
     /// When the account was registered (`/accountz`'s `update_time`).
     pub created: SystemTime,
     /// Messages and payload bytes delivered to this account's clients (`/accstatz`'s
@@ -49,6 +53,7 @@ impl Account {
             name: name.into(),
             sl: Sublist::new(cache),
             interest: Mutex::new(Interest::default()),
+            mappings: RwLock::new(Arc::default()),
             created: SystemTime::now(),
             out_msgs: AtomicU64::new(0),
             out_bytes: AtomicU64::new(0),

@@ -1,6 +1,6 @@
-//! Subject mappings on the publish path: the global account's [`Mappings`] (from the
-//! top-level `mappings` block) and each client reader's [`Mapper`], which caches results
-//! the way `Delivery` caches matches.
+//! Subject mappings on the publish path: each account's [`Mappings`] (`$G`'s from the
+//! top-level `mappings` block, the others' from their own) and each client reader's
+//! [`Mapper`] over its account's, which caches results the way `Delivery` caches matches.
 //!
 //! As in nats-server 2.9.10, a client's PUB/HPUB subject is mapped once, at the server the
 //! client is connected to, before permissions, matching and route forwarding; a message
@@ -20,10 +20,39 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 use nats_sublist::mapping::{MapDest, MappingError, Mappings, Selected};
 
+use crate::account::Account;
+use crate::options::Options;
 use crate::server::Server;
 
 /// At most this many subjects are cached per connection (cleared wholesale when full).
 const CACHE_MAX: usize = 512;
+
+/// Give every account its configured mappings (at start and on reload; validated when the
+/// config was parsed, so a failure leaves that account without mappings). Returns whether
+/// any account's changed; the caller bumps `Server::mappings_gen` then.
+pub fn install(srv: &Server, opts: &Options) -> bool {
+    let mut changed = false;
+    for acc in srv.accounts.list() {
+        let list = if acc.is_global() {
+            Some(&opts.mappings)
+        } else {
+            opts.account_mappings
+                .iter()
+                .find(|(a, _)| **a == *acc.name)
+                .map(|(_, l)| l)
+        };
+        let maps = list
+            .map(|l| compile(l).unwrap_or_default())
+            .unwrap_or_default();
+        let mut slot = acc.mappings.write();
+        if slot.is_empty() && maps.is_empty() {
+            continue;
+        }
+        *slot = Arc::new(maps);
+        changed = true;
+    }
+    changed
+}
 
 /// Compile the configured mappings (already validated when the config was parsed).
 pub fn compile(list: &[(String, Vec<MapDest>)]) -> Result<Mappings, MappingError> {
@@ -58,11 +87,11 @@ pub struct Mapper {
 }
 
 impl Mapper {
-    /// The mapper for the server's current mappings (and the generation it reflects), or
-    /// `None` when there are none.
-    pub fn current(srv: &Server) -> (Option<Mapper>, u64) {
+    /// The mapper for account `acc`'s current mappings (and the generation it reflects),
+    /// or `None` when it has none.
+    pub fn current(srv: &Server, acc: &Account) -> (Option<Mapper>, u64) {
         let gen = srv.mappings_gen.load(Ordering::Acquire);
-        let maps = srv.mappings.read().clone();
+        let maps = acc.mappings.read().clone();
         let mapper = (!maps.is_empty()).then(|| Mapper {
             maps,
             cache: HashMap::default(),

@@ -57,15 +57,15 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     for (name, value) in changes {
         notice!(srv.log, "Reloaded: {} = {}", name, value);
     }
-    if old.mappings != new.mappings {
-        // Client readers pick the new set up before their next batch.
-        let maps = crate::mapping::compile(&new.mappings).map_err(|e| e.to_string())?;
-        *srv.mappings.write() = Arc::new(maps);
-        srv.mappings_gen.fetch_add(1, Ordering::Release);
-        notice!(srv.log, "Reloaded: mappings");
-    }
     if old.accounts != new.accounts {
         apply_accounts(srv, &new);
+    }
+    if (old.mappings != new.mappings || old.account_mappings != new.account_mappings)
+        && crate::mapping::install(srv, &new)
+    {
+        // Client readers pick the new sets up before their next batch.
+        srv.mappings_gen.fetch_add(1, Ordering::Release);
+        notice!(srv.log, "Reloaded: mappings");
     }
     if auth_changed(&old, &new) {
         // As nats-server: every connected client and accepted route is checked against

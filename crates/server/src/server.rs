@@ -172,10 +172,9 @@ pub struct Server {
     /// checked again; each client's reader compares it once per read batch and rebuilds
     /// its own publish/subscribe permissions when it moved.
     pub auth_gen: AtomicU64,
-    /// The `$G` account's subject mappings (the top-level `mappings` block). Replaced
-    /// whole by a reload, which then bumps `mappings_gen`; client readers compare the
-    /// generation once per read batch (see `mapping::Mapper`).
-    pub mappings: RwLock<Arc<nats_sublist::mapping::Mappings>>,
+    /// Bumped by a reload that changed any account's subject mappings
+    /// (`Account::mappings`); client readers compare it once per read batch (see
+    /// `mapping::Mapper`).
     pub mappings_gen: AtomicU64,
     /// The system account and its internal client (`sys.rs`); unset with
     /// `no_system_account`.
@@ -310,10 +309,6 @@ impl Server {
             log: Arc::new(log),
             stats: ServerStats::default(),
             auth_gen: AtomicU64::new(0),
-            // Validated when the options were parsed; a failure here leaves no mappings.
-            mappings: RwLock::new(Arc::new(
-                crate::mapping::compile(&opts.mappings).unwrap_or_default(),
-            )),
             mappings_gen: AtomicU64::new(0),
             sys: std::sync::OnceLock::new(),
             cid: AtomicU64::new(0),
@@ -333,6 +328,7 @@ impl Server {
             config_load_time: RwLock::new(SystemTime::now()),
             ports_file: Mutex::new(None),
         });
+        crate::mapping::install(&srv, &opts);
         let log = &srv.log;
         notice!(log, "Starting nats-server");
         notice!(log, "  Version:  {}", NATS_VERSION);

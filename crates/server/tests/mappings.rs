@@ -286,3 +286,47 @@ fn reload_changes_mappings() {
         );
     }
 }
+
+/// Account-level mappings apply to that account's publishers only, as in Go: the same
+/// config on both servers, a `>` subscriber in each account.
+#[test]
+fn account_mappings_apply_to_their_account_only() {
+    let conf = r#"
+accounts {
+  A: { users: [{user: a, password: a}], mappings: { "in.*": "out.$1", "lit": "A.lit" } }
+  B: { users: [{user: b, password: b}] }
+}
+mappings { "lit": "G.lit" }
+no_auth_user: b
+"#;
+    let (_d, ours, go) = both(conf);
+    let mut results = Vec::new();
+    for s in [&ours, &go] {
+        let login = |u: &str| {
+            let mut r = Raw::handshake(
+                &s.addr(),
+                &format!(r#"{{"verbose":false,"user":"{u}","pass":"{u}"}}"#),
+            );
+            r.send("SUB > 1\r\nPING\r\n");
+            r.expect(r"PONG\r\n");
+            r
+        };
+        let mut a = login("a");
+        let mut b = login("b");
+        for r in [&mut a, &mut b] {
+            r.send("PUB in.x 0\r\n\r\nPUB lit 0\r\n\r\nPING\r\n");
+        }
+        let subjects = |r: &mut Raw| -> Vec<String> {
+            let caps = r.expect(r"(?s)^(.*?)PONG\r\n");
+            caps[1]
+                .split("\r\n")
+                .filter_map(|l| l.strip_prefix("MSG "))
+                .map(|l| l.split(' ').next().unwrap_or_default().to_string())
+                .collect()
+        };
+        results.push((subjects(&mut a), subjects(&mut b)));
+    }
+    assert_eq!(results[0], results[1], "ours vs Go");
+    assert_eq!(results[0].0, ["out.x", "A.lit"]);
+    assert_eq!(results[0].1, ["in.x", "lit"]);
+}

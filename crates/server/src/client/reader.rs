@@ -72,7 +72,7 @@ pub struct ClientState {
 impl ClientState {
     pub fn new(srv: Arc<Server>, conn: Arc<Conn>, urls_gen: u64) -> ClientState {
         let o = srv.opts();
-        let (mapper, mappings_gen) = Mapper::current(&srv);
+        let (mapper, mappings_gen) = Mapper::current(&srv, srv.global());
         let mapper = mapper.map(Box::new);
         ClientState {
             mapper,
@@ -464,8 +464,7 @@ impl ClientState {
     }
 
     /// Put this client in account `name` (an unknown name, which validated options never
-    /// produce, falls back to `$G`). Top-level mappings are `$G`'s: other accounts have
-    /// none.
+    /// produce, falls back to `$G`), with that account's subject mappings.
     fn set_account(&mut self, name: &str) {
         let acc = self
             .srv
@@ -478,11 +477,8 @@ impl ClientState {
     }
 
     fn refresh_mapper(&mut self) {
-        let (mapper, gen) = Mapper::current(&self.srv);
+        let (mapper, gen) = Mapper::current(&self.srv, &self.acc);
         (self.mapper, self.mappings_gen) = (mapper.map(Box::new), gen);
-        if !self.acc.is_global() {
-            self.mapper = None;
-        }
     }
 
     /// Install the permissions of the user this client authenticated as (`None`: no

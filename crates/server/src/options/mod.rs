@@ -15,6 +15,9 @@ use std::time::Duration;
 
 /// The nats-server version whose behaviour and protocol we match. Clients gate features on
 /// the `version` in INFO, so this is what INFO and `/varz` say.
+/// Subject mappings as configured: each source with its weighted destinations.
+pub type MappingList = Vec<(String, Vec<nats_sublist::mapping::MapDest>)>;
+
 pub const NATS_VERSION: &str = "2.9.10";
 /// Our own version, shown by `-v`, in the startup banner and in INFO's `rs_version`.
 pub const RS_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -133,7 +136,9 @@ pub struct Options {
     /// The top-level `mappings` block (subject mappings of the global account), in file
     /// order: source, then its destinations. Validated when parsed; compiled by the server
     /// into a `nats_sublist::mapping::Mappings`.
-    pub mappings: Vec<(String, Vec<nats_sublist::mapping::MapDest>)>,
+    pub mappings: MappingList,
+    /// The `mappings` of each account in `accounts {}` (account name, its mappings).
+    pub account_mappings: Vec<(String, MappingList)>,
 }
 
 /// A configured client user.
@@ -286,6 +291,7 @@ impl Default for Options {
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             cluster: ClusterOpts::default(),
             mappings: Vec::new(),
+            account_mappings: Vec::new(),
         }
     }
 }

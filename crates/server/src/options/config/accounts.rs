@@ -5,7 +5,8 @@
 //! Implemented per account: `users` (user/password with permissions) and
 //! `default_permissions` (the permissions of the account's users that have none).
 //! Refused, never silently ignored, because ignoring them would change who may see what:
-//! `exports`, `imports`, `mappings`, `jetstream`, `limits`, account `nkey` and nkey users.
+//! `exports`, `imports`, `jetstream`, `limits`, account `nkey` and nkey users. An account's
+//! `mappings` are read as the top-level block is (`mappings.rs`).
 //!
 //! Invariant: a user name is unique across `authorization { users }` and every account
 //! (Go's "Duplicate user %q detected", reported at the account's `users` key).
@@ -86,7 +87,14 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
                 }
             }
             "exports" | "imports" => d.refuse(f, "account exports and imports are not implemented"),
-            "mappings" | "maps" => d.refuse(f, "account mappings are not implemented"),
+            "mappings" | "maps" => {
+                let mut list = Vec::new();
+                super::mappings::parse_into(&mut list, &f.item.pos, &f.item.value, d);
+                match o.account_mappings.iter_mut().find(|(a, _)| *a == name) {
+                    Some(slot) => slot.1 = list,
+                    None => o.account_mappings.push((name.clone(), list)),
+                }
+            }
             "jetstream" => d.refuse(f, "JetStream is not implemented"),
             "limits" => d.refuse(f, "account limits are not implemented"),
             "nkey" => d.refuse(f, "account nkeys are not implemented"),

@@ -14,6 +14,16 @@ use super::value::{effective, go_quote, Diag};
 use super::Options;
 
 pub(super) fn parse(o: &mut Options, pos: &Pos, v: &Value, d: &mut Diag) {
+    parse_into(&mut o.mappings, pos, v, d);
+}
+
+/// The same block inside an account (`accounts { A { mappings {…} } }`).
+pub(super) fn parse_into(
+    list: &mut Vec<(String, Vec<MapDest>)>,
+    pos: &Pos,
+    v: &Value,
+    d: &mut Diag,
+) {
     let Some(map) = d.map(pos, v) else { return };
     let mut check = Mappings::new();
     for e in effective(map) {
@@ -70,9 +80,9 @@ pub(super) fn parse(o: &mut Options, pos: &Pos, v: &Value, d: &mut Diag) {
             }
             continue;
         }
-        match o.mappings.iter_mut().find(|(s, _)| s == subj) {
+        match list.iter_mut().find(|(s, _)| s == subj) {
             Some(slot) => slot.1 = dests,
-            None => o.mappings.push((subj.to_string(), dests)),
+            None => list.push((subj.to_string(), dests)),
         }
     }
 }

@@ -555,7 +555,6 @@ fn auth_we_cannot_enforce_is_refused() {
     for text in [
         "accounts { A: { exports: [ { stream: foo } ] } }",
         "accounts { A: { imports: [ { stream: { account: B, subject: foo } } ] } }",
-        "accounts { A: { mappings: { foo: bar } } }",
         "accounts { A: { limits: { max_connections: 1 } } }",
         "accounts { A: { jetstream: enabled } }",
     ] {
