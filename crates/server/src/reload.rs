@@ -99,6 +99,7 @@ fn apply_accounts(srv: &Server, new: &Options) {
             &*acc.name
         );
     }
+    crate::sys::serve_accounts(srv);
     notice!(srv.log, "Reloaded: accounts");
 }
 

@@ -327,3 +327,40 @@ fn system_account_must_exist() {
         );
     }
 }
+
+/// Every account may ask about itself, as through Go's system service imports:
+/// `$SYS.REQ.SERVER.PING.CONNZ`, `$SYS.REQ.ACCOUNT.PING.CONNZ` and `…PING.STATZ` answer
+/// with the requester's own account only, in the same shapes as Go.
+#[tokio::test]
+async fn accounts_see_their_own_connections_and_stats() {
+    let (_dg, go) = server(true, "go1", "", &[]);
+    let (_dr, rs) = server(false, "rs1", "", &[]);
+    let mut docs = Vec::new();
+    for s in [&rs, &go] {
+        let a = login(s, "a").await;
+        let _sys = login(s, "sys").await;
+        let mut one = Vec::new();
+        for subject in [
+            "$SYS.REQ.SERVER.PING.CONNZ",
+            "$SYS.REQ.ACCOUNT.PING.CONNZ",
+            "$SYS.REQ.ACCOUNT.PING.STATZ",
+        ] {
+            let r = a.request(subject, "".into()).await.expect(subject);
+            let v: Value = serde_json::from_slice(&r.payload).unwrap();
+            one.push(v);
+        }
+        docs.push(one);
+    }
+    for (ours, go) in docs[0].iter().zip(&docs[1]) {
+        assert_eq!(keys(ours), keys(go), "{ours} vs {go}");
+        assert_eq!(keys(&ours["data"]), keys(&go["data"]), "{ours} vs {go}");
+    }
+    for d in &docs {
+        // A's one connection, not the system user's.
+        assert_eq!(d[0]["data"]["num_connections"], 1, "{}", d[0]);
+        assert_eq!(d[1]["data"]["num_connections"], 1, "{}", d[1]);
+        let st = d[2]["data"]["account_statz"].as_array().unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0]["acc"], "A");
+    }
+}

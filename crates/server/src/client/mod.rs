@@ -168,6 +168,8 @@ mod tests {
             host: "127.0.0.1".into(),
             port: -1,
             ping_interval: Duration::from_millis(100),
+            // Only the client's subscriptions in `$G`: no system services.
+            no_system_account: true,
             ..Default::default()
         };
         let (log, lines) = Logger::memory(false, false);

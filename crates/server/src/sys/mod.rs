@@ -58,12 +58,19 @@ enum Service {
     RemoteStatsz,
     /// Another server's SHUTDOWN: it is gone.
     RemoteShutdown,
+    /// In every other account (Go's system service imports): `$SYS.REQ.SERVER.PING.CONNZ`
+    /// and `$SYS.REQ.ACCOUNT.PING.CONNZ`, the requester's own account's connections.
+    OwnConnz,
+    /// `$SYS.REQ.ACCOUNT.PING.STATZ` in every other account: its own STATZ.
+    OwnStatz,
 }
 
 /// Work for the system task.
 enum Job {
     Request {
         service: Service,
+        /// The account the request was published in.
+        account: Arc<Account>,
         subject: Box<str>,
         reply: Option<Box<str>>,
         /// Header block length, if the request had headers.
@@ -84,6 +91,8 @@ pub struct System {
     servers: Mutex<HashMap<String, Instant>>,
     /// Publishing from code, for whoever holds the lock (the system task; shutdown).
     delivery: Mutex<Delivery>,
+    /// The accounts that have their own-account services (see [`Service::OwnConnz`]).
+    served: Mutex<Vec<Arc<Account>>>,
 }
 
 impl System {
@@ -101,10 +110,26 @@ impl System {
 
     /// Publish `body` in the system account.
     pub fn publish(&self, srv: &Server, subject: &str, reply: Option<&str>, body: &[u8]) {
+        self.publish_to(srv, &self.account, subject, reply, body);
+    }
+
+    /// Publish `body` in another account (the answer to an account's own request).
+    fn publish_in(&self, srv: &Server, account: &Arc<Account>, subject: &str, body: &[u8]) {
+        self.publish_to(srv, account, subject, None, body);
+    }
+
+    fn publish_to(
+        &self,
+        srv: &Server,
+        account: &Arc<Account>,
+        subject: &str,
+        reply: Option<&str>,
+        body: &[u8],
+    ) {
         let mut d = self.delivery.lock();
         d.publish(
             srv,
-            &self.account,
+            account,
             None,
             true,
             Msg {
@@ -161,6 +186,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
         seq: AtomicU64::new(0),
         servers: Mutex::new(HashMap::new()),
         delivery: Mutex::new(Delivery::new()),
+        served: Mutex::new(Vec::new()),
     });
     if srv.sys.set(sys.clone()).is_err() {
         return Ok(());
@@ -185,21 +211,50 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
         subjects.push((format!("$SYS.REQ.ACCOUNT.*.{ep}"), Service::AccountZ(ep)));
     }
     for (subject, service) in subjects {
-        subscribe(srv, &sys, &subject, service);
+        subscribe(srv, &sys, &sys.account, &subject, service);
     }
+    serve_accounts(srv);
     srv.tasks.spawn(run(srv.clone(), sys, rx));
     Ok(())
 }
 
-/// An internal subscription in the system account whose messages become [`Job`]s.
-fn subscribe(srv: &Server, sys: &Arc<System>, subject: &str, service: Service) {
+/// Give every account without them the services Go gives each account through its
+/// system service imports (at start, and for accounts a reload adds): a client may ask
+/// about its own account's connections and counters.
+pub fn serve_accounts(srv: &Server) {
+    let Some(sys) = srv.sys.get() else { return };
+    for acc in srv.accounts.list() {
+        if Arc::ptr_eq(&acc, &sys.account) {
+            continue;
+        }
+        {
+            let mut served = sys.served.lock();
+            served.retain(|a| srv.accounts.lookup(a.name.as_bytes()).is_some());
+            if served.iter().any(|a| Arc::ptr_eq(a, &acc)) {
+                continue;
+            }
+            served.push(acc.clone());
+        }
+        for (subject, service) in [
+            ("$SYS.REQ.SERVER.PING.CONNZ", Service::OwnConnz),
+            ("$SYS.REQ.ACCOUNT.PING.CONNZ", Service::OwnConnz),
+            ("$SYS.REQ.ACCOUNT.PING.STATZ", Service::OwnStatz),
+        ] {
+            subscribe(srv, sys, &acc, subject, service);
+        }
+    }
+}
+
+/// An internal subscription in `account` whose messages become [`Job`]s.
+fn subscribe(srv: &Server, sys: &System, account: &Arc<Account>, subject: &str, service: Service) {
     let tx = sys.tx.clone();
     let handler = Internal {
         name: "system",
         handler: Box::new(
-            move |srv: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+            move |srv: &Server, _: &mut Delivery, sub: &SubRef, m: Msg<'_>| {
                 let job = Job::Request {
                     service,
+                    account: sub.account.clone(),
                     subject: String::from_utf8_lossy(m.subject).into(),
                     reply: m.reply.map(|r| String::from_utf8_lossy(r).into()),
                     hdr_len: m.hdr_len,
@@ -213,7 +268,7 @@ fn subscribe(srv: &Server, sys: &Arc<System>, subject: &str, service: Service) {
     };
     let sub = SubRef(Arc::new(Subscription::new(
         Target::Internal(Arc::new(handler)),
-        sys.account.clone(),
+        account.clone(),
         subject.as_bytes(),
         None,
         subject.as_bytes(),
@@ -254,13 +309,21 @@ fn handle(srv: &Server, sys: &System, job: Job) {
     match job {
         Job::Request {
             service,
+            account,
             subject,
             reply,
             hdr_len,
             data,
         } => {
             let body = data.get(hdr_len.unwrap_or(0)..).unwrap_or(&[]);
-            requests::answer(srv, sys, service, &subject, reply.as_deref(), body);
+            let req = requests::Request {
+                service,
+                account: &account,
+                subject: &subject,
+                reply: reply.as_deref(),
+                body,
+            };
+            requests::answer(srv, sys, req);
         }
         Job::Connected(facts) => {
             let subject = format!("$SYS.ACCOUNT.{}.CONNECT", facts.account);

@@ -6,7 +6,10 @@
 
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use super::{events, Service, System};
+use crate::account::Account;
 use crate::server::Server;
 
 /// The endpoints of `$SYS.REQ.SERVER.{PING,<id>}.<ENDPOINT>` we answer.
@@ -15,14 +18,24 @@ pub(super) const SERVER_ENDPOINTS: [&str; 6] =
 /// The endpoints of `$SYS.REQ.ACCOUNT.<acc>.<ENDPOINT>` we answer.
 pub(super) const ACCOUNT_ENDPOINTS: [&str; 4] = ["CONNZ", "SUBSZ", "INFO", "STATZ"];
 
-pub(super) fn answer(
-    srv: &Server,
-    sys: &System,
-    service: Service,
-    subject: &str,
-    reply: Option<&str>,
-    body: &[u8],
-) {
+/// A request as the system task receives it.
+pub(super) struct Request<'a> {
+    pub service: Service,
+    /// The account it was published in.
+    pub account: &'a Arc<Account>,
+    pub subject: &'a str,
+    pub reply: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+pub(super) fn answer(srv: &Server, sys: &System, req: Request<'_>) {
+    let Request {
+        service,
+        account,
+        subject,
+        reply,
+        body,
+    } = req;
     match service {
         Service::RemoteStatsz => {
             // `$SYS.SERVER.<id>.STATSZ`: note that server (not ourselves).
@@ -69,7 +82,12 @@ pub(super) fn answer(
         return;
     }
     let Some(reply) = reply else { return };
+    let own = Some(&*account.name);
     let result = match service {
+        Service::OwnConnz => crate::monitor::sys_document(srv, "CONNZ", &opts, own),
+        Service::OwnStatz => {
+            crate::monitor::sys_document(srv, "STATZ", &opts, own).map(skip_unused(&opts))
+        }
         Service::ServerZ(ep) => crate::monitor::sys_document(srv, ep, &opts, None),
         Service::AccountPingStatz => {
             crate::monitor::sys_document(srv, "STATZ", &opts, None).map(skip_unused(&opts))
@@ -99,7 +117,12 @@ pub(super) fn answer(
         Err(e) => Err((500, e)),
     };
     let doc = envelope(srv, sys, result);
-    sys.publish(srv, reply, None, &doc);
+    if service == Service::OwnConnz || service == Service::OwnStatz {
+        // The answer goes back in the requester's account.
+        sys.publish_in(srv, account, reply, &doc);
+    } else {
+        sys.publish(srv, reply, None, &doc);
+    }
 }
 
 /// An account STATZ with no account in it is not sent unless `include_unused` (Go's
