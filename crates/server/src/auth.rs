@@ -35,7 +35,7 @@ pub struct Authorized<'o> {
 }
 
 impl<'o> Authorized<'o> {
-    fn listed(opts: &'o Options, u: &'o User) -> Authorized<'o> {
+    pub(crate) fn listed(opts: &'o Options, u: &'o User) -> Authorized<'o> {
         Authorized {
             user: u.username.clone(),
             // Top-level `default_permissions` are those of `authorization { users }`
@@ -71,7 +71,7 @@ pub fn no_auth_user(opts: &Options) -> Option<Authorized<'_>> {
 
 /// This server only accepts standard client connections: a user limited to other
 /// connection types (websocket, MQTT, leafnode) cannot log in here.
-fn standard_allowed(u: &User) -> bool {
+pub(crate) fn standard_allowed(u: &User) -> bool {
     u.allowed_connection_types.is_empty()
         || u.allowed_connection_types.iter().any(|t| t == "STANDARD")
 }

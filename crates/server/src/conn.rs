@@ -20,11 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::sub::SubRef;
+use crate::tls::transport::WriteSide;
 
 /// Which protocol a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,7 @@ pub enum CloseReason {
     NoRespondersRequiresHeaders,
     ClusterNameConflict,
     DuplicateServerName,
+    TlsHandshakeError,
 }
 
 impl CloseReason {
@@ -85,6 +86,7 @@ impl CloseReason {
             CloseReason::NoRespondersRequiresHeaders => "No Responders Requires Headers",
             CloseReason::ClusterNameConflict => "Cluster Name Conflict",
             CloseReason::DuplicateServerName => "Duplicate Server Name",
+            CloseReason::TlsHandshakeError => "TLS Handshake Failure",
         }
     }
 
@@ -179,6 +181,8 @@ pub struct ConnMeta {
     pub auth: Option<Arc<crate::auth::Credentials>>,
     pub close_reason: Option<CloseReason>,
     pub stop: Option<SystemTime>,
+    /// Set once a TLS handshake completed: version, cipher, the peer's certificate.
+    pub tls: Option<Box<crate::tls::transport::TlsInfo>>,
 }
 
 pub struct Conn {
@@ -203,9 +207,10 @@ pub struct Conn {
     /// The write token: whoever swaps it to true is the only one writing to the socket
     /// (the writer task, or a producer flushing inline at the end of its batch).
     writing: AtomicBool,
-    /// The socket's write half, shared so producers can write without waking the writer
-    /// task (`try_write` takes `&self`). Set by the writer task, taken away at close.
-    sock: Mutex<Option<Arc<OwnedWriteHalf>>>,
+    /// The socket's write half (plain TCP or TLS), shared so producers can write without
+    /// waking the writer task (`try_write` takes `&self`). Set by the writer task, taken
+    /// away at close.
+    sock: Mutex<Option<Arc<WriteSide>>>,
     pub in_stats: InStats,
     /// Subscriptions by sid (clients) or by `account subject [queue]` key (routes).
     pub subs: Mutex<hashbrown::HashMap<Box<[u8]>, SubRef>>,
@@ -410,11 +415,20 @@ impl Conn {
         }
         let sock = self.sock.lock().clone();
         let done = match sock {
-            Some(sock) => self.write_some(|chunk| match sock.try_write(chunk) {
-                Ok(n) => Ok(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
-                Err(e) => Err(e),
-            }),
+            Some(sock) => self
+                .write_some(|chunk| match sock.try_write(chunk) {
+                    Ok(n) => Ok(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+                    Err(e) => Err(e),
+                })
+                // TLS records the socket did not take are the writer's to finish.
+                .and_then(|empty| {
+                    if empty {
+                        sock.flush_backlog()
+                    } else {
+                        Ok(false)
+                    }
+                }),
             None => Ok(false),
         };
         self.writing.store(false, Ordering::Release);
@@ -537,7 +551,7 @@ pub enum WriterExit {
 /// closes the socket's write side when the connection closes.
 pub async fn write_loop(
     conn: Arc<Conn>,
-    w: OwnedWriteHalf,
+    w: WriteSide,
     cfg: WriterCfg,
     on_event: impl Fn(WriterEvent, &Arc<Conn>),
 ) -> WriterExit {
@@ -592,8 +606,9 @@ pub async fn write_loop(
         }
     };
     conn.sock.lock().take();
+    sock.close_notify();
     // The write side closes when the last `Arc` (ours) goes: a FIN to the peer.
-    let _ = socket2::SockRef::from(sock.as_ref().as_ref()).shutdown(std::net::Shutdown::Write);
+    let _ = socket2::SockRef::from(sock.tcp().as_ref()).shutdown(std::net::Shutdown::Write);
     exit
 }
 
@@ -604,7 +619,7 @@ enum Stop {
 
 /// Write everything queued (and what arrives meanwhile) unless a producer holds the write
 /// token, in which case it wakes us again when it is done.
-async fn drain(conn: &Conn, sock: &OwnedWriteHalf, deadline: Duration) -> Result<(), Stop> {
+async fn drain(conn: &Conn, sock: &WriteSide, deadline: Duration) -> Result<(), Stop> {
     loop {
         if conn.writing.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -625,7 +640,7 @@ async fn drain(conn: &Conn, sock: &OwnedWriteHalf, deadline: Duration) -> Result
 }
 
 /// With the write token held: write one chunk completely, waiting for the socket.
-async fn write_chunk(conn: &Conn, sock: &OwnedWriteHalf) -> std::io::Result<bool> {
+async fn write_chunk(conn: &Conn, sock: &WriteSide) -> std::io::Result<bool> {
     loop {
         let mut blocked = false;
         let empty = conn.write_some(|chunk| match sock.try_write(chunk) {
@@ -637,12 +652,16 @@ async fn write_chunk(conn: &Conn, sock: &OwnedWriteHalf) -> std::io::Result<bool
             Err(e) => Err(e),
         })?;
         if empty {
-            return Ok(true);
-        }
-        let partial = conn.out.lock().inflight_off > 0;
-        if !blocked && !partial {
-            // The chunk went out whole; more was queued meanwhile: let the caller loop.
-            return Ok(false);
+            // TLS: the records of what was taken must reach the socket too.
+            if sock.flush_backlog()? {
+                return Ok(true);
+            }
+        } else {
+            let partial = conn.out.lock().inflight_off > 0;
+            if !blocked && !partial {
+                // The chunk went out whole; more was queued meanwhile: let the caller loop.
+                return Ok(false);
+            }
         }
         if conn.is_closed() {
             // Flushing a last -ERR: the caller's deadline bounds the wait.

@@ -29,5 +29,6 @@ pub mod signals;
 pub mod sub;
 pub mod subs;
 pub mod sys;
+pub mod tls;
 
 pub use server::Server;

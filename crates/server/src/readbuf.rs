@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nats_proto::{errors, Op, ParseError, Parser};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
 
 use crate::conn::{CloseReason, Conn};
 use crate::logging::Logger;
+use crate::tls::transport::ReadSide;
 
 /// A connection kind's reaction to the ops it reads (clients and routes).
 pub trait OpHandler {
@@ -93,7 +92,7 @@ pub trait OpHandler {
 /// closes. Returns why it closed.
 pub async fn read_loop<H: OpHandler>(
     h: &mut H,
-    mut r: OwnedReadHalf,
+    mut r: ReadSide,
     mut rb: ReadBuf,
     auth_timeout: Duration,
 ) -> CloseReason {
@@ -103,7 +102,7 @@ pub async fn read_loop<H: OpHandler>(
     loop {
         let spare = rb.spare(h.parser().needed());
         let n = tokio::select! {
-            res = r.read(spare) => match res {
+            res = r.read(spare, &conn) => match res {
                 Ok(0) => return CloseReason::ClientClosed,
                 Ok(n) => n,
                 Err(_) => return CloseReason::ReadError,

@@ -40,8 +40,21 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     };
     let new = *new;
     check_fixed(&old, &new)?;
+    // Certificates are read again on every reload (as nats-server, whose TLS config is
+    // always "changed"): connected clients keep their sessions, new handshakes use the
+    // new files.
+    let tls = crate::tls::TlsState::from_options(&new)?;
     let changes = describe_changes(&old, &new);
     srv.set_opts(new.clone());
+    *srv.tls.write() = tls;
+    if new.tls.is_some() || old.tls.is_some() {
+        let state = if new.tls.is_some() {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        notice!(srv.log, "Reloaded: tls = {}", state);
+    }
     *srv.config_load_time.write() = std::time::SystemTime::now();
     srv.log.set_levels(new.logtime, new.debug, new.trace);
     apply_routes(srv, &old, &new);

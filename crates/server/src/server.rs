@@ -176,6 +176,9 @@ pub struct Server {
     /// (`Account::mappings`); client readers compare it once per read batch (see
     /// `mapping::Mapper`).
     pub mappings_gen: AtomicU64,
+    /// The rustls configurations of the `tls {}` and `cluster { tls {} }` blocks; a
+    /// reload replaces them (new handshakes use the new certificates).
+    pub tls: RwLock<crate::tls::TlsState>,
     /// The system account and its internal client (`sys.rs`); unset with
     /// `no_system_account`.
     pub sys: std::sync::OnceLock<Arc<crate::sys::System>>,
@@ -273,6 +276,8 @@ impl Server {
             port,
             headers: !opts.no_header_support,
             auth_required: crate::auth::auth_required(&opts),
+            tls_required: opts.tls.is_some(),
+            tls_verify: opts.tls.as_ref().is_some_and(|t| t.verify),
             max_payload: opts.max_payload,
             cluster,
             connect_urls,
@@ -310,6 +315,9 @@ impl Server {
             stats: ServerStats::default(),
             auth_gen: AtomicU64::new(0),
             mappings_gen: AtomicU64::new(0),
+            tls: RwLock::new(
+                crate::tls::TlsState::from_options(&opts).map_err(|e| anyhow::anyhow!(e))?,
+            ),
             sys: std::sync::OnceLock::new(),
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
@@ -346,29 +354,43 @@ impl Server {
         if opts.syslog || !opts.remote_syslog.is_empty() {
             warn_unimplemented(log, "Logging to syslog");
         }
-        if opts.https_port != 0 {
-            warn_unimplemented(log, "HTTPS monitoring (needs TLS)");
+        if opts.http_port != 0 && opts.https_port != 0 {
+            anyhow::bail!(
+                "can't specify both HTTP ({}) and HTTPs ({}) ports",
+                opts.http_port,
+                opts.https_port
+            );
+        }
+        if opts.https_port != 0 && opts.tls.is_none() {
+            anyhow::bail!("TLS cert and key required for HTTPS");
         }
 
         crate::sys::start(&srv)?;
 
-        if opts.http_port != 0 {
+        let https = opts.https_port != 0;
+        if opts.http_port != 0 || https {
+            let port = if https {
+                opts.https_port
+            } else {
+                opts.http_port
+            };
             let host = if opts.http_host.is_empty() {
                 opts.host.clone()
             } else {
                 opts.http_host.clone()
             };
-            let l = bind(&host, opts.http_port).await.map_err(|e| {
+            let l = bind(&host, port).await.map_err(|e| {
                 anyhow::anyhow!("Can't start monitoring: can't listen to the monitor port: {e}")
             })?;
             let addr = l.local_addr()?;
             notice!(
                 log,
-                "Starting http monitor on {}",
+                "Starting {} monitor on {}",
+                if https { "https" } else { "http" },
                 join_host_port(&host, addr.port())
             );
             srv.addrs.write().http = Some(addr);
-            crate::monitor::spawn(srv.clone(), l);
+            crate::monitor::spawn(srv.clone(), l, https);
         }
 
         let l = bind(&opts.host, opts.port).await.map_err(|e| {
@@ -385,6 +407,9 @@ impl Server {
             "Listening for client connections on {}",
             join_host_port(&opts.host, caddr.port())
         );
+        if opts.tls.is_some() {
+            notice!(log, "TLS required for client connections");
+        }
         // The line the clustering guide shows (nats-server 2.1): kept so that users
         // following it find what they are told to look for.
         notice!(log, "Server id is {}", id);
@@ -459,7 +484,12 @@ impl Server {
         let mut doc = serde_json::Map::new();
         doc.insert(
             "nats".into(),
-            host_urls("nats", addrs.client, &opts.host).into(),
+            host_urls(
+                if opts.tls.is_some() { "tls" } else { "nats" },
+                addrs.client,
+                &opts.host,
+            )
+            .into(),
         );
         if addrs.http.is_some() {
             let h = if opts.http_host.is_empty() {
@@ -467,7 +497,12 @@ impl Server {
             } else {
                 &opts.http_host
             };
-            doc.insert("monitoring".into(), host_urls("http", addrs.http, h).into());
+            let scheme = if opts.https_port != 0 {
+                "https"
+            } else {
+                "http"
+            };
+            doc.insert("monitoring".into(), host_urls(scheme, addrs.http, h).into());
         }
         if addrs.cluster.is_some() {
             doc.insert(

@@ -2,6 +2,9 @@
 //! (a reader that parses and delivers, a writer that drains the outbound buffer).
 
 mod reader;
+mod tls;
+
+pub(crate) use tls::pinned_ok;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -57,15 +60,27 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let mut info = srv.client_info();
     info.client_id = cid;
     info.client_ip = peer.ip().to_string();
-    if let Ok(json) = nats_proto::info::to_json(&info) {
-        conn.send_with(|b| nats_proto::encode::info_line(b, &json));
-    }
     let urls_gen = srv.urls.lock().generation;
-
-    let (r, w) = stream.into_split();
+    let tls_cfg = srv.tls.read().client.clone();
+    let tls_on = tls_cfg.is_some();
+    let (r, w) = match tls_cfg {
+        None => {
+            if let Ok(json) = nats_proto::info::to_json(&info) {
+                conn.send_with(|b| nats_proto::encode::info_line(b, &json));
+            }
+            crate::tls::transport::split(stream, None)
+        }
+        // INFO in plain text, then the handshake (boxed: rare work, and a TLS session
+        // held in this future would enlarge every connection's task).
+        Some(t) => match Box::pin(tls::accept(&srv, &conn, stream, &info, &t, urls_gen)).await {
+            Some(halves) => halves,
+            None => return,
+        },
+    };
     let writer = spawn_writer(&srv, &conn, w);
 
-    if srv.is_shutting_down() || !srv.add_client(&conn) {
+    // With TLS the client was registered before its handshake, as in nats-server.
+    if !tls_on && (srv.is_shutting_down() || !srv.add_client(&conn)) {
         if !srv.is_shutting_down() {
             crate::error!(srv.log, "{} - maximum connections exceeded", conn.prefix());
             conn.send_err(&srv.log, errors::MAX_CONNECTIONS);
@@ -95,7 +110,7 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
 pub fn spawn_writer(
     srv: &Arc<Server>,
     conn: &Arc<Conn>,
-    w: tokio::net::tcp::OwnedWriteHalf,
+    w: crate::tls::transport::WriteSide,
 ) -> tokio::task::JoinHandle<()> {
     let opts = srv.opts();
     let cfg = WriterCfg {

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use nats_proto::info::ConnectInfo;
 use nats_proto::{encode, errors, Kind, Op, ParseError, Parser, PubMsg};
 use nats_sublist::subject::{is_valid_literal_subject, subject_matches};
-use tokio::net::tcp::OwnedReadHalf;
 
 use crate::account::Account;
 use crate::conn::{CloseReason, Conn};
@@ -102,7 +101,7 @@ impl ClientState {
         }
     }
 
-    pub async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
+    pub async fn read_loop(&mut self, r: crate::tls::transport::ReadSide) -> CloseReason {
         let auth = crate::options::secs_to_duration(self.srv.opts().auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(MIN_BUF, MAX_BUF), auth).await
     }
@@ -353,6 +352,9 @@ impl ClientState {
             }
         }
         self.log_user = ci.user.clone();
+        if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
+            return self.process_tls_mapped(ci, &opts, gen);
+        }
         if self.auth_configured || !ci.account.is_empty() || ci.new_account {
             match crate::auth::check_cached(&opts, &ci) {
                 crate::auth::Check::Done(Some(user)) => {
@@ -368,6 +370,41 @@ impl ClientState {
             }
         }
         self.finish_connect(ci, &opts, gen)
+    }
+
+    /// `verify_and_map`: the client certificate names the user (nats-server ignores
+    /// the CONNECT's user, with a warning, and records the mapped one).
+    fn process_tls_mapped(
+        &mut self,
+        mut ci: ConnectInfo,
+        opts: &crate::options::Options,
+        gen: u64,
+    ) -> Result<(), CloseReason> {
+        let cert = self
+            .conn
+            .meta
+            .lock()
+            .tls
+            .as_ref()
+            .and_then(|t| t.peer_cert.clone());
+        let mapped = if ci.account.is_empty() && !ci.new_account {
+            crate::tls::map_user(opts, cert.as_deref(), &ci.pass)
+        } else {
+            None
+        };
+        let Some(user) = mapped else {
+            return Err(self.auth_failed(&ci));
+        };
+        if !ci.user.is_empty() {
+            crate::warn!(
+                self.srv.log,
+                "User {:?} found in connect proto, but user required from cert",
+                ci.user
+            );
+        }
+        ci.user = user.user.clone();
+        self.authorized(user.user, user.permissions);
+        self.finish_connect(ci, opts, gen)
     }
 
     /// The user this client authenticated as: log name, `/connz` user, permissions.

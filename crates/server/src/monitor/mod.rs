@@ -121,7 +121,9 @@ struct Live {
 }
 
 /// Serve the monitoring endpoints on `l` until the server shuts down.
-pub fn spawn(srv: Arc<Server>, l: TcpListener) {
+/// Serve monitoring on `l`; `https`: over TLS with the client `tls {}` block's current
+/// certificate (a reload's new certificate serves the next connections).
+pub fn spawn(srv: Arc<Server>, l: TcpListener, https: bool) {
     let base: Arc<str> = normalize_base_path(&srv.opts().http_base_path).into();
     let app = axum::Router::new().fallback(dispatch).with_state(Ctx {
         srv: srv.clone(),
@@ -158,26 +160,63 @@ pub fn spawn(srv: Arc<Server>, l: TcpListener) {
             let svc = hyper_util::service::TowerToHyperService::new(app.clone());
             let shutdown = s.shutdown.clone();
             let live = live.clone();
+            let acceptor = if https {
+                match s.tls.read().client.as_ref() {
+                    Some(t) => Some((tokio_rustls::TlsAcceptor::from(t.https.clone()), t.timeout)),
+                    None => continue,
+                }
+            } else {
+                None
+            };
             s.tasks.spawn(async move {
                 // Leave the registry however the connection ends.
                 let _entry = LiveEntry(live, id);
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .max_buf_size(1 << 20)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
-                tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = evict.cancelled() => {}
-                    _ = shutdown.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+                match acceptor {
+                    None => serve(stream, svc, evict, shutdown).await,
+                    Some((acceptor, timeout)) => {
+                        let hs = tokio::time::timeout(timeout, acceptor.accept(stream));
+                        let stream = tokio::select! {
+                            r = hs => match r {
+                                Ok(Ok(s)) => s,
+                                _ => return,
+                            },
+                            _ = evict.cancelled() => return,
+                            _ = shutdown.cancelled() => return,
+                        };
+                        serve(stream, svc, evict, shutdown).await
                     }
                 }
             });
         }
     });
+}
+
+/// One HTTP/1 connection (plain or TLS) until it ends, is evicted, or the server stops.
+async fn serve<I, S>(io: I, svc: S, evict: CancellationToken, shutdown: CancellationToken)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::error::Error + Send + Sync + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(1 << 20)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = evict.cancelled() => {}
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
+        }
+    }
 }
 
 struct LiveEntry(Arc<parking_lot::Mutex<Live>>, u64);

@@ -22,6 +22,7 @@ mod cluster;
 mod known;
 mod mappings;
 mod permissions;
+mod tls;
 mod units;
 mod value;
 
@@ -106,16 +107,31 @@ pub fn set_baseline(o: &mut Options) {
     if o.ping_max == 0 {
         o.ping_max = DEFAULT_PING_MAX;
     }
+    for t in [&mut o.tls, &mut o.cluster.tls].into_iter().flatten() {
+        t.timeout = super::clamp_timeout_secs(t.timeout);
+        if t.timeout <= 0.0 {
+            t.timeout = crate::tls::DEFAULT_TLS_TIMEOUT;
+        }
+    }
+    // With TLS, the default auth timeout leaves room for the handshake (Go's
+    // `getDefaultAuthTimeout`: the TLS timeout plus one second).
     o.auth_timeout = super::clamp_timeout_secs(o.auth_timeout);
     if o.auth_timeout == 0.0 {
-        o.auth_timeout = DEFAULT_AUTH_TIMEOUT;
+        o.auth_timeout = o
+            .tls
+            .as_ref()
+            .map_or(DEFAULT_AUTH_TIMEOUT, |t| t.timeout + 1.0);
     }
     if o.cluster.port != 0 && o.cluster.host.is_empty() {
         o.cluster.host = DEFAULT_HOST.to_string();
     }
     o.cluster.auth_timeout = super::clamp_timeout_secs(o.cluster.auth_timeout);
     if o.cluster.auth_timeout == 0.0 {
-        o.cluster.auth_timeout = DEFAULT_AUTH_TIMEOUT;
+        o.cluster.auth_timeout = o
+            .cluster
+            .tls
+            .as_ref()
+            .map_or(DEFAULT_AUTH_TIMEOUT, |t| t.timeout + 1.0);
     }
     if o.max_control_line == 0 {
         o.max_control_line = DEFAULT_MAX_CONTROL_LINE;
@@ -245,6 +261,7 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "connect_error_reports" => set(&mut o.connect_error_reports, d.int(pos, v)),
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),
         "accounts" => accounts::parse(o, e, d),
+        "tls" => o.tls = tls::parse(e, d, true),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),
             Some(known::Support::Refuse(what)) => d.refuse(e, what),

@@ -8,8 +8,8 @@
 //! the baseline defaults are filled in and the result is validated.
 //!
 //! Flags we accept but do not implement: `-js/--jetstream`, `-sd/--store_dir` and
-//! `--profile` print a warning and are ignored; the `--tls*` flags are refused (an error),
-//! since running in plain text when TLS was asked for would expose credentials.
+//! `--profile` print a warning and are ignored; the `--tls*` flags configure client TLS
+//! as Go's `overrideTLS` does.
 //! Warnings (ours and the config file's) are printed on stderr here, as nats-server does.
 
 mod parser;
@@ -251,7 +251,9 @@ fn apply_flags(
     if p.given(Id::Routes) {
         o.cluster.routes = routes_from_str(routes)?;
     }
-    let tls_off = matches!(p.last(Id::Tls), Some(Val::Bool(false)));
+    // Go visits the flags by name, so `-tls=false` (the first of them) turns TLS off and
+    // makes the other `-tls*` flags moot; any other `-tls*` flag replaces the config
+    // file's `tls {}` with one built from the flags (`overrideTLS`).
     let tls_flags = [
         Id::Tls,
         Id::TlsVerify,
@@ -259,11 +261,31 @@ fn apply_flags(
         Id::TlsKey,
         Id::TlsCaCert,
     ];
-    if !tls_off && tls_flags.iter().any(|id| p.given(*id)) {
-        return Err(ConfigureError(
-            "TLS is not supported by this server yet: remove the --tls, --tlsverify, --tlscert, --tlskey and --tlscacert flags"
-                .into(),
-        ));
+    if matches!(p.last(Id::Tls), Some(Val::Bool(false))) {
+        o.tls = None;
+    } else if tls_flags.iter().any(|id| p.given(*id)) {
+        let cert = p.str(Id::TlsCert).unwrap_or_default();
+        let key = p.str(Id::TlsKey).unwrap_or_default();
+        if cert.is_empty() {
+            return Err(ConfigureError(
+                "TLS Server certificate must be present and valid".into(),
+            ));
+        }
+        if key.is_empty() {
+            return Err(ConfigureError(
+                "TLS Server private key must be present and valid".into(),
+            ));
+        }
+        let t = crate::options::TlsOpts {
+            cert_file: cert.to_string(),
+            key_file: key.to_string(),
+            ca_file: p.str(Id::TlsCaCert).unwrap_or_default().to_string(),
+            verify: p.bool(Id::TlsVerify),
+            timeout: o.tls.as_ref().map_or(0.0, |t| t.timeout),
+            ..Default::default()
+        };
+        crate::tls::build(&t, false).map_err(ConfigureError)?;
+        o.tls = Some(t);
     }
     let cluster_flag = p.str(Id::Cluster).unwrap_or_default();
     if !routes.is_empty()

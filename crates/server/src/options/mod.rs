@@ -133,6 +133,9 @@ pub struct Options {
 
     pub cluster: ClusterOpts,
 
+    /// The top-level `tls {}` block or the `--tls*` flags: TLS on the client port.
+    pub tls: Option<TlsOpts>,
+
     /// The top-level `mappings` block (subject mappings of the global account), in file
     /// order: source, then its destinations. Validated when parsed; compiled by the server
     /// into a `nats_sublist::mapping::Mappings`.
@@ -223,6 +226,31 @@ pub struct ClusterOpts {
     pub username: String,
     pub password: String,
     pub auth_timeout: f64,
+    /// `cluster { tls {} }`: routes dial and accept with mutual TLS.
+    pub tls: Option<TlsOpts>,
+}
+
+/// A `tls {}` block (nats-server's `TLSConfigOpts`). Certificates are read when the
+/// server builds its rustls configurations (at start and on every reload), not here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsOpts {
+    pub cert_file: String,
+    pub key_file: String,
+    pub ca_file: String,
+    /// Require and verify client certificates (`verify`, implied by `verify_and_map`).
+    pub verify: bool,
+    /// `verify_and_map`: the client certificate names the user.
+    pub map: bool,
+    /// `insecure`: do not verify the certificates of routes we dial.
+    pub insecure: bool,
+    /// Handshake timeout in seconds (`timeout`; 0 = the default, 2 s).
+    pub timeout: f64,
+    /// `cipher_suites` (Go names, checked when parsed); empty = the defaults.
+    pub ciphers: Vec<String>,
+    /// `curve_preferences` (Go names); empty = the defaults.
+    pub curves: Vec<String>,
+    /// `pinned_certs`: lower-case hex SHA-256 of accepted peers' SubjectPublicKeyInfo.
+    pub pinned_certs: Vec<String>,
 }
 
 impl Default for ClusterOpts {
@@ -238,6 +266,7 @@ impl Default for ClusterOpts {
             username: String::new(),
             password: String::new(),
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
+            tls: None,
         }
     }
 }
@@ -290,6 +319,7 @@ impl Default for Options {
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             cluster: ClusterOpts::default(),
+            tls: None,
             mappings: Vec::new(),
             account_mappings: Vec::new(),
         }

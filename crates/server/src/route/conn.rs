@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use nats_proto::info::RouteConnect;
 use nats_proto::{errors, Kind, Op, ParseError, Parser, RoutedMsg};
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
 use crate::account::Account;
@@ -90,7 +89,41 @@ async fn run(
         return;
     }
     srv.routes.write().pending.insert(cid, conn.clone());
-    let (r, w) = stream.into_split();
+    let mut st = RouteState {
+        srv: srv.clone(),
+        conn: conn.clone(),
+        parser: {
+            let (mcl, mpay) = route_limits(&opts);
+            Parser::new(Kind::Route, mcl, mpay)
+        },
+        delivery: Delivery::new(),
+        got_info: false,
+        awaiting_auth: solicit.is_none() && !opts.cluster.username.is_empty(),
+        registered: false,
+        urls_added: false,
+        remote_id: String::new(),
+        deferred: None,
+        last_acc: None,
+    };
+    // Routes are TLS first: both sides handshake at once (boxed: it would otherwise
+    // enlarge every route's task).
+    let tls_cfg = srv.tls.read().route.clone();
+    let session = match tls_cfg {
+        None => None,
+        Some(t) => {
+            let url = solicit.as_ref().map(|(u, _)| u);
+            match Box::pin(super::tls::handshake(&srv, &conn, &stream, &t, url)).await {
+                Some(s) => Some(s),
+                None => {
+                    conn.close(CloseReason::TlsHandshakeError);
+                    st.cleanup().await;
+                    return;
+                }
+            }
+        }
+    };
+    let tls_on = session.is_some();
+    let (r, w) = crate::tls::transport::split(stream, session);
 
     let cn = srv.cluster_name();
     if let Some((url, _)) = &solicit {
@@ -100,7 +133,7 @@ async fn run(
             pedantic: false,
             user: url.username().to_string(),
             pass: url.password().map(percent_decode).unwrap_or_default(),
-            tls_required: false,
+            tls_required: tls_on,
             headers: !opts.no_header_support,
             name: srv.id.clone(),
             cluster: cn.name.clone(),
@@ -124,22 +157,6 @@ async fn run(
 
     let writer = crate::client::spawn_writer(&srv, &conn, w);
 
-    let mut st = RouteState {
-        srv: srv.clone(),
-        conn: conn.clone(),
-        parser: {
-            let (mcl, mpay) = route_limits(&opts);
-            Parser::new(Kind::Route, mcl, mpay)
-        },
-        delivery: Delivery::new(),
-        got_info: false,
-        awaiting_auth: solicit.is_none() && !opts.cluster.username.is_empty(),
-        registered: false,
-        urls_added: false,
-        remote_id: String::new(),
-        deferred: None,
-        last_acc: None,
-    };
     // A panic in the reader (or the writer) closes the route; clean-up still runs.
     let reason = guarded(
         &srv.log,
@@ -176,7 +193,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 impl RouteState {
-    async fn read_loop(&mut self, r: OwnedReadHalf) -> CloseReason {
+    async fn read_loop(&mut self, r: crate::tls::transport::ReadSide) -> CloseReason {
         // Routes carry many connections' traffic: start and grow larger than clients.
         let auth = crate::options::secs_to_duration(self.srv.opts().cluster.auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(4096, 256 * 1024), auth).await

@@ -59,6 +59,8 @@ impl Server {
             port,
             headers: !opts.no_header_support,
             auth_required: !opts.cluster.username.is_empty(),
+            tls_required: opts.cluster.tls.is_some(),
+            tls_verify: opts.cluster.tls.is_some(),
             max_payload: opts.max_payload,
             ip,
             cluster: cn.name,

@@ -13,6 +13,7 @@ mod conn;
 mod gossip;
 mod handshake;
 mod solicit;
+mod tls;
 
 use std::sync::Arc;
 
@@ -154,6 +155,12 @@ pub async fn start_routing(srv: &Arc<Server>) -> anyhow::Result<()> {
             )
         })?;
     let addr = l.local_addr()?;
+    if opts.cluster.tls.as_ref().is_some_and(|t| t.insecure) {
+        warn!(
+            srv.log,
+            "TLS certificate chain and hostname of solicited routes will not be verified. DO NOT USE IN PRODUCTION!"
+        );
+    }
     srv.addrs.write().cluster = Some(addr);
     *srv.self_route_addrs.write() = solicit::own_route_addrs(&host, addr.port());
     notice!(

@@ -202,6 +202,7 @@ pub(super) fn cluster(o: &mut Options, e: &Entry, d: &mut Diag) {
             }
             "cluster_advertise" | "advertise" => set(&mut o.cluster.advertise, d.string(pos, v)),
             "no_advertise" => set(&mut o.cluster.no_advertise, d.bool(pos, v)),
+            "tls" => o.cluster.tls = super::tls::parse(f, d, false),
             "connect_retries" => set(&mut o.cluster.connect_retries, d.int(pos, v)),
             other => match known::cluster(other) {
                 Some(Support::Ignore(what)) => d.unsupported(f, what),

@@ -25,10 +25,9 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
         "gateway" => Ignore("gateways are not implemented"),
         "websocket" | "ws" => Ignore("websocket is not implemented"),
         "mqtt" => Ignore("MQTT is not implemented"),
-        // Running in plain text where the operator asked for TLS would expose credentials
-        // and data, as the `--tls*` flags would: refuse.
-        "tls" => Refuse("TLS is not implemented"),
-        "allow_non_tls" | "ocsp" | "ocsp_cache" => Ignore("TLS is not implemented"),
+        // Ignoring it only refuses plain-text clients that Go would let in.
+        "allow_non_tls" => Ignore("plain-text clients on a TLS port are not implemented"),
+        "ocsp" | "ocsp_cache" => Ignore("OCSP stapling is not implemented"),
         "operator"
         | "operators"
         | "roots"
@@ -62,7 +61,6 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
 /// Keys inside `cluster {}` (lower case).
 pub(crate) fn cluster(key: &str) -> Option<Support> {
     Some(match key {
-        "tls" => Refuse("route TLS is not implemented"),
         "permissions" => Refuse("route permissions are not implemented"),
         "pool_size" | "accounts" | "compression" | "ping_interval" | "ping_max"
         | "connect_backoff" | "write_deadline" | "write_timeout" => {

@@ -443,15 +443,57 @@ fn system_account_options() {
 }
 
 #[test]
-fn tls_blocks_are_refused_not_ignored() {
-    // Plain text where the operator asked for TLS would expose credentials and data.
-    for text in [
-        "tls { cert_file: x }",
-        "cluster { port: 6222, tls { cert_file: x } }",
+fn tls_blocks_report_bad_blocks() {
+    for (text, want) in [
+        (
+            "tls { cert_file: x }",
+            "missing 'key_file' in TLS configuration",
+        ),
+        (
+            "cluster { port: 6222, tls { key_file: x } }",
+            "missing 'cert_file' in TLS configuration",
+        ),
+        (
+            "tls { cert_file: x, key_file: y }",
+            "error parsing X509 certificate/key pair: open x: no such file or directory",
+        ),
+        (
+            "tls { cipher_suites: [\"TLS_FOO\"] }",
+            "unrecognized cipher TLS_FOO",
+        ),
+        (
+            "tls { cipher_suites: [\"TLS_RSA_WITH_AES_128_CBC_SHA\"] }",
+            "cipher suite TLS_RSA_WITH_AES_128_CBC_SHA is not supported by this server",
+        ),
+        (
+            "tls { curve_preferences: [\"CurveP999\"] }",
+            "unrecognized curve preference CurveP999",
+        ),
+        (
+            "tls { curve_preferences: [\"CurveP521\"] }",
+            "curve preference CurveP521 is not supported by this server",
+        ),
+        (
+            "tls { cipher_suites: [] }",
+            "'cipher_suites' cannot be empty",
+        ),
+        (
+            "tls { nope: 1 }",
+            "error parsing tls config, unknown field [\"nope\"]",
+        ),
+        ("tls { verify: 1 }", "expected 'verify' to be a boolean"),
+        (
+            "tls { verify_cert_and_check_known_urls: true }",
+            "verify_cert_and_check_known_urls not supported in this context",
+        ),
+        (
+            "tls { pinned_certs: [\"abc\"] }",
+            "'pinned_certs' key abc does not look like",
+        ),
     ] {
         let (_, r) = apply(text);
         assert_eq!(r.errors.len(), 1, "{text}: {r:?}");
-        assert!(r.errors[0].contains("refusing to run"), "{r:?}");
+        assert!(r.errors[0].contains(want), "{text}: {r:?}");
     }
 }
 

@@ -457,9 +457,18 @@ fn unsupported_flags() {
         Ok((Command::Run(_), w)) => assert_eq!(w.len(), 3, "{w:?}"),
         other => panic!("{other:?}"),
     }
-    assert!(fails(&["--tls", "--tlscert", "c", "--tlskey", "k"]).contains("TLS is not supported"));
-    assert!(fails(&["--tlsverify"]).contains("TLS is not supported"));
-    run(&["--tls=false", "--tlscert", "c"]);
+    // The TLS flags are Go's: a certificate and key are required, files are read.
+    assert_eq!(
+        fails(&["--tlsverify"]),
+        "TLS Server certificate must be present and valid"
+    );
+    assert_eq!(
+        fails(&["--tls", "--tlscert", "c"]),
+        "TLS Server private key must be present and valid"
+    );
+    assert!(fails(&["--tls", "--tlscert", "c", "--tlskey", "k"])
+        .contains("error parsing X509 certificate/key pair: open c: no such file"));
+    assert!(run(&["--tls=false", "--tlscert", "c"]).tls.is_none());
 }
 
 #[test]
