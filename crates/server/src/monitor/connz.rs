@@ -69,6 +69,12 @@ pub(super) struct ConnInfo {
     pub(super) lang: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(super) version: String,
+    /// Go's `tls_version`/`tls_cipher_suite` for TLS connections (open ones: the closed
+    /// ring keeps no TLS state).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub(super) tls_version: &'static str,
+    #[serde(rename = "tls_cipher_suite", skip_serializing_if = "str::is_empty")]
+    pub(super) tls_cipher: &'static str,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(super) authorized_user: String,
     /// With `auth`, the account of a client outside `$G` (Go leaves it out for `$G`).
@@ -349,6 +355,8 @@ fn base_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
         name: meta.name,
         lang: meta.lang,
         version: meta.version,
+        tls_version: meta.tls.as_ref().map_or("", |t| t.version),
+        tls_cipher: meta.tls.as_ref().map_or("", |t| t.cipher),
         account: match &meta.account {
             Some(a) if o.auth && !a.is_global() => a.name.to_string(),
             _ => String::new(),
@@ -400,6 +408,8 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
         name: cc.name.to_string(),
         lang: cc.lang.to_string(),
         version: cc.version.to_string(),
+        tls_version: "",
+        tls_cipher: "",
         authorized_user: if o.auth {
             cc.user.to_string()
         } else {

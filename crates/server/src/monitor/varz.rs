@@ -18,8 +18,8 @@ use super::{proc_stats, Endpoint, Out};
 use crate::options::NATS_VERSION;
 use crate::server::Server;
 
-/// Go's default `tls_timeout` (seconds); we have no TLS, so it never changes.
-const TLS_TIMEOUT: f64 = 2.0;
+/// Go's default `tls_timeout` (seconds), shown when no `tls {}` block sets one.
+const TLS_TIMEOUT: f64 = crate::tls::DEFAULT_TLS_TIMEOUT;
 
 #[derive(Serialize)]
 pub(super) struct Varz {
@@ -32,6 +32,10 @@ pub(super) struct Varz {
     port: u16,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_verify: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     connect_urls: Vec<String>,
     max_connections: i64,
@@ -95,6 +99,10 @@ struct ClusterVarz {
     urls: Vec<String>,
     #[serde(skip_serializing_if = "is_zero_f64")]
     tls_timeout: f64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_verify: bool,
 }
 
 /// A feature block we do not implement: `{}`.
@@ -147,7 +155,9 @@ pub(super) fn varz(srv: &Server) -> Varz {
                     _ => String::new(),
                 })
                 .collect(),
-            tls_timeout: TLS_TIMEOUT,
+            tls_timeout: opts.cluster.tls.as_ref().map_or(TLS_TIMEOUT, |t| t.timeout),
+            tls_required: opts.cluster.tls.is_some(),
+            tls_verify: opts.cluster.tls.is_some(),
         }
     } else {
         ClusterVarz::default()
@@ -166,6 +176,8 @@ pub(super) fn varz(srv: &Server) -> Varz {
         host: info.host,
         port: info.port,
         auth_required: info.auth_required,
+        tls_required: info.tls_required,
+        tls_verify: info.tls_verify,
         connect_urls: info.connect_urls,
         max_connections: opts.max_connections,
         max_subscriptions: opts.max_subs,
@@ -190,7 +202,7 @@ pub(super) fn varz(srv: &Server) -> Varz {
         mqtt: Empty {},
         websocket: Empty {},
         jetstream: Empty {},
-        tls_timeout: TLS_TIMEOUT,
+        tls_timeout: opts.tls.as_ref().map_or(TLS_TIMEOUT, |t| t.timeout),
         write_deadline: opts.write_deadline.as_nanos() as u64,
         start: GoTime(srv.start),
         now: GoTime(now),

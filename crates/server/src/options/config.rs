@@ -80,6 +80,10 @@ pub fn apply_map(opts: &mut Options, map: &nats_conf::Map) -> ConfigReport {
     let mut d = Diag {
         report: &mut report,
     };
+    // Unset until a block says otherwise: the baseline then picks Go's default, which
+    // depends on TLS (`getDefaultAuthTimeout`).
+    opts.auth_timeout = 0.0;
+    opts.cluster.auth_timeout = 0.0;
     for e in effective(map) {
         top_level(opts, e, &mut d);
     }

@@ -128,24 +128,36 @@ pub fn check_curve(name: &str) -> Result<(), String> {
 /// `cipher_suites` says), the configured TLS 1.2 suites (default: Go's six ECDHE AEAD
 /// suites, which are exactly rustls's), the configured groups in order.
 fn provider_for(o: &TlsOpts) -> Result<Arc<CryptoProvider>, String> {
+    use provider::cipher_suite as cs;
     let mut p = provider::default_provider();
-    if !o.ciphers.is_empty() {
-        let mut suites: Vec<SupportedCipherSuite> = p
-            .cipher_suites
-            .iter()
-            .copied()
-            .filter(|s| s.version() == &rustls::version::TLS13)
-            .collect();
-        for name in &o.ciphers {
-            check_cipher(name)?;
-            if let Some(Some(s)) = cipher_by_go_name(name) {
-                if s.version() == &rustls::version::TLS12 && !suites.contains(&s) {
-                    suites.push(s);
-                }
+    // Go's preference order: TLS 1.3 AES-128 first, then its default TLS 1.2 list.
+    let mut suites = vec![
+        cs::TLS13_AES_128_GCM_SHA256,
+        cs::TLS13_AES_256_GCM_SHA384,
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+    ];
+    let defaults = [
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ];
+    let names: Vec<&str> = if o.ciphers.is_empty() {
+        defaults.to_vec()
+    } else {
+        o.ciphers.iter().map(String::as_str).collect()
+    };
+    for name in names {
+        check_cipher(name)?;
+        if let Some(Some(s)) = cipher_by_go_name(name) {
+            if s.version() == &rustls::version::TLS12 && !suites.contains(&s) {
+                suites.push(s);
             }
         }
-        p.cipher_suites = suites;
     }
+    p.cipher_suites = suites;
     if !o.curves.is_empty() {
         let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
         for name in &o.curves {
