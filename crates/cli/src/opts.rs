@@ -52,6 +52,23 @@ pub struct GlobalOpts {
     /// Custom connection name
     #[arg(long = "connection-name", global = true, value_name = "NAME")]
     pub connection_name: Option<String>,
+
+    /// TLS CA certificate to verify the server with (implies TLS)
+    #[arg(long = "tlsca", env = "NATS_CA", global = true, value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
+
+    /// TLS client certificate
+    #[arg(
+        long = "tlscert",
+        env = "NATS_CERT",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// TLS client key
+    #[arg(long = "tlskey", env = "NATS_KEY", global = true, value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl GlobalOpts {
@@ -116,6 +133,14 @@ impl GlobalOpts {
             .request_timeout(Some(self.timeout));
         if let Some((user, pass)) = self.credentials()? {
             opts = opts.user_and_password(user, pass);
+        }
+        if let Some(ca) = &self.tls_ca {
+            opts = opts.require_tls(true).add_root_certificates(ca.clone());
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => opts = opts.add_client_certificate(c.clone(), k.clone()),
+            (None, None) => {}
+            _ => bail!("--tlscert and --tlskey go together"),
         }
         Ok(opts)
     }
@@ -314,6 +339,9 @@ mod tests {
             password: None,
             timeout: Duration::from_secs(1),
             connection_name: None,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         };
         assert_eq!(
             g.credentials().ok().flatten(),

@@ -75,19 +75,48 @@ Common Options:
 
 /// What `--help_tls` prints.
 pub(crate) fn tls_help() -> String {
-    r#"
-TLS is not supported by this server yet.
+    // Go's text, listing the names this server implements (the others are refused).
+    let mut s = r#"
+TLS configuration is specified in the tls section of a configuration file:
 
-nats-server reads TLS configuration from the tls section of a configuration file:
+e.g.
 
     tls {
         cert_file:      "./certs/server-cert.pem"
         key_file:       "./certs/server-key.pem"
         ca_file:        "./certs/ca.pem"
         verify:         true
+        verify_and_map: true
+
+        cipher_suites: [
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        ]
+        curve_preferences: [
+            "CurveP256",
+            "CurveP384"
+        ]
     }
 
-Here such a section is reported and ignored, and the --tls* flags are refused.
+Available cipher suites include:
 "#
-    .to_string()
+    .to_string();
+    for c in [
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ] {
+        s.push_str(&format!("    {c}\n"));
+    }
+    s.push_str("\nAvailable curve preferences include:\n");
+    for c in ["X25519", "CurveP256", "CurveP384"] {
+        s.push_str(&format!("    {c}\n"));
+    }
+    s
 }
