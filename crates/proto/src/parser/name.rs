@@ -77,7 +77,7 @@ pub(super) enum Name {
 }
 
 /// Match the op name at the start of `buf`.
-#[inline]
+#[inline(always)] // the op loop's first step (see `Parser::parse_from`)
 pub(super) fn scan(kind: Kind, buf: &[u8]) -> Result<Name, ParseError> {
     if let Some(done) = fast(kind, buf) {
         return Ok(done);

@@ -373,7 +373,10 @@ impl ClientState {
     }
 
     /// `verify_and_map`: the client certificate names the user (nats-server ignores
-    /// the CONNECT's user, with a warning, and records the mapped one).
+    /// the CONNECT's user, with a warning, and records the mapped one). Kept out of line:
+    /// it must not grow the op handler that the publish path inlines.
+    #[cold]
+    #[inline(never)]
     fn process_tls_mapped(
         &mut self,
         mut ci: ConnectInfo,
