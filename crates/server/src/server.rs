@@ -126,7 +126,12 @@ impl ClosedConn {
             name: m.name.as_str().into(),
             lang: m.lang.as_str().into(),
             version: m.version.as_str().into(),
-            user: m.user.as_str().into(),
+            // Go keeps the CONNECT's user name: none for an nkey user.
+            user: if m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty()) {
+                "".into()
+            } else {
+                m.user.as_str().into()
+            },
             account: m
                 .account
                 .as_ref()

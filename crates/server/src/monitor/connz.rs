@@ -195,8 +195,11 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     };
     let keep = |conn: &Conn| {
         let m = conn.meta.lock();
+        // Go filters open connections on the CONNECT's user name: an nkey user (shown
+        // by its key) is not found by it. Closed ones are filtered on what they show.
+        let nkey = m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty());
         keep_user(
-            &m.user,
+            if nkey { "" } else { &m.user },
             m.account.as_ref().map_or(GLOBAL_ACCOUNT, |a| &*a.name),
         )
     };
