@@ -5,9 +5,9 @@
 //! `nkey` and `sig`, the ed25519 signature of the nonce's text, in CONNECT.
 //!
 //! Verification is one ed25519 check (tens of microseconds): it runs inline on the
-//! reader, unlike bcrypt. The `sig` is a secret of the connection's handshake: it is
-//! never logged (see [`crate::redact`]) and not kept after the check; only the verified
-//! public key is (`auth::Credentials::nkey`), so that a reload can check it again.
+//! reader, unlike bcrypt. The `sig` is never logged (see [`crate::redact`]); a reload
+//! does not verify it again but looks up the verified public key, kept in
+//! `auth::Credentials::nkey` (the signature of one nonce by one key does not change).
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;

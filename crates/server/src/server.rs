@@ -86,7 +86,12 @@ pub struct ClosedConn {
     pub name: Box<str>,
     pub lang: Box<str>,
     pub version: Box<str>,
+    /// The user name, or an nkey user's key (Go's `getRawAuthUser`, as the advisories
+    /// show it).
     pub user: Box<str>,
+    /// `user` is an nkey: `/connz` remembers no user for it (Go keeps the CONNECT's user
+    /// name there).
+    pub nkey: bool,
     /// The client's account name (`$G` when it had none).
     pub account: Arc<str>,
     pub in_msgs: u64,
@@ -126,12 +131,8 @@ impl ClosedConn {
             name: m.name.as_str().into(),
             lang: m.lang.as_str().into(),
             version: m.version.as_str().into(),
-            // Go keeps the CONNECT's user name: none for an nkey user.
-            user: if m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty()) {
-                "".into()
-            } else {
-                m.user.as_str().into()
-            },
+            user: m.user.as_str().into(),
+            nkey: m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty()),
             account: m
                 .account
                 .as_ref()

@@ -227,7 +227,7 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
             closed
                 .iter()
                 .enumerate()
-                .filter(|(_, cc)| keep_user(&cc.user, &cc.account))
+                .filter(|(_, cc)| keep_user(closed_user(cc), &cc.account))
                 .map(|(i, cc)| closed_key(cc, Src::Closed(i))),
         )
         .collect();
@@ -243,6 +243,16 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     c.num_connections = conns.len();
     c.connections = Some(conns);
     Ok(c)
+}
+
+/// The user a closed connection is remembered as: Go keeps the CONNECT's user name, which
+/// an nkey user has none of.
+fn closed_user(cc: &ClosedConn) -> &str {
+    if cc.nkey {
+        ""
+    } else {
+        &cc.user
+    }
 }
 
 #[cfg(test)]
@@ -404,7 +414,7 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
         lang: cc.lang.to_string(),
         version: cc.version.to_string(),
         authorized_user: if o.auth {
-            cc.user.to_string()
+            closed_user(cc).to_string()
         } else {
             String::new()
         },
