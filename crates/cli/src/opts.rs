@@ -2,7 +2,8 @@
 //!
 //! Flag names and environment variables are natscli's (`-s/--server` with `NATS_URL`,
 //! `--user`/`--password` with `NATS_USER`/`NATS_PASSWORD`, `--timeout` with
-//! `NATS_TIMEOUT`, `--connection-name`). Durations use Go's syntax (`2s`, `500ms`,
+//! `NATS_TIMEOUT`, `--connection-name`, `--nkey` with `NATS_NKEY`: a file holding a user
+//! seed, which signs the server's nonce). Durations use Go's syntax (`2s`, `500ms`,
 //! `1m30s`) because that is what natscli users type. Credentials embedded in a server URL
 //! (`nats://user:pass@host:4222`) are honoured here, since async-nats ignores them.
 
@@ -69,6 +70,9 @@ pub struct GlobalOpts {
     /// TLS client key
     #[arg(long = "tlskey", env = "NATS_KEY", global = true, value_name = "FILE")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// User NKEY (a file holding the user's seed)
+    #[arg(long, env = "NATS_NKEY", global = true, value_name = "LOCATION")]
+    pub nkey: Option<std::path::PathBuf>,
 }
 
 impl GlobalOpts {
@@ -141,6 +145,9 @@ impl GlobalOpts {
             (Some(c), Some(k)) => opts = opts.add_client_certificate(c.clone(), k.clone()),
             (None, None) => {}
             _ => bail!("--tlscert and --tlskey go together"),
+        }
+        if let Some(path) = &self.nkey {
+            opts = opts.nkey(read_user_seed(path)?);
         }
         Ok(opts)
     }
@@ -239,6 +246,25 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&outb).into_owned()
+}
+
+/// The user seed in an nkey file, as nats.go's `NkeyOptionFromSeed` finds it: the seed
+/// alone, or the first line that is one (decorated files, `.creds`). Errors never quote
+/// the file's content: it is a secret.
+pub fn read_user_seed(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read nkey file {}", path.display()))?;
+    let seed = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('S') && nkeys::KeyPair::from_seed(l).is_ok())
+        .with_context(|| format!("nats: no nkey seed found in {}", path.display()))?;
+    let user = nkeys::KeyPair::from_seed(seed)
+        .is_ok_and(|kp| kp.key_pair_type() == nkeys::KeyPairType::User);
+    if !user {
+        bail!("nats: Not a valid nkey user seed");
+    }
+    Ok(seed.to_string())
 }
 
 /// Parses a Go duration: a sequence of decimal numbers with units `ns`, `us`/`µs`, `ms`,
@@ -342,6 +368,7 @@ mod tests {
             tls_ca: None,
             tls_cert: None,
             tls_key: None,
+            nkey: None,
         };
         assert_eq!(
             g.credentials().ok().flatten(),
@@ -351,6 +378,39 @@ mod tests {
             g.display_servers(),
             "nats://127.0.0.1:1, nats://127.0.0.1:2"
         );
+    }
+
+    #[test]
+    fn nkey_files() {
+        let dir = std::env::temp_dir().join(format!("nats-cli-nkey-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let user = nkeys::KeyPair::new_user();
+        let seed = user.seed().unwrap();
+        let plain = dir.join("user.nk");
+        std::fs::write(&plain, format!("{seed}\n")).unwrap();
+        assert_eq!(read_user_seed(&plain).unwrap(), seed);
+        let decorated = dir.join("decorated.nk");
+        std::fs::write(
+            &decorated,
+            format!("-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"),
+        )
+        .unwrap();
+        assert_eq!(read_user_seed(&decorated).unwrap(), seed);
+        let account = dir.join("account.nk");
+        let aseed = nkeys::KeyPair::new_account().seed().unwrap();
+        std::fs::write(&account, &aseed).unwrap();
+        let e = read_user_seed(&account).unwrap_err().to_string();
+        assert_eq!(e, "nats: Not a valid nkey user seed");
+        assert!(!e.contains(&aseed));
+        let junk = dir.join("junk.nk");
+        std::fs::write(&junk, "SUNOTASEED\n").unwrap();
+        let e = format!("{:#}", read_user_seed(&junk).unwrap_err());
+        assert!(
+            e.contains("no nkey seed found") && !e.contains("SUNOTASEED"),
+            "{e}"
+        );
+        assert!(read_user_seed(&dir.join("missing.nk")).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

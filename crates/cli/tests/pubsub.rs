@@ -195,6 +195,48 @@ fn credentials_in_url_and_flags() {
 }
 
 #[test]
+fn nkey_seed_file_signs_the_nonce() {
+    let dir = std::env::temp_dir().join(format!("nats-cli-nkey-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = nkeys::KeyPair::new_user();
+    let seed_file = dir.join("user.nk");
+    std::fs::write(&seed_file, format!("{}\n", user.seed().unwrap())).unwrap();
+    let wrong_file = dir.join("wrong.nk");
+    let wrong_seed = nkeys::KeyPair::new_user().seed().unwrap();
+    std::fs::write(&wrong_file, &wrong_seed).unwrap();
+    let conf = dir.join("server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "authorization {{ users: [ {{ nkey: {} }} ] }}\n",
+            user.public_key()
+        ),
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    let (seed_file, wrong_file) = (
+        seed_file.display().to_string(),
+        wrong_file.display().to_string(),
+    );
+    for s in [
+        TestServer::start_with(&["-c", &conf]),
+        TestServer::start_go_with(&["-c", &conf]),
+    ] {
+        let ok = run(&["pub", "-s", &s.url, "--nkey", &seed_file, "x", "y"]);
+        assert!(ok.status.success(), "{}", ok.stderr);
+        let bad = run(&["pub", "-s", &s.url, "--nkey", &wrong_file, "x", "y"]);
+        assert_eq!(bad.status.code(), Some(1), "{}", bad.stderr);
+        assert!(
+            bad.stderr.contains("authorization violation"),
+            "{}",
+            bad.stderr
+        );
+        assert!(!bad.stderr.contains(&wrong_seed), "{}", bad.stderr);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn connection_refused_is_one_line_and_exit_1() {
     let dead = common::dead_url();
     let url = dead.url.clone();

@@ -1,7 +1,12 @@
-//! Client authentication: a single user/password, a token, or a list of users, checked at
+//! Client authentication: a single user/password, a token, or a list of users (with
+//! passwords, or nkey users that sign the INFO's nonce, see [`crate::nkey`]), checked at
 //! CONNECT as nats-server does, and which permissions the client gets (users of the list
 //! only: their own, or `default_permissions`). A configured password or token that is a bcrypt hash
 //! (`$2a$…`, `$2b$…`, `$2y$…`) is verified as one, as in Go's config files.
+//!
+//! As in nats-server, a CONNECT with an `nkey` is checked against the nkey users only
+//! (when there are any), before anything else: its user, password or token are not
+//! looked at, and the `no_auth_user` does not apply.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
@@ -9,7 +14,7 @@ use std::sync::{Arc, LazyLock};
 use nats_proto::info::ConnectInfo;
 use parking_lot::Mutex;
 
-use crate::options::{Options, Permissions, User};
+use crate::options::{NkeyUser, Options, Permissions, User};
 
 /// Whether clients are told to authenticate (INFO's `auth_required`): credentials are
 /// configured and there is no `no_auth_user` to fall back on.
@@ -21,17 +26,22 @@ pub fn auth_required(opts: &Options) -> bool {
 /// checks every CONNECT against them (wrong credentials are refused, not taken for the
 /// fallback user) and expects a CONNECT within the auth timeout.
 pub fn auth_configured(opts: &Options) -> bool {
-    !opts.username.is_empty() || !opts.authorization.is_empty() || !opts.users.is_empty()
+    !opts.username.is_empty()
+        || !opts.authorization.is_empty()
+        || !opts.users.is_empty()
+        || !opts.nkeys.is_empty()
 }
 
 /// Who a client turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorized<'o> {
-    /// The user name (empty for token auth).
+    /// The user name (empty for token auth), or the public key of an nkey user.
     pub user: String,
     /// The permissions that apply: the user's own or the `default_permissions` (users of
     /// the `users` list only, as nats-server).
     pub permissions: Option<&'o Permissions>,
+    /// An nkey user, whose signature of the nonce was verified.
+    pub nkey: bool,
 }
 
 impl<'o> Authorized<'o> {
@@ -45,17 +55,42 @@ impl<'o> Authorized<'o> {
             } else {
                 None
             }),
+            nkey: false,
+        }
+    }
+
+    /// The same for an nkey user (nats-server applies the top-level defaults to both).
+    fn nkey_listed(opts: &'o Options, u: &'o NkeyUser) -> Authorized<'o> {
+        Authorized {
+            user: u.nkey.clone(),
+            permissions: u.permissions.as_ref().or(if u.account.is_empty() {
+                opts.default_permissions.as_ref()
+            } else {
+                None
+            }),
+            nkey: true,
         }
     }
 }
 
-/// The account a user authenticated as `user` belongs to: its `User::account`, or `$G`
-/// (single user, token, anonymous clients, users of `authorization { users }`).
+/// The account a user authenticated as `user` (a name or an nkey: the configuration keeps
+/// them distinct) belongs to: its `User::account`, or `$G` (single user, token, anonymous
+/// clients, users of `authorization { users }`).
 pub fn account_of<'o>(opts: &'o Options, user: &str) -> &'o str {
-    opts.users
+    let users = opts
+        .users
         .iter()
-        .find(|u| u.username == user && !u.account.is_empty())
-        .map_or(crate::account::GLOBAL_ACCOUNT, |u| u.account.as_str())
+        .filter(|u| u.username == user)
+        .map(|u| u.account.as_str());
+    let nkeys = opts
+        .nkeys
+        .iter()
+        .filter(|u| u.nkey == user)
+        .map(|u| u.account.as_str());
+    users
+        .chain(nkeys)
+        .find(|a| !a.is_empty())
+        .unwrap_or(crate::account::GLOBAL_ACCOUNT)
 }
 
 /// The `no_auth_user`, when configured and present in `users`.
@@ -72,8 +107,11 @@ pub fn no_auth_user(opts: &Options) -> Option<Authorized<'_>> {
 /// This server only accepts standard client connections: a user limited to other
 /// connection types (websocket, MQTT, leafnode) cannot log in here.
 pub(crate) fn standard_allowed(u: &User) -> bool {
-    u.allowed_connection_types.is_empty()
-        || u.allowed_connection_types.iter().any(|t| t == "STANDARD")
+    standard_type_allowed(&u.allowed_connection_types)
+}
+
+fn standard_type_allowed(types: &[String]) -> bool {
+    types.is_empty() || types.iter().any(|t| t == "STANDARD")
 }
 
 /// An authorized user detached from the options it came from (the result of a check that
@@ -82,6 +120,7 @@ pub(crate) fn standard_allowed(u: &User) -> bool {
 pub struct OwnedAuthorized {
     pub user: String,
     pub permissions: Option<Permissions>,
+    pub nkey: bool,
 }
 
 impl Authorized<'_> {
@@ -89,8 +128,19 @@ impl Authorized<'_> {
         OwnedAuthorized {
             user: self.user.clone(),
             permissions: self.permissions.cloned(),
+            nkey: self.nkey,
         }
     }
+}
+
+/// What a CONNECT's `sig` is checked against.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// The nonce of the INFO the client got (empty when it got none).
+    Nonce(&'a [u8]),
+    /// The signature was verified when the client connected; a reload only asks whether
+    /// its key is still configured.
+    Verified,
 }
 
 /// The outcome of [`check_cached`].
@@ -103,18 +153,55 @@ pub enum Check<'o> {
 
 /// Check a CONNECT against the configured credentials. May run bcrypt (tens to hundreds
 /// of milliseconds): never call it on an async worker; see [`check_cached`].
-pub fn check<'o>(opts: &'o Options, c: &ConnectInfo) -> Option<Authorized<'o>> {
-    match check_with(opts, c, true) {
+pub fn check<'o>(opts: &'o Options, c: &ConnectInfo, proof: Proof<'_>) -> Option<Authorized<'o>> {
+    match check_with(opts, c, proof, true) {
         Check::Done(a) => a,
         Check::NeedsHash => None,
     }
 }
 
-/// Check a CONNECT without running bcrypt: plain secrets, tokens and bcrypt passwords
-/// verified before (see [`secret_matches`]) answer at once; anything else says
-/// [`Check::NeedsHash`].
-pub fn check_cached<'o>(opts: &'o Options, c: &ConnectInfo) -> Check<'o> {
-    check_with(opts, c, false)
+/// Check a CONNECT without running bcrypt: plain secrets, tokens, nkey signatures and
+/// bcrypt passwords verified before (see [`secret_matches`]) answer at once; anything
+/// else says [`Check::NeedsHash`].
+pub fn check_cached<'o>(opts: &'o Options, c: &ConnectInfo, proof: Proof<'_>) -> Check<'o> {
+    check_with(opts, c, proof, false)
+}
+
+/// Does this CONNECT go to the nkey users (nats-server: there are some, and it names an
+/// `nkey`)?
+fn nkey_path(opts: &Options, c: &ConnectInfo) -> bool {
+    !opts.nkeys.is_empty() && !c.nkey.is_empty()
+}
+
+/// The nkey user a CONNECT proves to be. `Err(None)`: no such user here (unknown key, or
+/// limited to other connection types); `Err(Some(_))`: the signature does not prove it.
+fn check_nkey<'o>(
+    opts: &'o Options,
+    c: &ConnectInfo,
+    proof: Proof<'_>,
+) -> Result<Authorized<'o>, Option<crate::nkey::SigError>> {
+    let u = opts
+        .nkeys
+        .iter()
+        .find(|u| u.nkey == c.nkey && standard_type_allowed(&u.allowed_connection_types))
+        .ok_or(None)?;
+    if let Proof::Nonce(nonce) = proof {
+        crate::nkey::verify(&c.nkey, &c.sig, nonce).map_err(Some)?;
+    }
+    Ok(Authorized::nkey_listed(opts, u))
+}
+
+/// Why an nkey CONNECT was refused, for the debug log (nats-server's "Signature not
+/// verified" and the like); `None` when it was not refused for its signature.
+pub fn nkey_refusal(
+    opts: &Options,
+    c: &ConnectInfo,
+    nonce: &[u8],
+) -> Option<crate::nkey::SigError> {
+    if !nkey_path(opts, c) {
+        return None;
+    }
+    check_nkey(opts, c, Proof::Nonce(nonce)).err().flatten()
 }
 
 /// How many bcrypt verifications may run at once: they take whole cores, and a burst of
@@ -124,9 +211,17 @@ static HASHERS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
     tokio::sync::Semaphore::new((cores / 2).max(1))
 });
 
-/// [`check`] on the blocking pool, at most [`HASHERS`] at a time.
-pub async fn check_off_runtime(opts: Arc<Options>, c: ConnectInfo) -> Option<OwnedAuthorized> {
-    off_runtime(Box::new(move || check(&opts, &c).map(|a| a.to_owned()))).await
+/// [`check`] on the blocking pool, at most [`HASHERS`] at a time, for a client that got
+/// `nonce` in its INFO.
+pub async fn check_off_runtime(
+    opts: Arc<Options>,
+    c: ConnectInfo,
+    nonce: String,
+) -> Option<OwnedAuthorized> {
+    off_runtime(Box::new(move || {
+        check(&opts, &c, Proof::Nonce(nonce.as_bytes())).map(|a| a.to_owned())
+    }))
+    .await
 }
 
 /// Run a credential check that may hash on the blocking pool, at most [`HASHERS`] at a
@@ -147,10 +242,13 @@ pub fn secret_matches_cached(configured: &str, given: &str) -> Option<bool> {
     }
 }
 
-fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {
+fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, proof: Proof<'_>, hash: bool) -> Check<'o> {
     let done = Check::Done;
     if !c.account.is_empty() || c.new_account {
         return done(None);
+    }
+    if nkey_path(opts, c) {
+        return done(check_nkey(opts, c, proof).ok());
     }
     let user = c.user.as_str();
     let pass = c.pass.as_str();
@@ -170,6 +268,7 @@ fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {
         let token = Authorized {
             user: String::new(),
             permissions: None,
+            nkey: false,
         };
         return verdict(&opts.authorization, &c.auth_token, token);
     }
@@ -180,6 +279,7 @@ fn check_with<'o>(opts: &'o Options, c: &ConnectInfo, hash: bool) -> Check<'o> {
         let single = Authorized {
             user: user.to_string(),
             permissions: None,
+            nkey: false,
         };
         return verdict(&opts.password, pass, single);
     }
@@ -205,6 +305,10 @@ pub struct Credentials {
     /// `pass` are then that user's configured ones (nats-server copies them into the
     /// client's CONNECT options, and checks those on reload).
     pub no_auth_fallback: bool,
+    /// The public key of the nkey user the client proved to be (its signature of the
+    /// nonce was verified; a reload only checks that the key is still configured).
+    /// Empty for every other client.
+    pub nkey: String,
 }
 
 /// Never print the secrets (a stray `{:?}` of a connection's metadata must not leak them).
@@ -212,14 +316,22 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("user", &self.user)
+            .field("nkey", &self.nkey)
             .field("no_auth_fallback", &self.no_auth_fallback)
             .finish_non_exhaustive()
     }
 }
 
 impl Credentials {
-    /// What a client that passed [`check`] with `c` is recorded as.
-    pub fn of_client(opts: &Options, c: &ConnectInfo) -> Credentials {
+    /// What a client that passed [`check`] with `c` is recorded as (`nkey`: as the nkey
+    /// user whose signature was verified, see [`Authorized::nkey`]).
+    pub fn of_client(opts: &Options, c: &ConnectInfo, nkey: bool) -> Credentials {
+        if nkey {
+            return Credentials {
+                nkey: c.nkey.clone(),
+                ..Credentials::default()
+            };
+        }
         if c.user.is_empty() && c.pass.is_empty() && c.auth_token.is_empty() {
             if let Some(u) = no_auth_user_entry(opts) {
                 return Credentials::fallback(u);
@@ -230,6 +342,7 @@ impl Credentials {
             pass: c.pass.clone(),
             token: c.auth_token.clone(),
             no_auth_fallback: false,
+            nkey: String::new(),
         }
     }
 
@@ -255,6 +368,7 @@ impl Credentials {
             pass: u.password.clone(),
             token: String::new(),
             no_auth_fallback: true,
+            nkey: String::new(),
         }
     }
 }
@@ -282,6 +396,15 @@ pub enum Recheck<'o> {
 
 /// Check a connected client's credentials against reloaded options.
 pub fn recheck<'o>(opts: &'o Options, c: &Credentials) -> Recheck<'o> {
+    if !c.nkey.is_empty() {
+        // As nats-server: a client whose nkey is no longer configured (or no nkey at
+        // all is) is closed quietly, as one that moved to another account.
+        return match opts.nkeys.iter().find(|u| u.nkey == c.nkey) {
+            None => Recheck::UserRemoved,
+            Some(u) if !standard_type_allowed(&u.allowed_connection_types) => Recheck::Failed,
+            Some(u) => Recheck::Keep(Authorized::nkey_listed(opts, u).permissions),
+        };
+    }
     if !c.user.is_empty()
         && !opts.users.is_empty()
         && !opts.users.iter().any(|u| u.username == c.user)
@@ -307,7 +430,7 @@ pub fn recheck<'o>(opts: &'o Options, c: &Credentials) -> Recheck<'o> {
         auth_token: c.token.clone(),
         ..ConnectInfo::default()
     };
-    match check(opts, &ci) {
+    match check(opts, &ci, Proof::Verified) {
         Some(a) => Recheck::Keep(a.permissions),
         None => Recheck::Failed,
     }
@@ -390,6 +513,8 @@ fn is_bcrypt(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    const NO: Proof<'static> = Proof::Nonce(b"");
+
     #[test]
     fn bcrypt_secrets_are_verified_not_compared() {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
@@ -415,21 +540,21 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(
-            check_cached(&opts, &connect("u", "cached")),
+            check_cached(&opts, &connect("u", "cached"), NO),
             Check::NeedsHash
         );
         assert_eq!(
-            check_cached(&opts, &connect("x", "cached")),
+            check_cached(&opts, &connect("x", "cached"), NO),
             Check::Done(None)
         );
-        assert!(check(&opts, &connect("u", "wrong")).is_none());
+        assert!(check(&opts, &connect("u", "wrong"), NO).is_none());
         assert_eq!(
-            check_cached(&opts, &connect("u", "wrong")),
+            check_cached(&opts, &connect("u", "wrong"), NO),
             Check::NeedsHash
         );
-        assert!(check(&opts, &connect("u", "cached")).is_some());
+        assert!(check(&opts, &connect("u", "cached"), NO).is_some());
         assert!(matches!(
-            check_cached(&opts, &connect("u", "cached")),
+            check_cached(&opts, &connect("u", "cached"), NO),
             Check::Done(Some(_))
         ));
     }
@@ -444,9 +569,11 @@ mod tests {
             }],
             ..Options::default()
         });
-        let ok = check_off_runtime(opts.clone(), connect("a", "p")).await;
+        let ok = check_off_runtime(opts.clone(), connect("a", "p"), String::new()).await;
         assert_eq!(ok.map(|a| a.user), Some("a".to_string()));
-        assert!(check_off_runtime(opts, connect("a", "q")).await.is_none());
+        assert!(check_off_runtime(opts, connect("a", "q"), String::new())
+            .await
+            .is_none());
     }
 
     fn connect(user: &str, pass: &str) -> ConnectInfo {
@@ -465,6 +592,91 @@ mod tests {
             allowed_connection_types: types.iter().map(|t| t.to_string()).collect(),
             account: String::new(),
         }
+    }
+
+    #[test]
+    fn nkey_users_sign_the_nonce() {
+        let kp = nkeys::KeyPair::new_user();
+        let pk = kp.public_key();
+        let own = Permissions {
+            publish: Some(crate::options::SubjectPermission {
+                allow: vec!["own".into()],
+                deny: Vec::new(),
+            }),
+            ..Permissions::default()
+        };
+        let opts = Options {
+            users: vec![user("a", None, &[])],
+            nkeys: vec![NkeyUser {
+                nkey: pk.clone(),
+                permissions: Some(own.clone()),
+                ..NkeyUser::default()
+            }],
+            no_auth_user: "a".into(),
+            ..Options::default()
+        };
+        assert!(auth_configured(&opts));
+        let nonce = crate::ids::nonce();
+        let sig = |kp: &nkeys::KeyPair, n: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(kp.sign(n.as_bytes()).unwrap())
+        };
+        let ci = |nkey: &str, sig: String| ConnectInfo {
+            nkey: nkey.into(),
+            sig,
+            ..ConnectInfo::default()
+        };
+        let proof = Proof::Nonce(nonce.as_bytes());
+        let good = ci(&pk, sig(&kp, &nonce));
+        let a = check(&opts, &good, proof).unwrap();
+        assert_eq!(
+            (a.user.as_str(), a.permissions, a.nkey),
+            (pk.as_str(), Some(&own), true)
+        );
+        assert!(matches!(
+            check_cached(&opts, &good, proof),
+            Check::Done(Some(_))
+        ));
+        // Another key's signature, another nonce's, none: refused, and the
+        // `no_auth_user` is no fallback for a client that names an nkey.
+        let other = nkeys::KeyPair::new_user();
+        for bad in [
+            ci(&pk, sig(&other, &nonce)),
+            ci(&pk, sig(&kp, "other nonce")),
+            ci(&pk, String::new()),
+            ci(&other.public_key(), sig(&other, &nonce)),
+        ] {
+            assert_eq!(check(&opts, &bad, proof), None);
+        }
+        assert_eq!(
+            nkey_refusal(&opts, &ci(&pk, String::new()), nonce.as_bytes()),
+            Some(crate::nkey::SigError::Missing)
+        );
+        assert_eq!(nkey_refusal(&opts, &good, nonce.as_bytes()), None);
+        // A password user still logs in beside the nkey user.
+        assert!(check(&opts, &connect("a", "a"), proof).is_some());
+        // Recorded as the key; a reload checks the key is still there.
+        let creds = Credentials::of_client(&opts, &good, true);
+        assert_eq!(
+            (creds.nkey.as_str(), creds.user.as_str()),
+            (pk.as_str(), "")
+        );
+        assert_eq!(recheck(&opts, &creds), Recheck::Keep(Some(&own)));
+        let gone = Options {
+            nkeys: Vec::new(),
+            ..opts.clone()
+        };
+        assert_eq!(recheck(&gone, &creds), Recheck::UserRemoved);
+        let websocket_only = Options {
+            nkeys: vec![NkeyUser {
+                nkey: pk.clone(),
+                allowed_connection_types: vec!["WEBSOCKET".into()],
+                ..NkeyUser::default()
+            }],
+            ..opts.clone()
+        };
+        assert_eq!(recheck(&websocket_only, &creds), Recheck::Failed);
+        assert_eq!(check(&websocket_only, &good, proof), None);
     }
 
     #[test]
@@ -492,23 +704,23 @@ mod tests {
             ..Options::default()
         };
         assert!(auth_configured(&opts) && !auth_required(&opts));
-        let a = check(&opts, &connect("a", "a")).unwrap();
+        let a = check(&opts, &connect("a", "a"), NO).unwrap();
         assert_eq!((a.user.as_str(), a.permissions), ("a", Some(&own)));
-        let b = check(&opts, &connect("b", "b")).unwrap();
+        let b = check(&opts, &connect("b", "b"), NO).unwrap();
         assert_eq!(b.permissions, Some(&defaults));
-        assert_eq!(check(&opts, &connect("", "")), no_auth_user(&opts));
+        assert_eq!(check(&opts, &connect("", ""), NO), no_auth_user(&opts));
         assert_eq!(no_auth_user(&opts).unwrap().user, "b");
         assert_eq!(
-            check(&opts, &connect("a", "x")),
+            check(&opts, &connect("a", "x"), NO),
             None,
             "no fallback on bad credentials"
         );
         assert_eq!(
-            check(&opts, &connect("w", "w")),
+            check(&opts, &connect("w", "w"), NO),
             None,
             "websocket-only user"
         );
-        assert!(check(&opts, &connect("s", "s")).is_some());
+        assert!(check(&opts, &connect("s", "s"), NO).is_some());
         // A single user and a token get no permissions, defaults or not.
         let single = Options {
             username: "u".into(),
@@ -517,7 +729,7 @@ mod tests {
             ..Options::default()
         };
         assert_eq!(
-            check(&single, &connect("u", "p")).unwrap().permissions,
+            check(&single, &connect("u", "p"), NO).unwrap().permissions,
             None
         );
     }

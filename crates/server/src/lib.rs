@@ -17,6 +17,7 @@ pub mod lame_duck;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;
+pub mod nkey;
 pub mod options;
 pub mod permissions;
 pub mod ping;

@@ -9,7 +9,8 @@
 //! `{"user":"a","pass":"[REDACTED]"}`. Unlike nats-server (which matches the exact key
 //! `pass`/`password` only), keys are matched case-insensitively, as Go's `encoding/json`
 //! matches them when it reads a CONNECT, escaped keys are decoded before matching, and
-//! tokens, signatures and JWTs are hidden as well. The scanner is tolerant: on malformed
+//! tokens, nkey signatures (`sig`) and JWTs are hidden as well (an nkey user's `nkey`
+//! is its public key: shown, as nats-server shows it). The scanner is tolerant: on malformed
 //! JSON it still hides every value that follows a secret key, up to the end of the text
 //! when the value never ends.
 
@@ -166,6 +167,32 @@ mod tests {
         }
         assert!(r.contains(r#""user":"u""#));
         assert!(r.contains(r#""pass" : "[REDACTED]" ,"#), "{r}");
+    }
+
+    #[test]
+    fn nkey_signature_is_hidden_the_public_key_kept() {
+        // The CONNECT async-nats sends for an nkey user (`ConnectOptions::nkey`).
+        let kp = nkeys::KeyPair::new_user();
+        let sig = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(kp.sign(b"nonce123456789a").unwrap())
+        };
+        let pk = kp.public_key();
+        let j = format!(
+            r#"{{"verbose":false,"pedantic":false,"nkey":"{pk}","sig":"{sig}","tls_required":false,"name":"x","lang":"rust","version":"0.42.0","protocol":1,"echo":true,"headers":true,"no_responders":true}}"#
+        );
+        let r = connect_json(&j);
+        assert!(!r.contains(&sig), "{r}");
+        assert!(
+            r.contains(&format!(
+                r#""nkey":"{pk}","sig":"[REDACTED]","tls_required""#
+            )),
+            "{r}"
+        );
+        // Whatever the case of the key, and with spaces around the colon.
+        let r = connect_json(&format!(r#"{{"SIG" :  "{sig}" }}"#));
+        assert_eq!(r, r#"{"SIG" :  "[REDACTED]" }"#);
     }
 
     #[test]

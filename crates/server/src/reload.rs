@@ -117,18 +117,27 @@ fn apply_accounts(srv: &Server, new: &Options) {
 }
 
 /// nats-server's `clientHasMovedToDifferentAccount`: a client that logged in as a user
-/// who is now in another account, or no longer exists.
+/// (or nkey user) who is now in another account, or no longer exists.
 fn moved_to_another_account(c: &Conn, opts: &Options) -> bool {
-    let (user, current) = {
+    let (user, nkey, current) = {
         let m = c.meta.lock();
         let Some(acc) = m.account.as_ref() else {
             return false;
         };
-        if m.auth.is_none() || m.user.is_empty() {
+        let Some(auth) = m.auth.as_ref() else {
+            return false;
+        };
+        if m.user.is_empty() {
             return false;
         }
-        (m.user.clone(), acc.name.clone())
+        (m.user.clone(), !auth.nkey.is_empty(), acc.name.clone())
     };
+    if nkey {
+        return match opts.nkeys.iter().find(|u| u.nkey == user) {
+            Some(_) => *current != *crate::auth::account_of(opts, &user),
+            None => true,
+        };
+    }
     if !opts.users.iter().any(|u| u.username == user) {
         // Gone with the users list (`UserRemoved` in `recheck_client` closes it the same
         // way); the single-user and token logins are checked by `recheck_client`.
@@ -143,6 +152,7 @@ fn auth_changed(old: &Options, new: &Options) -> bool {
         || old.password != new.password
         || old.authorization != new.authorization
         || old.users != new.users
+        || old.nkeys != new.nkeys
         || old.no_auth_user != new.no_auth_user
         || old.default_permissions != new.default_permissions
         || old.cluster.username != new.cluster.username
@@ -167,7 +177,15 @@ pub(crate) fn recheck_client(srv: &Server, c: &Arc<Conn>, opts: &Options) {
             c.close(CloseReason::ClientClosed);
         }
         Recheck::Failed => {
-            if opts.users.is_empty() {
+            if !opts.nkeys.is_empty() {
+                // nats-server's `authViolation` names the nkey whenever nkey users exist.
+                error!(
+                    srv.log,
+                    "{} - authentication error - Nkey {}",
+                    c.prefix(),
+                    errors::go_quote(creds.nkey.as_bytes())
+                );
+            } else if opts.users.is_empty() {
                 error!(srv.log, "{} - authentication error", c.prefix());
             } else {
                 error!(
@@ -199,7 +217,9 @@ fn recheck_subs(
     };
     let mut subs: Vec<_> = c.subs.lock().values().cloned().collect();
     subs.sort_by(|a, b| a.sid.cmp(&b.sid));
-    let user = if creds.user.is_empty() {
+    let user = if !creds.nkey.is_empty() {
+        format!("Nkey {}", errors::go_quote(creds.nkey.as_bytes()))
+    } else if creds.user.is_empty() {
         "User \"N/A\"".to_string()
     } else {
         format!("User {}", errors::go_quote(creds.user.as_bytes()))
@@ -364,6 +384,7 @@ fn describe_changes(old: &Options, new: &Options) -> Vec<(&'static str, String)>
         || old.password != new.password
         || old.authorization != new.authorization
         || old.users != new.users
+        || old.nkeys != new.nkeys
     {
         v.push(("authorization", "<redacted>".into()));
     }

@@ -86,7 +86,12 @@ pub struct ClosedConn {
     pub name: Box<str>,
     pub lang: Box<str>,
     pub version: Box<str>,
+    /// The user name, or an nkey user's key (Go's `getRawAuthUser`, as the advisories
+    /// show it).
     pub user: Box<str>,
+    /// `user` is an nkey: `/connz` remembers no user for it (Go keeps the CONNECT's user
+    /// name there).
+    pub nkey: bool,
     /// The client's account name (`$G` when it had none).
     pub account: Arc<str>,
     pub in_msgs: u64,
@@ -127,6 +132,7 @@ impl ClosedConn {
             lang: m.lang.as_str().into(),
             version: m.version.as_str().into(),
             user: m.user.as_str().into(),
+            nkey: m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty()),
             account: m
                 .account
                 .as_ref()

@@ -60,6 +60,12 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let mut info = srv.client_info();
     info.client_id = cid;
     info.client_ip = peer.ip().to_string();
+    // With nkey users, each client gets a nonce of its own to sign (not kept in the
+    // server's INFO: the INFOs sent later carry none, as nats-server's).
+    let nonce = crate::nkey::nonce_required(&opts).then(|| {
+        info.nonce = crate::ids::nonce();
+        Box::from(info.nonce.as_str())
+    });
     let urls_gen = srv.urls.lock().generation;
     let tls_cfg = srv.tls.read().client.clone();
     let tls_on = tls_cfg.is_some();
@@ -90,7 +96,7 @@ async fn run(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         return;
     }
 
-    let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen);
+    let mut st = reader::ClientState::new(srv.clone(), conn.clone(), urls_gen, nonce);
     // A panic in the reader (or the writer) closes the connection; clean-up still runs.
     let reason = guarded(
         &srv.log,

@@ -45,8 +45,13 @@ pub struct ClientState {
     /// message path pays one branch.
     perms: Option<Box<ClientPerms>>,
     /// The user named in violation logs (nats-server's `getAuthUser`): the CONNECT's
-    /// `user`, or the `no_auth_user` it fell back on.
+    /// `nkey` (then `log_nkey`) or `user`, or the `no_auth_user` it fell back on.
     log_user: String,
+    log_nkey: bool,
+    /// The nonce of our INFO, when nkey users are configured: what an nkey client signs.
+    nonce: Option<Box<str>>,
+    /// The client proved to be an nkey user (recorded in its credentials for reloads).
+    nkey_verified: bool,
     max_subs: usize,
     /// `Server::auth_gen` when this client's permissions were computed: a reload that
     /// changed authorization moves it, and the next batch rebuilds `perms`.
@@ -69,7 +74,12 @@ pub struct ClientState {
 }
 
 impl ClientState {
-    pub fn new(srv: Arc<Server>, conn: Arc<Conn>, urls_gen: u64) -> ClientState {
+    pub fn new(
+        srv: Arc<Server>,
+        conn: Arc<Conn>,
+        urls_gen: u64,
+        nonce: Option<Box<str>>,
+    ) -> ClientState {
         let o = srv.opts();
         let (mapper, mappings_gen) = Mapper::current(&srv, srv.global());
         let mapper = mapper.map(Box::new);
@@ -84,6 +94,9 @@ impl ClientState {
             auth_configured: crate::auth::auth_configured(&o),
             perms: None,
             log_user: String::new(),
+            log_nkey: false,
+            nonce,
+            nkey_verified: false,
             max_subs: o.max_subs.max(0) as usize,
             auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
@@ -351,14 +364,22 @@ impl ClientState {
                 m.rtt = self.conn.start.elapsed().ok();
             }
         }
-        self.log_user = ci.user.clone();
+        // nats-server names the client by its nkey first.
+        self.log_nkey = !ci.nkey.is_empty();
+        self.log_user = if self.log_nkey {
+            ci.nkey.clone()
+        } else {
+            ci.user.clone()
+        };
         if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
             return self.process_tls_mapped(ci, &opts, gen);
         }
         if self.auth_configured || !ci.account.is_empty() || ci.new_account {
-            match crate::auth::check_cached(&opts, &ci) {
+            // An nkey signature is one ed25519 verification: checked right here.
+            let proof = crate::auth::Proof::Nonce(self.nonce_bytes());
+            match crate::auth::check_cached(&opts, &ci, proof) {
                 crate::auth::Check::Done(Some(user)) => {
-                    self.authorized(user.user, user.permissions)
+                    self.authorized(user.user, user.permissions, user.nkey)
                 }
                 crate::auth::Check::Done(None) => return Err(self.auth_failed(&ci)),
                 crate::auth::Check::NeedsHash => {
@@ -406,15 +427,21 @@ impl ClientState {
             );
         }
         ci.user = user.user.clone();
-        self.authorized(user.user, user.permissions);
+        self.authorized(user.user, user.permissions, false);
         self.finish_connect(ci, opts, gen)
     }
 
-    /// The user this client authenticated as: log name, `/connz` user, permissions.
-    fn authorized(&mut self, user: String, permissions: Option<&Permissions>) {
-        if !user.is_empty() {
+    fn nonce_bytes(&self) -> &[u8] {
+        self.nonce.as_deref().unwrap_or_default().as_bytes()
+    }
+
+    /// The user this client authenticated as: log name, `/connz` user (an nkey user's
+    /// public key, as nats-server shows it), permissions.
+    fn authorized(&mut self, user: String, permissions: Option<&Permissions>, nkey: bool) {
+        if !user.is_empty() && !self.log_nkey {
             self.log_user = user.clone();
         }
+        self.nkey_verified = nkey;
         self.set_account(crate::auth::account_of(&self.srv.opts(), &user));
         self.conn.meta.lock().user = user;
         self.set_permissions(permissions);
@@ -422,7 +449,21 @@ impl ClientState {
 
     /// Log and answer a CONNECT whose credentials do not authenticate.
     fn auth_failed(&self, ci: &ConnectInfo) -> CloseReason {
-        if !ci.user.is_empty() {
+        let opts = self.srv.opts();
+        if self.srv.log.debug_on() {
+            if let Some(why) = crate::auth::nkey_refusal(&opts, ci, self.nonce_bytes()) {
+                debug!(self.srv.log, "{} - {}", self.conn.prefix(), why);
+            }
+        }
+        if !opts.nkeys.is_empty() {
+            // nats-server names the nkey (even an empty one) whenever nkey users exist.
+            error!(
+                self.srv.log,
+                "{} - authentication error - Nkey {}",
+                self.conn.prefix(),
+                errors::go_quote(ci.nkey.as_bytes())
+            );
+        } else if !ci.user.is_empty() {
             error!(
                 self.srv.log,
                 "{} - authentication error - User {:?}",
@@ -457,7 +498,8 @@ impl ClientState {
             self.send_err(errors::NO_RESPONDERS_NEEDS_HEADERS);
             return Err(CloseReason::NoRespondersRequiresHeaders);
         }
-        self.conn.meta.lock().auth = Some(crate::auth::Credentials::of_client(opts, &ci).shared());
+        let creds = crate::auth::Credentials::of_client(opts, &ci, self.nkey_verified);
+        self.conn.meta.lock().auth = Some(creds.shared());
         self.auth_checked(gen);
         let verbose = ci.verbose;
         self.opts = ci;
@@ -529,9 +571,12 @@ impl ClientState {
         self.conn.perms.reset(resp);
     }
 
-    /// `User "name"` for violation logs, `User "N/A"` when the client gave none.
+    /// `User "name"` (`Nkey "U…"`) for violation logs, `User "N/A"` when the client gave
+    /// none.
     fn auth_user(&self) -> String {
-        if self.log_user.is_empty() {
+        if self.log_nkey {
+            format!("Nkey {}", errors::go_quote(self.log_user.as_bytes()))
+        } else if self.log_user.is_empty() {
             "User \"N/A\"".to_string()
         } else {
             format!("User {}", errors::go_quote(self.log_user.as_bytes()))
@@ -862,8 +907,10 @@ impl OpHandler for ClientState {
     fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
         let ci = self.deferred.as_ref()?.0.clone();
         let opts = self.srv.opts();
+        let nonce = self.nonce.clone();
         Some(crate::readbuf::Deferred(Box::new(move || {
-            crate::auth::check(&opts, &ci).map(|a| a.to_owned())
+            let proof = crate::auth::Proof::Nonce(nonce.as_deref().unwrap_or_default().as_bytes());
+            crate::auth::check(&opts, &ci, proof).map(|a| a.to_owned())
         })))
     }
 
@@ -877,7 +924,7 @@ impl OpHandler for ClientState {
         let (ci, gen) = *job;
         match outcome {
             Some(user) => {
-                self.authorized(user.user, user.permissions.as_ref());
+                self.authorized(user.user, user.permissions.as_ref(), user.nkey);
                 self.finish_connect(ci, &self.srv.opts(), gen)
             }
             None => Err(self.auth_failed(&ci)),
@@ -885,13 +932,21 @@ impl OpHandler for ClientState {
     }
 
     fn refuse_before_auth(&mut self) -> Option<CloseReason> {
-        if crate::auth::no_auth_user(&self.srv.opts()).is_some() {
+        let opts = self.srv.opts();
+        if crate::auth::no_auth_user(&opts).is_some() {
             return None;
         }
+        // As nats-server's `authViolation`: the nkey when nkey users exist.
+        let who = if opts.nkeys.is_empty() {
+            "User"
+        } else {
+            "Nkey"
+        };
         error!(
             self.srv.log,
-            "{} - authentication error - User \"\"",
-            self.conn.prefix()
+            "{} - authentication error - {} \"\"",
+            self.conn.prefix(),
+            who
         );
         self.send_err(errors::AUTH_VIOLATION);
         Some(CloseReason::AuthenticationViolation)

@@ -77,7 +77,7 @@ async fn accept_session(
     }
     let fail = |srv: &Arc<Server>| {
         conn.close(CloseReason::TlsHandshakeError);
-        ClientState::new(srv.clone(), conn.clone(), urls_gen).cleanup();
+        ClientState::new(srv.clone(), conn.clone(), urls_gen, None).cleanup();
     };
     let mut session = match rustls::ServerConnection::new(t.server.clone()) {
         Ok(s) => rustls::Connection::Server(s),

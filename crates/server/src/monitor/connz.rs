@@ -201,8 +201,11 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     };
     let keep = |conn: &Conn| {
         let m = conn.meta.lock();
+        // Go filters open connections on the CONNECT's user name: an nkey user (shown
+        // by its key) is not found by it. Closed ones are filtered on what they show.
+        let nkey = m.auth.as_ref().is_some_and(|a| !a.nkey.is_empty());
         keep_user(
-            &m.user,
+            if nkey { "" } else { &m.user },
             m.account.as_ref().map_or(GLOBAL_ACCOUNT, |a| &*a.name),
         )
     };
@@ -230,7 +233,7 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
             closed
                 .iter()
                 .enumerate()
-                .filter(|(_, cc)| keep_user(&cc.user, &cc.account))
+                .filter(|(_, cc)| keep_user(closed_user(cc), &cc.account))
                 .map(|(i, cc)| closed_key(cc, Src::Closed(i))),
         )
         .collect();
@@ -246,6 +249,16 @@ pub(super) fn connz(srv: &Server, o: &ConnzOptions) -> Result<Connz, String> {
     c.num_connections = conns.len();
     c.connections = Some(conns);
     Ok(c)
+}
+
+/// The user a closed connection is remembered as: Go keeps the CONNECT's user name, which
+/// an nkey user has none of.
+fn closed_user(cc: &ClosedConn) -> &str {
+    if cc.nkey {
+        ""
+    } else {
+        &cc.user
+    }
 }
 
 #[cfg(test)]
@@ -411,7 +424,7 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
         tls_version: "",
         tls_cipher: "",
         authorized_user: if o.auth {
-            cc.user.to_string()
+            closed_user(cc).to_string()
         } else {
             String::new()
         },

@@ -11,7 +11,7 @@
 //!   Keys that nats-server (2.9.10 or later) accepts but this server does not implement go
 //!   to [`ConfigReport::unsupported`] and never stop the server, so a configuration
 //!   written for a fuller server still runs. The exception is a key whose meaning is a
-//!   restriction we do not enforce (auth callout, nkey users, accounts with users, TLS):
+//!   restriction we do not enforce (auth callout, operator mode, an account's own nkey, TLS):
 //!   ignoring it would open access the operator meant to close, so it is an error.
 //!   Permissions and allowed connection types are enforced (`config/permissions.rs`).
 //! * [`apply_map`] ends with [`set_baseline`], so a `port: 0` in a file means 4222 (as

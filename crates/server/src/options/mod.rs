@@ -103,6 +103,9 @@ pub struct Options {
     /// Users from `authorization { users: [...] }` (account `$G`) and from the `users` of
     /// each account in `accounts {}` (their `User::account` names it).
     pub users: Vec<User>,
+    /// Nkey users (`{nkey: U…}` entries of the same `users` lists): clients prove who they
+    /// are by signing the nonce of their INFO.
+    pub nkeys: Vec<NkeyUser>,
     /// Account names from `accounts {}`, in file order (`$G` is implicit, never listed).
     pub accounts: Vec<String>,
     pub auth_timeout: f64,
@@ -157,6 +160,20 @@ pub struct User {
     /// connections, so a user whose list lacks it cannot log in.
     pub allowed_connection_types: Vec<String>,
     /// The account the user belongs to (empty: the global account `$G`).
+    pub account: String,
+}
+
+/// A configured nkey user (nats-server's `NkeyUser`): a user's public nkey (`U…`, 56
+/// characters) instead of a name and password. A user name and an nkey are never equal
+/// (the configuration refuses duplicates across both), so one name space serves both.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NkeyUser {
+    pub nkey: String,
+    /// As [`User::permissions`].
+    pub permissions: Option<Permissions>,
+    /// As [`User::allowed_connection_types`].
+    pub allowed_connection_types: Vec<String>,
+    /// As [`User::account`].
     pub account: String,
 }
 
@@ -300,6 +317,7 @@ impl Default for Options {
             password: String::new(),
             authorization: String::new(),
             users: Vec::new(),
+            nkeys: Vec::new(),
             accounts: Vec::new(),
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
             no_auth_user: String::new(),

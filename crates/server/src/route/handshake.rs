@@ -80,6 +80,7 @@ impl RouteState {
             ok.then_some(crate::auth::OwnedAuthorized {
                 user,
                 permissions: None,
+                nkey: false,
             })
         })))
     }

@@ -361,6 +361,9 @@ fn raw_target(global: &GlobalOpts, name: String) -> anyhow::Result<raw::Target> 
     if first.tls_required() {
         bail!("--raw does not support tls:// servers");
     }
+    if global.nkey.is_some() {
+        bail!("--raw does not support --nkey");
+    }
     Ok(raw::Target {
         host: first.host().to_string(),
         port: first.port(),

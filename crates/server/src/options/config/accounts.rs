@@ -2,14 +2,15 @@
 //! names (`accounts: [A, B]` or `accounts { A: {...}, B {...} }`) and the users of each
 //! account, which join `Options::users` with `User::account` set.
 //!
-//! Implemented per account: `users` (user/password with permissions) and
+//! Implemented per account: `users` (user/password and nkey users, with permissions) and
 //! `default_permissions` (the permissions of the account's users that have none).
 //! Refused, never silently ignored, because ignoring them would change who may see what:
-//! `exports`, `imports`, `jetstream`, `limits`, account `nkey` and nkey users. An account's
+//! `exports`, `imports`, `jetstream`, `limits` and the account's own `nkey`. An account's
 //! `mappings` are read as the top-level block is (`mappings.rs`).
 //!
-//! Invariant: a user name is unique across `authorization { users }` and every account
-//! (Go's "Duplicate user %q detected", reported at the account's `users` key).
+//! Invariant: a user name or nkey is unique across `authorization { users }` and every
+//! account (Go's "Duplicate user %q detected" / "Duplicate nkey %q detected", reported at
+//! the account's `users` key).
 
 use super::cluster::users;
 use super::permissions;
@@ -113,8 +114,23 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
         d.error(&users_pos, "Can not have a token and accounts");
         return;
     }
-    for mut u in list {
-        if o.users.iter().any(|x| x.username == u.username) {
+    // nats-server adds the nkey users first.
+    for mut u in list.nkeys {
+        if name_taken(o, &u.nkey) {
+            d.error(
+                &users_pos,
+                format!("Duplicate nkey {} detected", go_quote(&u.nkey)),
+            );
+            continue;
+        }
+        if u.permissions.is_none() {
+            u.permissions = defaults.clone();
+        }
+        u.account = name.clone();
+        o.nkeys.push(u);
+    }
+    for mut u in list.users {
+        if name_taken(o, &u.username) {
             d.error(
                 &users_pos,
                 format!("Duplicate user {} detected", go_quote(&u.username)),
@@ -127,4 +143,9 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
         u.account = name.clone();
         o.users.push(u);
     }
+}
+
+/// Is `name` already a user name or an nkey (one name space, as nats-server's check)?
+fn name_taken(o: &Options, name: &str) -> bool {
+    o.users.iter().any(|x| x.username == name) || o.nkeys.iter().any(|x| x.nkey == name)
 }

@@ -11,7 +11,7 @@ use super::known::{self, Support};
 use super::permissions;
 use super::value::{effective, go_display, go_quote, Diag};
 use super::{listen, set};
-use crate::options::{Options, Permissions, User};
+use crate::options::{NkeyUser, Options, Permissions, User};
 use nats_conf::{Entry, Item, Pos, Value};
 
 /// The fields an `authorization {}` block can set.
@@ -22,7 +22,7 @@ struct Auth {
     token: String,
     timeout: f64,
     /// `Some` as soon as a `users` key was read without error (even `users: []`).
-    users: Option<Vec<User>>,
+    users: Option<UserList>,
     default_permissions: Option<Permissions>,
 }
 
@@ -71,10 +71,13 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
         d.error(pos, "Cannot have a user/pass and token");
         return;
     }
-    // Users of accounts parsed before this block are already in `o.users`; those of the
-    // global account (an earlier `authorization`, on reload) are replaced.
+    // Users of accounts parsed before this block are already in `o.users` and
+    // `o.nkeys`; those of the global account (an earlier `authorization`, on reload) are
+    // replaced.
     o.users.retain(|u| !u.account.is_empty());
-    let Some(list) = a.users.or_else(|| (!o.users.is_empty()).then(Vec::new)) else {
+    o.nkeys.retain(|u| !u.account.is_empty());
+    let from_accounts = !o.users.is_empty() || !o.nkeys.is_empty();
+    let Some(list) = a.users.or_else(|| from_accounts.then(UserList::default)) else {
         return;
     };
     if !a.user.is_empty() {
@@ -85,9 +88,14 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
         d.error(pos, "Can not have a token and a users array");
         return;
     }
-    let mut seen: std::collections::HashSet<&str> =
-        o.users.iter().map(|u| u.username.as_str()).collect();
-    for u in &list {
+    // One name space for user names and nkeys, as nats-server's duplicate check.
+    let mut seen: std::collections::HashSet<&str> = o
+        .users
+        .iter()
+        .map(|u| u.username.as_str())
+        .chain(o.nkeys.iter().map(|u| u.nkey.as_str()))
+        .collect();
+    for u in &list.users {
         if !seen.insert(u.username.as_str()) {
             d.error(
                 pos,
@@ -96,12 +104,35 @@ pub(super) fn client_authorization(o: &mut Options, e: &Entry, d: &mut Diag) {
             return;
         }
     }
-    o.users.extend(list);
+    for u in &list.nkeys {
+        if !seen.insert(u.nkey.as_str()) {
+            d.error(
+                pos,
+                format!("Duplicate nkey {} detected", go_quote(&u.nkey)),
+            );
+            return;
+        }
+    }
+    o.users.extend(list.users);
+    o.nkeys.extend(list.nkeys);
 }
 
-/// `users: [ {user, password}, ... ]`; `None` when the list had errors (nats-server then
-/// keeps no users from it).
-pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
+/// The entries of a `users` list: user/password users and nkey users.
+#[derive(Default)]
+pub(super) struct UserList {
+    pub users: Vec<User>,
+    pub nkeys: Vec<NkeyUser>,
+}
+
+impl UserList {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.nkeys.is_empty()
+    }
+}
+
+/// `users: [ {user, password} or {nkey}, ... ]`; `None` when the list had errors
+/// (nats-server then keeps no users from it).
+pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<UserList> {
     let Value::Array(items) = &e.item.value else {
         d.error(
             &e.key_pos,
@@ -113,7 +144,7 @@ pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
         return None;
     };
     let errors_before = d.report.errors.len();
-    let mut out = Vec::new();
+    let mut out = UserList::default();
     for item in items {
         let Value::Map(um) = &item.value else {
             d.error(
@@ -133,12 +164,11 @@ pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
             let (pos, v) = (&f.key_pos, &f.item.value);
             last = pos;
             match f.key.to_ascii_lowercase().as_str() {
-                "nkey" => {
-                    set(&mut nkey, d.string(pos, v));
-                    d.refuse(f, "nkey users are not implemented");
-                }
-                "user" | "username" => set(&mut user.username, d.string(pos, v)),
-                "pass" | "password" => set(&mut user.password, d.string(pos, v)),
+                // A non-string here makes nats-server's `parseUsers` panic: the error is
+                // reported and the whole list dropped, with nothing more said about it.
+                "nkey" => nkey = d.string(pos, v)?,
+                "user" | "username" => user.username = d.string(pos, v)?,
+                "pass" | "password" => user.password = d.string(pos, v)?,
                 "permission" | "permissions" | "authorization" => {
                     if let Some(p) = permissions::user_permissions(f, d) {
                         user.permissions = Some(p);
@@ -159,13 +189,23 @@ pub(super) fn users(e: &Entry, d: &mut Diag) -> Option<Vec<User>> {
             return None;
         }
         if !nkey.is_empty() {
+            if !crate::nkey::is_valid_public_user_key(&nkey) {
+                d.error(last, "Not a valid public nkey for a user");
+                return None;
+            }
             if !user.username.is_empty() || !user.password.is_empty() {
                 d.error(last, "Nkey users do not take usernames or passwords");
                 return None;
             }
+            out.nkeys.push(NkeyUser {
+                nkey,
+                permissions: user.permissions,
+                allowed_connection_types: user.allowed_connection_types,
+                account: String::new(),
+            });
             continue;
         }
-        out.push(user);
+        out.users.push(user);
     }
     (d.report.errors.len() == errors_before).then_some(out)
 }

@@ -580,12 +580,7 @@ fn docker_image_config_and_includes() {
 #[test]
 fn auth_we_cannot_enforce_is_refused() {
     // Each of these is the config's login; ignoring it would let anyone in.
-    for text in [
-        "authorization { users: [ { nkey: UABC } ] }",
-        "accounts { A: { users: [ { nkey: UABC } ] } }",
-        "operator: /etc/nats/op.jwt",
-        "resolver: MEMORY",
-    ] {
+    for text in ["operator: /etc/nats/op.jwt", "resolver: MEMORY"] {
         let (_, r) = apply(text);
         assert!(
             r.errors.iter().any(|e| e.contains("refusing to run")),
@@ -630,6 +625,81 @@ fn accounts_with_users() {
     );
     assert_eq!(o.no_auth_user, "a");
     assert_eq!(ok("accounts: [A, B]").accounts, ["A", "B"]);
+}
+
+const NK1: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+const NK2: &str = "UA6KOMQ67XOE3FHE37W4OXADVXVYISBNLTBUT2LSY5VFKAIJ7CRDR2RZ";
+
+#[test]
+fn nkey_users_beside_password_users() {
+    let o = ok(&format!(
+        "authorization {{ users: [ {{ nkey: {NK1}, permissions: {{ publish: x }} }}, \
+         {{ user: g, password: g }} ], default_permissions: {{ subscribe: d }} }}\n\
+         accounts {{ A: {{ users: [ {{ nkey: {NK2} }}, {{ user: a, password: a }} ], \
+         default_permissions: {{ publish: y }} }} }}"
+    ));
+    let who: Vec<(&str, &str)> = o
+        .nkeys
+        .iter()
+        .map(|u| (u.nkey.as_str(), u.account.as_str()))
+        .collect();
+    assert_eq!(who, [(NK1, ""), (NK2, "A")]);
+    assert_eq!(o.users.len(), 2);
+    // Own permissions; account defaults for the account's nkey user. (The top-level
+    // defaults apply at login, as for password users.)
+    assert_eq!(
+        o.nkeys[0].permissions.as_ref().unwrap().publish,
+        allow(&["x"])
+    );
+    assert_eq!(
+        o.nkeys[1].permissions.as_ref().unwrap().publish,
+        allow(&["y"])
+    );
+}
+
+#[test]
+fn nkey_errors_as_nats_server_words_them() {
+    // Texts and positions as nats-server 2.9.10 `-t` printed them for the same files.
+    for (text, want) in [
+        (
+            "authorization {\n  users: [\n    { nkey: UABC }\n  ]\n}\n".to_string(),
+            "3:7: Not a valid public nkey for a user",
+        ),
+        (
+            // An account key is not a user key.
+            format!("authorization {{\n  users: [\n    {{ nkey: A{}, user: x }}\n  ]\n}}\n", &NK1[1..]),
+            "3:71: Not a valid public nkey for a user",
+        ),
+        (
+            format!("authorization {{\n  users: [\n    {{ nkey: {NK1}, user: x }}\n  ]\n}}\n"),
+            "3:71: Nkey users do not take usernames or passwords",
+        ),
+        (
+            format!("accounts {{\n  A {{ users: [ {{ nkey: {NK1} }} ] }}\n}}\n\
+                     authorization {{\n  users: [ {{ nkey: {NK1} }} ]\n}}\n"),
+            "4:1: Duplicate nkey \"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\" detected",
+        ),
+        (
+            format!("authorization {{\n  users: [ {{ nkey: {NK1} }}, {{user: {NK1}, password: x}} ]\n}}\n"),
+            "Duplicate nkey \"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\" detected",
+        ),
+        (
+            format!("accounts {{\n  A {{ users: [ {{ nkey: {NK1} }} ] }}\n  B {{ users: [ {{ nkey: {NK1} }} ] }}\n}}\n"),
+            "3:7: Duplicate nkey \"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\" detected",
+        ),
+        (
+            format!("authorization {{\n  user: x\n  password: y\n  users: [ {{ nkey: {NK1} }} ]\n}}\n"),
+            "Can not have a single user/pass and a users array",
+        ),
+        (
+            "authorization {\n  users: [ { nkey: 12 } ]\n}\n".to_string(),
+            "2:14: interface conversion: interface {} is int64, not string",
+        ),
+    ] {
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{text}: {e:?}");
+        assert!(e[0].ends_with(want), "{text}: {e:?}");
+    }
 }
 
 #[test]
