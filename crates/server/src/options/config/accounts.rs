@@ -4,14 +4,16 @@
 //!
 //! Implemented per account: `users` (user/password with permissions) and
 //! `default_permissions` (the permissions of the account's users that have none).
+//! `exports` and `imports` are read and wired in `config/imports.rs`.
 //! Refused, never silently ignored, because ignoring them would change who may see what:
-//! `exports`, `imports`, `jetstream`, `limits`, account `nkey` and nkey users. An account's
+//! `jetstream`, `limits`, account `nkey` and nkey users. An account's
 //! `mappings` are read as the top-level block is (`mappings.rs`).
 //!
 //! Invariant: a user name is unique across `authorization { users }` and every account
 //! (Go's "Duplicate user %q detected", reported at the account's `users` key).
 
 use super::cluster::users;
+use super::imports::{self, Pending};
 use super::permissions;
 use super::value::{effective, go_quote, Diag};
 use crate::options::{Options, Permissions};
@@ -43,8 +45,13 @@ pub(super) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
             }
         }
         Value::Map(m) => {
+            let mut pending = Vec::new();
             for acc in effective(m) {
-                account(o, acc, d);
+                pending.push(account(o, acc, d));
+            }
+            // Go wires exports and imports only when nothing failed so far.
+            if d.report.errors.is_empty() {
+                imports::wire(o, pending, &e.key_pos, d);
             }
         }
         _ => {
@@ -53,13 +60,14 @@ pub(super) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
     }
 }
 
-fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
+fn account(o: &mut Options, acc: &Entry, d: &mut Diag) -> Pending {
+    let mut pending = Pending::default();
     if acc.used_as_variable {
-        return;
+        return pending;
     }
     let Value::Map(m) = &acc.item.value else {
         d.error(&acc.key_pos, "Expected map entries for accounts");
-        return;
+        return pending;
     };
     let name = acc.key.clone();
     if name == GLOBAL {
@@ -67,7 +75,7 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
             &acc.key_pos,
             format!("{} is a Reserved Account", go_quote(&name)),
         );
-        return;
+        return pending;
     }
     if !o.accounts.contains(&name) {
         o.accounts.push(name.clone());
@@ -86,7 +94,8 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
                     defaults = Some(p);
                 }
             }
-            "exports" | "imports" => d.refuse(f, "account exports and imports are not implemented"),
+            "exports" => imports::exports(&name, f, &mut pending, d),
+            "imports" => imports::imports(&name, f, &mut pending, d),
             "mappings" | "maps" => {
                 let mut list = Vec::new();
                 super::mappings::parse_into(&mut list, &f.item.pos, &f.item.value, d);
@@ -101,17 +110,17 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
             _ => d.unknown(f),
         }
     }
-    let Some(list) = list else { return };
+    let Some(list) = list else { return pending };
     if list.is_empty() {
-        return;
+        return pending;
     }
     if !o.username.is_empty() {
         d.error(&users_pos, "Can not have a single user/pass and accounts");
-        return;
+        return pending;
     }
     if !o.authorization.is_empty() {
         d.error(&users_pos, "Can not have a token and accounts");
-        return;
+        return pending;
     }
     for mut u in list {
         if o.users.iter().any(|x| x.username == u.username) {
@@ -127,4 +136,5 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
         u.account = name.clone();
         o.users.push(u);
     }
+    pending
 }
