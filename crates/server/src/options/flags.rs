@@ -354,9 +354,6 @@ fn validate(o: &Options) -> Result<(), String> {
             o.max_payload, o.max_pending
         ));
     }
-    if !o.exports.is_empty() || !o.imports.is_empty() {
-        return Err("account exports and imports are checked but not yet delivered by this server; refusing to run without them".into());
-    }
     if !o.no_auth_user.is_empty() {
         if o.users.is_empty() {
             return Err(format!(

@@ -647,10 +647,14 @@ pub(super) fn wire(o: &mut Options, pending: Vec<Pending>, pos: &Pos, d: &mut Di
             fail(d, "stream import already exists");
             continue;
         }
-        if !is_literal(&x.subject) && to != x.subject {
-            to = untokenize(&to);
-        }
-        accs[ii].istreams.push((ei, x.subject.clone(), to.clone()));
+        // Go keeps the untokenized subject for its own checks and the transform built
+        // from the subject as written (`$2.$1` must keep its order).
+        let checked = if !is_literal(&x.subject) && to != x.subject {
+            untokenize(&to)
+        } else {
+            to.clone()
+        };
+        accs[ii].istreams.push((ei, x.subject.clone(), checked));
         wired_imports.push(Import {
             account: x.account.clone(),
             from_account: x.from_account.clone(),
