@@ -181,6 +181,12 @@ impl<'a> Parser<'a> {
                     },
                     _ => return Err(self.err(&t, "unbalanced closing bracket".into())),
                 };
+                // Go's token for a map or array inside an array is its closing bracket
+                // (inside a map, the key's position is used instead, as `set_value` does).
+                let mut item = item;
+                if matches!(self.frames.last(), Some(Frame::Array(..))) {
+                    item.pos = self.pos(&t);
+                }
                 self.set_value(item, &t)
             }
             Kind::String => self.set(&t, Value::String(t.text())),

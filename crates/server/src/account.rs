@@ -9,10 +9,11 @@
 //! `Arc<Account>` for as long as it likes (a removed account's clients are closed by the
 //! reload, and its index goes with the last of them).
 //!
-//! Later slices hang imports/exports, limits and JetStream state here.
+//! Service imports and the response mappings of service exports hang here
+//! (`imports.rs`); later slices add limits and JetStream state.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use hashbrown::HashMap;
@@ -45,6 +46,11 @@ pub struct Account {
     /// added per read batch.
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
+    /// Service imports of this account (set at start; unset for accounts without any, so
+    /// the publish path pays one atomic load).
+    pub service_imports: OnceLock<crate::imports::ServiceImports>,
+    /// Response mappings of an account whose service exports are imported.
+    pub responses: OnceLock<crate::imports::Responses>,
 }
 
 impl Account {
@@ -59,6 +65,8 @@ impl Account {
             out_bytes: AtomicU64::new(0),
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
+            service_imports: OnceLock::new(),
+            responses: OnceLock::new(),
         }
     }
 

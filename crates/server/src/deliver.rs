@@ -75,6 +75,9 @@ pub struct Delivery {
     /// sockets and routes have it, so that a handler may publish through this delivery.
     internal: Vec<SubRef>,
     depth: u8,
+    /// This delivery serves a route's reader (set by the first `route_msg`): internal
+    /// handlers then forward to local subscribers only (the one-hop rule).
+    from_route: bool,
     /// Messages and bytes delivered in this batch (added to the server totals at flush).
     out_msgs: u64,
     out_bytes: u64,
@@ -168,6 +171,7 @@ impl Delivery {
     /// Deliver a message that arrived over a route for account `acc`: local subscribers
     /// only.
     pub fn route_msg(&mut self, srv: &Server, acc: &Arc<Account>, m: Msg<'_>, queues: &[u8]) {
+        self.from_route = true;
         let r = self.matches(acc, m.subject);
         if r.is_empty() {
             return;
@@ -262,6 +266,51 @@ impl Delivery {
             sub.delivered.fetch_add(1, Ordering::Relaxed);
         }
         true
+    }
+
+    /// Does this delivery serve a route's reader? (Internal handlers that publish again
+    /// must then reach local subscribers only.)
+    pub fn from_route(&self) -> bool {
+        self.from_route
+    }
+
+    /// Deliver a message produced inside the server (an import) in account `acc` to
+    /// local subscribers only: plain client and internal subscriptions, and one local
+    /// member of each queue group. Routes never get it: the servers they lead to do the
+    /// same work for their own subscribers. Returns whether anyone got it.
+    pub fn publish_local(&mut self, srv: &Server, acc: &Arc<Account>, m: Msg<'_>) -> bool {
+        let r = self.matches(acc, m.subject);
+        if r.is_empty() {
+            return false;
+        }
+        let mut delivered = false;
+        for sub in &r.psubs {
+            match &sub.target {
+                Target::Client(c) => delivered |= self.deliver_local(srv, sub, c, m),
+                Target::Internal(_) => delivered |= self.take_internal(sub),
+                Target::Route(_) => {}
+            }
+        }
+        for group in &r.qsubs {
+            let members = group.members.as_slice();
+            let n = members.len();
+            let start = if n > 1 { self.rng.usize(..n) } else { 0 };
+            for i in 0..n {
+                let sub = &members[(start + i) % n];
+                let took = match &sub.target {
+                    Target::Client(c) => self.deliver_local(srv, sub, c, m),
+                    Target::Internal(_) => self.take_internal(sub),
+                    Target::Route(_) => false,
+                };
+                if took {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        self.expire(srv);
+        self.run_internal(srv, m);
+        delivered
     }
 
     /// Choose one member of a queue group for a client's message: a random slot over the

@@ -13,6 +13,7 @@ pub mod conn;
 pub mod deliver;
 pub mod guard;
 pub mod ids;
+pub mod imports;
 pub mod lame_duck;
 pub mod logging;
 pub mod mapping;

@@ -350,6 +350,10 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             old.no_system_account, new.no_system_account
         ));
     }
+    // Exports and imports are wired at start (`imports::wire`).
+    if old.exports != new.exports || old.imports != new.imports {
+        return Err("config reload not supported for account exports and imports".into());
+    }
     for (name, o, n) in fixed {
         if o != n {
             return Err(format!(

@@ -343,6 +343,7 @@ impl Server {
             ports_file: Mutex::new(None),
         });
         crate::mapping::install(&srv, &opts);
+        crate::imports::wire(&srv, &opts);
         let log = &srv.log;
         notice!(log, "Starting nats-server");
         notice!(log, "  Version:  {}", NATS_VERSION);

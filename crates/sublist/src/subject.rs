@@ -111,8 +111,90 @@ pub fn subject_matches(pattern: &[u8], subject: &[u8]) -> bool {
     }
 }
 
+/// Go's `subjectIsSubsetMatch(subject, test)`: is every subject `subject` can stand for
+/// also matched by `test`? Both may hold wildcards: `foo.*` is a subset of `>`, `*.*` and
+/// `foo.*`, but not of `foo.bar`; a `>` in `subject` is covered only by a `>` in `test`.
+pub fn is_subset_match(subject: &str, test: &str) -> bool {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let test: Vec<&str> = test.split('.').collect();
+    for (i, t2) in test.iter().enumerate() {
+        let Some(t1) = tokens.get(i) else {
+            return false;
+        };
+        if t2.is_empty() {
+            return false;
+        }
+        if *t2 == ">" {
+            return true;
+        }
+        if t1.is_empty() || *t1 == ">" {
+            return false;
+        }
+        if *t1 == "*" {
+            if *t2 != "*" {
+                return false;
+            }
+            continue;
+        }
+        if *t2 != "*" && t1 != t2 {
+            return false;
+        }
+    }
+    tokens.len() == test.len()
+}
+
+/// Go's `SubjectsCollide`: could one literal subject match both `a` and `b`?
+pub fn subjects_collide(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let t1: Vec<&str> = a.split('.').collect();
+    let t2: Vec<&str> = b.split('.').collect();
+    let (p1, f1) = (t1.contains(&"*"), t1.contains(&">"));
+    let (p2, f2) = (t2.contains(&"*"), t2.contains(&">"));
+    let (l1, l2) = (!(p1 || f1), !(p2 || f2));
+    if l1 && l2 {
+        return false;
+    }
+    if l1 {
+        return is_subset_match(a, b);
+    }
+    if l2 {
+        return is_subset_match(b, a);
+    }
+    if !f1 && !f2 && t1.len() != t2.len() {
+        return false;
+    }
+    if (t1.len() < t2.len() && !f1) || (t2.len() < t1.len() && !f2) {
+        return false;
+    }
+    t1.iter().zip(t2.iter()).all(|(x, y)| {
+        let (Some(&c1), Some(&c2)) = (x.as_bytes().first(), y.as_bytes().first()) else {
+            return false;
+        };
+        matches!(c1, b'*' | b'>') || matches!(c2, b'*' | b'>') || x == y
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn subset_and_collide_as_go() {
+        assert!(is_subset_match("foo.*", ">"));
+        assert!(is_subset_match("foo.*", "*.*"));
+        assert!(is_subset_match("foo.*", "foo.*"));
+        assert!(!is_subset_match("foo.*", "foo.bar"));
+        assert!(!is_subset_match("foo.>", "foo.*"));
+        assert!(is_subset_match("foo.bar", "foo.*"));
+        assert!(!is_subset_match("foo", "foo.*"));
+        assert!(subjects_collide("foo.*", "*.bar"));
+        assert!(subjects_collide("foo.>", "foo.a.b"));
+        assert!(!subjects_collide("foo.*", "foo.a.b"));
+        assert!(!subjects_collide("foo", "bar"));
+        assert!(subjects_collide("a.>", "*.b.*"));
+        assert!(!subjects_collide("a.*", "*.b.*"));
+    }
+
     use super::*;
 
     #[test]

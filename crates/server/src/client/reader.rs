@@ -729,9 +729,23 @@ impl ClientState {
             hdr_len: m.hdr_len,
             data: m.data,
         };
-        let delivered =
+        let mut delivered =
             self.delivery
                 .publish(&self.srv, &self.acc, Some(&self.conn), self.opts.echo, msg);
+        // Service imports: one atomic load for accounts without any.
+        if let Some(imports) = self.acc.service_imports.get() {
+            if let Some(imp) = imports.find(m.subject) {
+                crate::imports::process_service_import(
+                    &self.srv,
+                    &mut self.delivery,
+                    &self.conn,
+                    &self.acc,
+                    imp,
+                    msg,
+                );
+                delivered = true;
+            }
+        }
         if !delivered {
             if let Some(reply) = m.reply {
                 if self.opts.no_responders {

@@ -19,6 +19,7 @@
 
 mod accounts;
 mod cluster;
+mod imports;
 mod known;
 mod mappings;
 mod permissions;

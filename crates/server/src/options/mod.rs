@@ -145,6 +145,69 @@ pub struct Options {
     pub mappings: MappingList,
     /// The `mappings` of each account in `accounts {}` (account name, its mappings).
     pub account_mappings: Vec<(String, MappingList)>,
+
+    /// `exports` of the accounts in `accounts {}`, in file order, validated as
+    /// nats-server 2.9.10 validates them when it wires imports at start.
+    pub exports: Vec<Export>,
+    /// `imports` of the accounts in `accounts {}`, in file order, validated likewise
+    /// (the exporter exists and grants the importer, no cycles, subjects and transforms).
+    pub imports: Vec<Import>,
+}
+
+/// nats-server's default `response_threshold` of a service export
+/// (`DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD`).
+pub const DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD: Duration = Duration::from_secs(120);
+
+/// How many responses a service export may send to one request (`response_type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseType {
+    /// One response; the response mapping is removed after it (the default).
+    #[default]
+    Singleton,
+    /// Any number of responses until `response_threshold` passes.
+    Stream,
+    /// As `Stream` (chunks of one large response).
+    Chunked,
+}
+
+/// One entry of an account's `exports`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    /// The exporting account.
+    pub account: String,
+    pub subject: String,
+    /// `accounts`: who may import. `None` (no list, or an empty one) is public.
+    pub accounts: Option<Vec<String>>,
+    /// `account_token_position`: 1-based token of the subject that must equal the
+    /// importing account's name (0 = not used).
+    pub token_position: u32,
+    /// `Some` for a service export, `None` for a stream export.
+    pub service: Option<ServiceExportOpts>,
+}
+
+/// What only a service export has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServiceExportOpts {
+    pub response_type: ResponseType,
+    /// How long the responder may take (and, for streamed and chunked responses, how long
+    /// responses are let through): `response_threshold`, 2 minutes by default.
+    pub response_threshold: Duration,
+}
+
+/// One entry of an account's `imports`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// The importing account.
+    pub account: String,
+    /// The exporting account (`{account: X, ...}`).
+    pub from_account: String,
+    /// The subject in the exporting account (`{subject: s}`).
+    pub subject: String,
+    /// The subject in the importing account: for a stream, `prefix.subject` or `to` (or
+    /// the subject itself); for a service, `to` or the subject.
+    pub to: String,
+    /// A service import (requests go to the exporter) rather than a stream import.
+    pub service: bool,
 }
 
 /// A configured client user.
@@ -340,6 +403,8 @@ impl Default for Options {
             tls: None,
             mappings: Vec::new(),
             account_mappings: Vec::new(),
+            exports: Vec::new(),
+            imports: Vec::new(),
         }
     }
 }

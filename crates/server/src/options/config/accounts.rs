@@ -4,8 +4,9 @@
 //!
 //! Implemented per account: `users` (user/password and nkey users, with permissions) and
 //! `default_permissions` (the permissions of the account's users that have none).
+//! `exports` and `imports` are read and wired in `config/imports.rs`.
 //! Refused, never silently ignored, because ignoring them would change who may see what:
-//! `exports`, `imports`, `jetstream`, `limits` and the account's own `nkey`. An account's
+//! `jetstream`, `limits` and the account's own `nkey`. An account's
 //! `mappings` are read as the top-level block is (`mappings.rs`).
 //!
 //! Invariant: a user name or nkey is unique across `authorization { users }` and every
@@ -13,6 +14,7 @@
 //! the account's `users` key).
 
 use super::cluster::users;
+use super::imports::{self, Pending};
 use super::permissions;
 use super::value::{effective, go_quote, Diag};
 use crate::options::{Options, Permissions};
@@ -44,8 +46,13 @@ pub(super) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
             }
         }
         Value::Map(m) => {
+            let mut pending = Vec::new();
             for acc in effective(m) {
-                account(o, acc, d);
+                pending.push(account(o, acc, d));
+            }
+            // Go wires exports and imports only when nothing failed so far.
+            if d.report.errors.is_empty() {
+                imports::wire(o, pending, &e.key_pos, d);
             }
         }
         _ => {
@@ -54,13 +61,14 @@ pub(super) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
     }
 }
 
-fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
+fn account(o: &mut Options, acc: &Entry, d: &mut Diag) -> Pending {
+    let mut pending = Pending::default();
     if acc.used_as_variable {
-        return;
+        return pending;
     }
     let Value::Map(m) = &acc.item.value else {
         d.error(&acc.key_pos, "Expected map entries for accounts");
-        return;
+        return pending;
     };
     let name = acc.key.clone();
     if name == GLOBAL {
@@ -68,7 +76,7 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
             &acc.key_pos,
             format!("{} is a Reserved Account", go_quote(&name)),
         );
-        return;
+        return pending;
     }
     if !o.accounts.contains(&name) {
         o.accounts.push(name.clone());
@@ -87,7 +95,8 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
                     defaults = Some(p);
                 }
             }
-            "exports" | "imports" => d.refuse(f, "account exports and imports are not implemented"),
+            "exports" => imports::exports(&name, f, &mut pending, d),
+            "imports" => imports::imports(&name, f, &mut pending, d),
             "mappings" | "maps" => {
                 let mut list = Vec::new();
                 super::mappings::parse_into(&mut list, &f.item.pos, &f.item.value, d);
@@ -102,17 +111,17 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
             _ => d.unknown(f),
         }
     }
-    let Some(list) = list else { return };
+    let Some(list) = list else { return pending };
     if list.is_empty() {
-        return;
+        return pending;
     }
     if !o.username.is_empty() {
         d.error(&users_pos, "Can not have a single user/pass and accounts");
-        return;
+        return pending;
     }
     if !o.authorization.is_empty() {
         d.error(&users_pos, "Can not have a token and accounts");
-        return;
+        return pending;
     }
     // nats-server adds the nkey users first.
     for mut u in list.nkeys {
@@ -143,6 +152,7 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) {
         u.account = name.clone();
         o.users.push(u);
     }
+    pending
 }
 
 /// Is `name` already a user name or an nkey (one name space, as nats-server's check)?

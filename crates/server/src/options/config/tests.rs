@@ -587,11 +587,11 @@ fn auth_we_cannot_enforce_is_refused() {
             "{text}: {r:?}"
         );
     }
-    // Exports, imports, account mappings, limits and JetStream would change who sees
+    // Account mappings, limits, JetStream and latency tracking would change who sees
     // what: refused too.
     for text in [
-        "accounts { A: { exports: [ { stream: foo } ] } }",
-        "accounts { A: { imports: [ { stream: { account: B, subject: foo } } ] } }",
+        "accounts { A: { exports: [ { service: foo, latency: { subject: lat } } ] } }",
+        "accounts { A: { exports: [ { service: foo, latency: lat } ] } }",
         "accounts { A: { limits: { max_connections: 1 } } }",
         "accounts { A: { jetstream: enabled } }",
     ] {
@@ -958,4 +958,164 @@ fn connection_type_errors() {
         ["4:2: error parsing allowed connection types: unsupported type in array int64"]
     );
     assert!(u("[]").is_empty());
+}
+
+#[test]
+fn exports_and_imports_typed() {
+    use crate::options::{Export, Import, ResponseType, ServiceExportOpts};
+    let o = ok(r#"accounts {
+  A { exports: [
+      {stream: "foo.>", accounts: [B]}
+      {service: "svc.*", response_type: stream, response_threshold: "5s"}
+      {service: "one", response: Chunked}
+      {stream: "acc.*", account_token_position: 2}
+      {stream: "pub", accounts: []}
+  ] }
+  B { imports: [
+      {stream: {account: A, subject: "foo.>"}, prefix: "a"}
+      {stream: {account: A, subject: "pub"}, to: "mine"}
+      {service: {account: A, subject: "svc.x"}, to: "x"}
+      {service: {account: A, subject: "one"}}
+      {stream: {account: A, subject: "acc.B"}}
+  ] }
+}"#);
+    let svc = |rt, secs| {
+        Some(ServiceExportOpts {
+            response_type: rt,
+            response_threshold: Duration::from_secs(secs),
+        })
+    };
+    let ex = |subject: &str, accounts: Option<Vec<&str>>, tp, service| Export {
+        account: "A".into(),
+        subject: subject.into(),
+        accounts: accounts.map(|v| v.into_iter().map(String::from).collect()),
+        token_position: tp,
+        service,
+    };
+    // Streams first, then services: the order in which Go wires them.
+    assert_eq!(
+        o.exports,
+        vec![
+            ex("foo.>", Some(vec!["B"]), 0, None),
+            ex("acc.*", None, 2, None),
+            ex("pub", None, 0, None),
+            ex("svc.*", None, 0, svc(ResponseType::Stream, 5)),
+            ex("one", None, 0, svc(ResponseType::Chunked, 120)),
+        ]
+    );
+    let im = |subject: &str, to: &str, service| Import {
+        account: "B".into(),
+        from_account: "A".into(),
+        subject: subject.into(),
+        to: to.into(),
+        service,
+    };
+    assert_eq!(
+        o.imports,
+        vec![
+            im("foo.>", "a.foo.>", false),
+            im("pub", "mine", false),
+            im("acc.B", "acc.B", false),
+            im("svc.x", "x", true),
+            im("one", "one", true),
+        ]
+    );
+}
+
+#[test]
+fn exports_and_imports_errors_as_go() {
+    let acc = |body: &str| format!("accounts {{\n{body}\n}}\n");
+    let cases: &[(&str, &str)] = &[
+        (
+            "A { exports: [ {stream: foo} ] }\nB { imports: [ {stream: {account: Z, subject: foo}} ] }",
+            "1:0: \"Z\" account not defined for stream import",
+        ),
+        (
+            "A { exports: [ {service: foo} ] }\nB { imports: [ {service: {account: Z, subject: foo}} ] }",
+            "1:0: \"Z\" account not defined for service import",
+        ),
+        (
+            "A { exports: [ {stream: \"foo.>\", accounts: [C]} ] }\nB { imports: [ {stream: {account: A, subject: \"foo.x\"}} ] }\nC {}",
+            "1:0: Error adding stream import \"foo.x\": stream import not authorized",
+        ),
+        (
+            "A { exports: [ {service: \"s.*\", accounts: [C]} ] }\nB { imports: [ {service: {account: A, subject: s.x}} ] }\nC {}",
+            "1:0: Error adding service import \"s.x\": service import not authorized",
+        ),
+        (
+            "A { exports: [ {service: foo, accounts: [Q]} ] }",
+            "1:0: \"Q\" account not defined for service export",
+        ),
+        (
+            "A { exports: [ {stream: foo} ], imports: [ {stream: {account: B, subject: foo}} ] }\nB { exports: [ {stream: foo} ], imports: [ {stream: {account: A, subject: foo}} ] }",
+            "1:0: Error adding stream import \"foo\": import forms a cycle",
+        ),
+        (
+            "A { exports: [ {service: q} ], imports: [ {service: {account: B, subject: q}} ] }\nB { exports: [ {service: q} ], imports: [ {service: {account: A, subject: q}} ] }",
+            "1:0: Error adding service import \"q\": import forms a cycle",
+        ),
+        (
+            "A { exports: [ {stream: foo} ] }\nB { imports: [ {stream: {account: A, subject: foo}, prefix: \"p.*\"} ] }",
+            "1:0: Error adding stream import \"foo\": stream import prefix can not contain wildcard tokens",
+        ),
+        (
+            "A { exports: [ {service: \">\"} ] }\nB { imports: [ {service: {account: A, subject: \"a..b\"}} ] }",
+            "1:0: Error adding service import \"a..b\": sublist: invalid subject",
+        ),
+        (
+            "A { exports: [ {stream: \"f.*.*\"} ] }\nB { imports: [ {stream: {account: A, subject: \"f.*.*\"}, to: \"g.*\"} ] }",
+            "1:0: Error adding stream import \"f.*.*\": failed to create mapping transform for stream import subject \"f.*.*\" to \"g.*\": invalid mapping destination: not using all of the token wildcard(s) in g.$1",
+        ),
+        (
+            "A { exports: [ {stream: foo} ] }\nB { imports: [ {stream: {account: A, subject: foo}, prefix: x}, {stream: {account: A, subject: foo}, prefix: y} ] }",
+            "1:0: Error adding stream import \"foo\": stream import already exists",
+        ),
+        (
+            "A { exports: [ {stream: \"foo.bar\", account_token_position: 2} ] }",
+            "1:0: Error adding stream export \"foo.bar\": sublist: invalid subject",
+        ),
+        (
+            "A { exports: [ {stream: foo} ] }\nB { imports: [ {stream: {account: A, subject: foo}, prefix: p, to: t} ] }",
+            "3:64: Stream import can not have a 'prefix' and a 'to' property",
+        ),
+        (
+            "A { exports: [ {service: foo, response_type: many} ] }",
+            "2:31: Unknown response type: \"many\"",
+        ),
+        (
+            "A { exports: [ {stream: foo, response_type: stream} ] }",
+            "2:30: Detected response directive on non-service",
+        ),
+        (
+            "A { exports: [ {service: foo, threshold: \"2x\"} ] }",
+            "2:31: Expected response threshold to be a parseable time duration, got \"2x\"",
+        ),
+        (
+            "A { exports: [ {stream: foo, service: bar} ] }",
+            "2:30: Detected service \"bar\" but already saw a stream",
+        ),
+        ("A { exports: foo }", "2:5: Exports should be an array, got string"),
+        ("A { imports: [ 1 ] }", "2:16: Import Items should be a map with type entry, got int64"),
+        (
+            "A { imports: [ {stream: {account: B}} ] }",
+            "2:17: Expect an account name and a subject",
+        ),
+        (
+            "A { exports: [ {service: a}, {service: b} ] }\nB { imports: [ {service: {account: A, subject: a}, to: q}, {service: {account: A, subject: b}, to: q} ] }",
+            "3:102: Duplicate service import subject \"q\", previously used in import for account \"A\", subject \"a\"",
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (body, want) in cases {
+        let text = acc(body);
+        let errs = errors(&text);
+        if errs != vec![want.to_string()] {
+            bad.push(format!("{text}\n  want {want}\n  got  {errs:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // Wiring happens only when the rest of the file is clean (Go bails first).
+    let errs =
+        errors("port: x\naccounts { B { imports: [ {stream: {account: Z, subject: f}} ] } }");
+    assert_eq!(errs.len(), 1, "{errs:?}");
 }
