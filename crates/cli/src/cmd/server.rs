@@ -10,6 +10,8 @@
 
 mod check;
 mod info;
+mod list;
+mod sys;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -31,6 +33,9 @@ pub enum ServerCommand {
     Check(check::CheckArgs),
     /// Show information about a server
     Info(MonitorArgs),
+    /// List known servers
+    #[command(alias = "ls")]
+    List(list::ListArgs),
     /// Ping servers and show their round trip times
     Ping(MonitorArgs),
 }
@@ -46,6 +51,7 @@ pub async fn run(global: &GlobalOpts, args: ServerArgs) -> anyhow::Result<ExitCo
     match args.command {
         ServerCommand::Check(a) => check::run(global, a).await,
         ServerCommand::Info(a) => info::run(global, a).await,
+        ServerCommand::List(a) => list::run(global, a).await,
         ServerCommand::Ping(a) => ping(global, a).await,
     }
 }
