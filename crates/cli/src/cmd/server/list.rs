@@ -112,9 +112,9 @@ async fn from_system_account(global: &GlobalOpts, expect: usize) -> anyhow::Resu
         &client,
         subject,
         Bytes::new(),
-        expect,
+        sys::Until::expecting(expect),
         global.timeout,
-        |_| {},
+        |_| false,
     )
     .await
     {

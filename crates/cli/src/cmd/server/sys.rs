@@ -48,15 +48,38 @@ pub struct Reply {
     pub rtt: Duration,
 }
 
+/// When [`collect`] stops listening (it always stops at the timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// After this many replies.
+    Count(usize),
+    /// When no reply arrived for 300ms after the last one (natscli's "adaptive timeout").
+    Quiet,
+    /// Only at the timeout, or when `on_reply` says so.
+    Timeout,
+}
+
+impl Until {
+    /// `Count(n)` for a given number of servers, `Quiet` for none.
+    pub fn expecting(n: usize) -> Until {
+        if n == 0 {
+            Until::Quiet
+        } else {
+            Until::Count(n)
+        }
+    }
+}
+
 /// Sends `body` to `subject` with a fresh inbox and collects the replies (see module doc).
-/// `on_reply` sees each reply as it arrives (for `ping`, which prints as it goes).
+/// `on_reply` sees each reply as it arrives (`ping` prints as it goes) and returns true
+/// to stop listening.
 pub async fn collect(
     client: &Client,
     subject: &str,
     body: Bytes,
-    expect: usize,
+    until: Until,
     timeout: Duration,
-    mut on_reply: impl FnMut(&Reply),
+    mut on_reply: impl FnMut(&Reply) -> bool,
 ) -> Result<Vec<Reply>, SysError> {
     let inbox = client.new_inbox();
     let mut sub = client
@@ -76,7 +99,7 @@ pub async fn collect(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut replies = Vec::new();
     loop {
-        let wait_until = if expect == 0 && !replies.is_empty() {
+        let wait_until = if until == Until::Quiet && !replies.is_empty() {
             (tokio::time::Instant::now() + SETTLE).min(deadline)
         } else {
             deadline
@@ -92,9 +115,9 @@ pub async fn collect(
             data: msg.payload,
             rtt: start.elapsed(),
         };
-        on_reply(&reply);
+        let stop = on_reply(&reply);
         replies.push(reply);
-        if expect > 0 && replies.len() >= expect {
+        if stop || matches!(until, Until::Count(n) if replies.len() >= n) {
             break;
         }
     }
