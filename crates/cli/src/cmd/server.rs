@@ -32,20 +32,14 @@ pub struct ServerArgs {
 pub enum ServerCommand {
     /// Health checks for NATS servers
     Check(check::CheckArgs),
-    /// Show information about a server
-    Info(MonitorArgs),
+    /// Show information about a single server
+    #[command(alias = "i")]
+    Info(info::InfoArgs),
     /// List known servers
     #[command(alias = "ls")]
     List(list::ListArgs),
     /// Ping all servers and show their round trip times
     Ping(PingArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct MonitorArgs {
-    /// Monitoring URL(s), comma separated (e.g. http://127.0.0.1:8222); reads /varz
-    #[arg(long, env = "NATS_MONITOR_URL", value_name = "URL")]
-    pub monitor: Option<String>,
 }
 
 pub async fn run(global: &GlobalOpts, args: ServerArgs) -> anyhow::Result<ExitCode> {
