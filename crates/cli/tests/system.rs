@@ -1,4 +1,5 @@
-//! `nats server ls|ping|info` through the system account, against a real 3-node cluster.
+//! `nats server ls|ping|info|report` through the system account, against a real 3-node
+//! cluster.
 //!
 //! The servers are processes started from config files with a `SYS` system account
 //! (`sys`/`sys`) and an ordinary `APP` account (`app`/`app`), on ephemeral client,
@@ -15,7 +16,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::run;
+use common::{run, Background};
 use testkit::ServerProcess;
 
 /// The server these tests run against. Set `NATS_SYS_TEST_SERVER=/path/to/nats-server`
@@ -415,4 +416,81 @@ fn monitor_urls_still_work_without_the_system_account() {
         "{}",
         d.stdout
     );
+}
+
+#[test]
+fn report_connections_and_accounts() {
+    let c = Cluster::start(3);
+    let sys_url = c.url("sys");
+    // One APP client on n2, holding one subscription.
+    let app_url = format!("nats://app:app@127.0.0.1:{}", c.nodes[1].client_port);
+    let sub = Background::spawn(&["-s", &app_url, "sub", "report.test"]);
+    sub.wait_log("Subscribing on report.test");
+
+    let d = run(&["-s", &sys_url, "server", "report", "connections", "3"]);
+    assert!(d.status.success(), "{}{}", d.stdout, d.stderr);
+    assert!(
+        d.stdout.contains(" Top 2 Connections out of 2 by subs "),
+        "{}",
+        d.stdout
+    );
+    let rows = table_rows(&d.stdout);
+    let app = rows
+        .iter()
+        .find(|r| r.len() == 12 && r[5] == "APP")
+        .unwrap_or_else(|| panic!("no APP row:\n{}", d.stdout));
+    assert_eq!(
+        (app[2].as_str(), app[3].as_str(), app[11].as_str()),
+        ("n2", "c1", "1")
+    );
+    let sys = rows
+        .iter()
+        .find(|r| r.len() == 12 && r[5] == "SYS")
+        .unwrap_or_else(|| panic!("no SYS row:\n{}", d.stdout));
+    assert_eq!(sys[2], "n1");
+    assert!(
+        rows.iter()
+            .any(|r| r.get(1).map(String::as_str) == Some("Totals for 2 connections")),
+        "{}",
+        d.stdout
+    );
+    let per_server: Vec<&Vec<String>> = rows.iter().filter(|r| r.len() == 3).collect();
+    assert_eq!(per_server.len(), 3, "{}", d.stdout); // header, n1, n2
+    assert!(
+        per_server.iter().any(|r| r[0] == "n2" && r[2] == "1"),
+        "{}",
+        d.stdout
+    );
+
+    // Without a LIMIT the server count comes from active_servers.
+    let d = run(&["-s", &sys_url, "server", "report", "accounts"]);
+    assert!(d.status.success(), "{}{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(" 2 Accounts Overview "), "{}", d.stdout);
+    let rows = table_rows(&d.stdout);
+    for account in ["APP", "SYS"] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == account)
+            .unwrap_or_else(|| panic!("no {account} row:\n{}", d.stdout));
+        assert_eq!(row[1], "1", "{account} connections:\n{}", d.stdout);
+    }
+
+    let d = run(&["-s", &sys_url, "server", "report", "accounts", "APP"]);
+    assert!(d.status.success(), "{}", d.stderr);
+    assert!(
+        d.stdout.contains(" Top 1 Connections out of 1 by subs "),
+        "{}",
+        d.stdout
+    );
+
+    let d = run(&["-s", &app_url, "server", "report", "connections"]);
+    assert_eq!(d.status.code(), Some(1));
+    assert!(
+        d.stderr.starts_with(
+            "nats: error: server request failed, ensure the account used has system privileges"
+        ),
+        "{}",
+        d.stderr
+    );
+    drop(sub);
 }

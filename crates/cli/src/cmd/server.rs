@@ -12,6 +12,7 @@
 mod check;
 mod info;
 mod list;
+mod report;
 mod sys;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ pub enum ServerCommand {
     List(list::ListArgs),
     /// Ping all servers and show their round trip times
     Ping(PingArgs),
+    /// Report on various server metrics
+    #[command(alias = "rep")]
+    Report(report::ReportArgs),
 }
 
 pub async fn run(global: &GlobalOpts, args: ServerArgs) -> anyhow::Result<ExitCode> {
@@ -47,6 +51,7 @@ pub async fn run(global: &GlobalOpts, args: ServerArgs) -> anyhow::Result<ExitCo
         ServerCommand::Check(a) => check::run(global, a).await,
         ServerCommand::Info(a) => info::run(global, a).await,
         ServerCommand::List(a) => list::run(global, a).await,
+        ServerCommand::Report(a) => report::run(global, a).await,
         ServerCommand::Ping(a) => ping(global, a).await,
     }
 }
