@@ -9,7 +9,7 @@
 //! Layout: `opts` (global flags, connecting), `out` (printing helpers), `template` (body
 //! templates and `-H` headers), `cmd/*` (one file per command), `bench/*` (the load
 //! generator: statistics, async-nats workers, the raw-protocol client), `http` (a tiny
-//! HTTP/1.0 GET for the monitoring port).
+//! HTTP/1.0 GET for the monitoring port), `table` (natscli's rounded tables).
 
 mod bench;
 mod cmd;
@@ -17,6 +17,7 @@ mod http;
 mod opts;
 mod out;
 mod signal;
+mod table;
 mod template;
 
 use std::process::ExitCode;

@@ -161,6 +161,60 @@ pub fn commaf2(x: f64) -> String {
     s
 }
 
+/// go-humanize's `IBytes`: base 1024 with IEC units, `500 B`, `1.5 KiB`, `12 MiB`.
+pub fn ibytes(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 10 {
+        return format!("{n} B");
+    }
+    let exp = ((n as f64).ln() / 1024f64.ln()).floor() as i32;
+    let exp = exp.clamp(0, UNITS.len() as i32 - 1);
+    let val = ((n as f64) / 1024f64.powi(exp) * 10.0 + 0.5).floor() / 10.0;
+    if val < 10.0 {
+        format!("{val:.1} {}", UNITS[exp as usize])
+    } else {
+        format!("{val:.0} {}", UNITS[exp as usize])
+    }
+}
+
+/// natscli's `HumanizeDuration` (how its tables print a `time.Duration`): Go's own form
+/// rounded to the microsecond below 1ms and to the millisecond below 1s, then
+/// `1m30s`, `2h3m4s`, `1d2h3m4s`, `1y2d3h4m5s` with whole seconds.
+pub fn humanize_duration(d: Duration) -> String {
+    let round = |unit: u128| {
+        let ns = d.as_nanos();
+        // Go's Duration.Round: halves away from zero.
+        let r = (ns + unit / 2) / unit * unit;
+        Duration::from_nanos(r.min(u64::MAX as u128) as u64)
+    };
+    if d < Duration::from_millis(1) {
+        return go_duration(round(1_000));
+    }
+    if d < Duration::from_secs(1) {
+        return go_duration(round(1_000_000));
+    }
+    let secs = d.as_secs();
+    let (mins, hrs) = (secs / 60, secs / 3600);
+    let (days, years) = (hrs / 24, hrs / 24 / 365);
+    if years > 0 {
+        format!(
+            "{years}y{}d{}h{}m{}s",
+            days % 365,
+            hrs % 24,
+            mins % 60,
+            secs % 60
+        )
+    } else if days > 0 {
+        format!("{days}d{}h{}m{}s", hrs % 24, mins % 60, secs % 60)
+    } else if hrs > 0 {
+        format!("{hrs}h{}m{}s", mins % 60, secs % 60)
+    } else if mins > 0 {
+        format!("{mins}m{}s", secs % 60)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +241,22 @@ mod tests {
         assert_eq!(commaf2(1234.5), "1,234.5");
         assert_eq!(commaf2(12.0), "12");
         assert_eq!(commaf2(0.456), "0.46");
+    }
+
+    #[test]
+    fn humanize_like_natscli() {
+        assert_eq!(ibytes(0), "0 B");
+        assert_eq!(ibytes(500), "500 B");
+        assert_eq!(ibytes(1536), "1.5 KiB");
+        assert_eq!(ibytes(12_185_600), "12 MiB");
+        assert_eq!(ibytes(1_048_576), "1.0 MiB");
+        let d = Duration::from_nanos;
+        assert_eq!(humanize_duration(d(0)), "0s");
+        assert_eq!(humanize_duration(d(650_241)), "650µs");
+        assert_eq!(humanize_duration(d(3_600_000)), "4ms");
+        assert_eq!(humanize_duration(Duration::from_millis(2500)), "2.50s");
+        assert_eq!(humanize_duration(Duration::from_secs(77)), "1m17s");
+        assert_eq!(humanize_duration(Duration::from_secs(90_061)), "1d1h1m1s");
     }
 
     #[test]
