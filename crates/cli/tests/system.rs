@@ -8,24 +8,33 @@
 //! `/routez` shows both peers with their subscriptions received and every server's
 //! STATSZ counts all of them as active — observed, never slept for. Only the PIDs started here are killed.
 //!
-//! Which server binary runs is decided in one place, [`server_bin`]: the Go nats-server
-//! 2.9.10 today, ours once it answers `$SYS` requests.
+//! Every test runs twice, against the Go nats-server 2.9.10 and against ours ([`servers`]),
+//! with the same assertions: our `nats` must work with both, and our server must answer
+//! `$SYS` as Go does.
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{run, Background};
 use testkit::ServerProcess;
 
-/// The server these tests run against. Set `NATS_SYS_TEST_SERVER=/path/to/nats-server`
-/// to run them against another build (ours, when it serves `$SYS.REQ.SERVER.*`).
-fn server_bin() -> PathBuf {
-    match std::env::var_os("NATS_SYS_TEST_SERVER") {
-        Some(path) => PathBuf::from(path),
-        None => testkit::require_go_server(),
-    }
+/// The servers these tests run against: Go's, and ours (the binary `cargo test
+/// --workspace` builds beside this test, in the target directory).
+fn servers() -> [PathBuf; 2] {
+    let exe = std::env::current_exe().expect("test executable path");
+    let ours = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("nats-server"))
+        .expect("target directory");
+    assert!(
+        ours.exists(),
+        "our nats-server binary is missing at {}: run the suite with `cargo test --workspace`",
+        ours.display()
+    );
+    [testkit::require_go_server(), ours]
 }
 
 const ACCOUNTS: &str = r#"
@@ -43,7 +52,7 @@ struct Cluster {
 
 impl Cluster {
     /// `n` servers named `n1`…`nN` in cluster `c1`, fully meshed.
-    fn start(n: usize) -> Cluster {
+    fn start(bin: &Path, n: usize) -> Cluster {
         let dir = std::env::temp_dir().join(format!(
             "nats-cli-system-{}-{:?}",
             std::process::id(),
@@ -51,7 +60,6 @@ impl Cluster {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let bin = server_bin();
         let mut nodes: Vec<ServerProcess> = Vec::new();
         for i in 1..=n {
             let routes = match nodes.first().and_then(|n| n.cluster_port) {
@@ -67,7 +75,7 @@ impl Cluster {
             )
             .expect("write config");
             let conf = conf.display().to_string();
-            nodes.push(ServerProcess::start(&bin, &["-c", &conf, "-m", "-1"]));
+            nodes.push(ServerProcess::start(bin, &["-c", &conf, "-m", "-1"]));
         }
         let cluster = Cluster { nodes, dir };
         cluster.wait_meshed();
@@ -190,7 +198,13 @@ fn table_rows(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn ls_lists_every_server_with_totals() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        ls_lists_every_server_with_totals_on(&bin);
+    }
+}
+
+fn ls_lists_every_server_with_totals_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let url = c.url("sys");
     let d = run(&["--server", &url, "server", "ls", "--expect", "3"]);
     assert!(d.status.success(), "{}{}", d.stdout, d.stderr);
@@ -257,7 +271,13 @@ fn ls_lists_every_server_with_totals() {
 
 #[test]
 fn ls_sorts_collects_without_expect_and_prints_json() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        ls_sorts_collects_without_expect_and_prints_json_on(&bin);
+    }
+}
+
+fn ls_sorts_collects_without_expect_and_prints_json_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let url = c.url("sys");
     // natscli's positional count and --sort name (ascending by default, -R reverses).
     let d = run(&["-s", &url, "server", "list", "3", "--sort", "name"]);
@@ -297,7 +317,13 @@ fn ls_sorts_collects_without_expect_and_prints_json() {
 
 #[test]
 fn ping_prints_one_line_per_server() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        ping_prints_one_line_per_server_on(&bin);
+    }
+}
+
+fn ping_prints_one_line_per_server_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let url = c.url("sys");
     // The count comes from the first reply's active_servers.
     let d = run(&["-s", &url, "server", "ping"]);
@@ -336,7 +362,13 @@ fn ping_prints_one_line_per_server() {
 
 #[test]
 fn info_by_name_and_by_id() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        info_by_name_and_by_id_on(&bin);
+    }
+}
+
+fn info_by_name_and_by_id_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let url = c.url("sys");
     let id = c.id(1);
     for target in ["n2", id.as_str()] {
@@ -378,7 +410,13 @@ fn info_by_name_and_by_id() {
 
 #[test]
 fn ordinary_account_gets_natscli_errors_and_a_hint() {
-    let c = Cluster::start(1);
+    for bin in servers() {
+        ordinary_account_gets_natscli_errors_and_a_hint_on(&bin);
+    }
+}
+
+fn ordinary_account_gets_natscli_errors_and_a_hint_on(bin: &Path) {
+    let c = Cluster::start(bin, 1);
     let url = c.url("app");
     for (args, text) in [
         (vec!["server", "ls"], "no results received, ensure the account used has system privileges and appropriate permissions"),
@@ -396,7 +434,13 @@ fn ordinary_account_gets_natscli_errors_and_a_hint() {
 
 #[test]
 fn monitor_urls_still_work_without_the_system_account() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        monitor_urls_still_work_without_the_system_account_on(&bin);
+    }
+}
+
+fn monitor_urls_still_work_without_the_system_account_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let url = c.url("app");
     let monitors = c.monitors();
     let d = run(&["-s", &url, "server", "ls", "--monitor", &monitors]);
@@ -420,7 +464,13 @@ fn monitor_urls_still_work_without_the_system_account() {
 
 #[test]
 fn report_connections_and_accounts() {
-    let c = Cluster::start(3);
+    for bin in servers() {
+        report_connections_and_accounts_on(&bin);
+    }
+}
+
+fn report_connections_and_accounts_on(bin: &Path) {
+    let c = Cluster::start(bin, 3);
     let sys_url = c.url("sys");
     // One APP client on n2, holding one subscription.
     let app_url = format!("nats://app:app@127.0.0.1:{}", c.nodes[1].client_port);
