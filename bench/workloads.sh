@@ -8,6 +8,11 @@
 RUNS_LOG=$WORK/runs.txt
 : >"$RUNS_LOG"
 
+# Other transports run the same workloads (bench/tls.sh): SERVER_ARGS go to every server
+# (a config file), CLIENT_ARGS to every `nats` call after its server URL (--tlsca …).
+SERVER_ARGS=()
+CLIENT_ARGS=()
+
 # Each record also goes to the per-run section of the report.
 record_run() {
 	record "$@"
@@ -34,8 +39,8 @@ w_sub() {
 	local name=$1 size=$2 msgs=$3 subs=$4 queue=$5 kind=$6 round=$7
 	local extra=() ok=true
 	if [ -n "$queue" ]; then extra=(--queue "$queue"); fi
-	start_server "$kind" "$name-$kind-$round"
-	run_bench "$SRV_PID" -s "$SRV_URL" bench bench.sub --pub 1 --sub "$subs" --msgs "$msgs" \
+	start_server "$kind" "$name-$kind-$round" "${SERVER_ARGS[@]}"
+	run_bench "$SRV_PID" -s "$SRV_URL" "${CLIENT_ARGS[@]}" bench bench.sub --pub 1 --sub "$subs" --msgs "$msgs" \
 		--size "$size" --raw --seq "${extra[@]}" || ok=false
 	stop_server "$SRV_PID"
 	$ok || { record_fail "$name" "$kind" "$round"; return 0; }
@@ -51,13 +56,13 @@ record_latency() {
 
 # 5. request/reply: sequential requests to one responder.
 w_reqrep() {
-	local kind=$1 round=$2 ok=true
-	start_server "$kind" "rr-$kind-$round"
-	run_bench "$SRV_PID" -s "$SRV_URL" bench bench.rr --pub 1 --sub 1 --request --reply \
-		--msgs "$RR_MSGS" --size "$RR_SIZE" --raw || ok=false
+	local kind=$1 round=$2 name=${3:-reqrep-${RR_SIZE}B} ok=true
+	start_server "$kind" "rr-$kind-$round" "${SERVER_ARGS[@]}"
+	run_bench "$SRV_PID" -s "$SRV_URL" "${CLIENT_ARGS[@]}" bench bench.rr --pub 1 --sub 1 \
+		--request --reply --msgs "$RR_MSGS" --size "$RR_SIZE" --raw || ok=false
 	stop_server "$SRV_PID"
-	$ok || { record_fail "reqrep-${RR_SIZE}B" "$kind" "$round"; return 0; }
-	record_latency "reqrep-${RR_SIZE}B" "$kind" "$round"
+	$ok || { record_fail "$name" "$kind" "$round"; return 0; }
+	record_latency "$name" "$kind" "$round"
 }
 
 # 6. across a route: publisher on A, subscriber on B of a 3-node mesh.
@@ -88,14 +93,15 @@ w_route_reqrep() {
 # time to connect them all.
 w_conns() {
 	local kind=$1 round=$2 count=${3:-$CONNS} name=${4:-conns-$CONNS}
-	start_server "$kind" "conns-$kind-$round-$count"
+	start_server "$kind" "conns-$kind-$round-$count" "${SERVER_ARGS[@]}"
 	local pid=$SRV_PID out=$WORK/conns.out err=$WORK/conns.err i base rss c0 c1 t0 t1 rc=0
 	sleep 0.5
 	base=$(rss_kb "$pid")
 	c0=$(cpu_ticks "$pid")
 	t0=$(now_ns)
 	: >"$out"
-	"$NATS" -s "$SRV_URL" bench conns --count "$count" --source-ips 16 --json >"$out" 2>"$err" &
+	"$NATS" -s "$SRV_URL" "${CLIENT_ARGS[@]}" bench conns --count "$count" --source-ips 16 --json \
+		>"$out" 2>"$err" &
 	local cpid=$!
 	STARTED_PIDS+=("$cpid")
 	for ((i = 0; i < 12000; i++)); do
@@ -134,6 +140,7 @@ w_conns() {
 	record_run "$name" rss/conn KiB lower "$kind" "$round" \
 		"$(awk -v a="$base" -v b="$rss" -v n="$count" 'BEGIN { printf "%.2f", (b - a) / n }')"
 	record_run "$name" connect s lower "$kind" "$round" "$(jget .connect_secs)"
+	record_run "$name" conns/s "conn/s" higher "$kind" "$round" "$(jget .conns_per_sec)"
 }
 
 # 8. a large subject index: subscribe time (PING answered), then publish rate to a

@@ -70,6 +70,80 @@ fn raw_mode_counts_are_verified() {
     );
 }
 
+/// A CA and a server certificate for 127.0.0.1, written to `dir`: (ca, cert, key).
+fn tls_files(dir: &std::path::Path) -> [String; 3] {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("ca key");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).expect("leaf params");
+    leaf.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().expect("ip"))];
+    let key = KeyPair::generate().expect("leaf key");
+    let cert = leaf.signed_by(&key, &ca_cert, &ca_key).expect("leaf cert");
+    let files = [
+        ("ca.pem", ca_cert.pem()),
+        ("server.pem", cert.pem()),
+        ("server-key.pem", key.serialize_pem()),
+    ];
+    files.map(|(name, pem)| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("write pem");
+        path.display().to_string()
+    })
+}
+
+/// The raw client speaks TLS (INFO, handshake, then the same loops): every message
+/// arrives exactly once, requests are answered, and without --tlsca it says why not.
+#[test]
+fn raw_mode_over_tls() {
+    let dir = std::env::temp_dir().join(format!("nats-cli-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let [ca, cert, key] = tls_files(&dir);
+    let s = TestServer::start_with(&["--tls", "--tlscert", &cert, "--tlskey", &key]);
+    let url = s.url.replacen("nats://", "tls://", 1);
+    let d = run(&[
+        "bench", "-s", &url, "--tlsca", &ca, "t", "--pub", "1", "--sub", "2", "--msgs", "5000",
+        "--size", "16", "--raw", "--seq",
+    ]);
+    assert!(d.status.success(), "{}\n{}", d.stdout, d.stderr);
+    let subs = sub_lines(&d.stdout);
+    assert!(
+        subs.len() == 2 && subs.iter().all(|l| l.ends_with("(5000 msgs)")),
+        "{}",
+        d.stdout
+    );
+    let rr = run(&[
+        "bench",
+        "-s",
+        &url,
+        "--tlsca",
+        &ca,
+        "rr",
+        "--pub",
+        "1",
+        "--sub",
+        "1",
+        "--msgs",
+        "200",
+        "--request",
+        "--reply",
+        "--raw",
+    ]);
+    assert!(rr.status.success(), "{}\n{}", rr.stdout, rr.stderr);
+    assert!(rr.stdout.contains("(200 requests)"), "{}", rr.stdout);
+    let plain = run(&[
+        "bench", "-s", &s.url, "p", "--pub", "1", "--msgs", "10", "--raw",
+    ]);
+    assert!(!plain.status.success());
+    assert!(
+        plain.stderr.contains("the server requires TLS"),
+        "{}",
+        plain.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn queue_group_receives_exactly_k() {
     let s = TestServer::start();

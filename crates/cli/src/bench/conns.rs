@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use futures::{StreamExt, TryStreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -123,7 +123,7 @@ async fn hold_one(mut conn: Conn, mut stop: watch::Receiver<bool>) -> anyhow::Re
                 conn.scanner.filled(n);
                 while let Some(op) = conn.scanner.next_op()? {
                     match op {
-                        Op::Ping => conn.stream.write_all(b"PONG\r\n").await?,
+                        Op::Ping => raw::send(&mut conn.stream, b"PONG\r\n").await?,
                         Op::Err(e) => bail!("server error while idle: {e}"),
                         _ => {}
                     }
@@ -131,7 +131,7 @@ async fn hold_one(mut conn: Conn, mut stop: watch::Receiver<bool>) -> anyhow::Re
             }
         }
     }
-    conn.stream.write_all(b"PING\r\n").await?;
+    raw::send(&mut conn.stream, b"PING\r\n").await?;
     conn.timeout = conn.timeout.max(Duration::from_secs(10));
     conn.wait_pong().await.context("final PING")
 }

@@ -10,14 +10,17 @@
 //! batch. `PING` is answered with `PONG`; `-ERR` ends the run with the server's text.
 //! The request side lives in `raw_rr`.
 //!
-//! This is deliberately not a general client: no TLS, no headers, no reconnects.
+//! With a [`Target::tls`] setup the same loops run over rustls (INFO in plain text, then
+//! the handshake, as NATS servers do), so TLS rows measure the server too.
+//!
+//! This is deliberately not a general client: no headers, no reconnects.
 
 use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 pub use super::scan::{Op, Scanner};
@@ -30,6 +33,32 @@ const VECTORED_MIN: usize = 1024;
 /// Linux's limit on slices per `writev`.
 const IOV_MAX: usize = 1024;
 
+/// A byte stream to the server: TCP, or TLS over TCP. One vtable call per read or write
+/// (each moves up to hundreds of KiB), nothing per message.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub type Stream = Box<dyn Io>;
+
+/// Writes `buf` and flushes: over TLS the last records may otherwise wait in rustls
+/// until the next write (a no-op for TCP).
+pub async fn send(stream: &mut Stream, buf: &[u8]) -> std::io::Result<()> {
+    stream.write_all(buf).await?;
+    stream.flush().await
+}
+
+/// TLS for the raw client: the rustls configuration and the name to verify.
+#[derive(Clone)]
+pub struct Tls {
+    pub config: Arc<rustls::ClientConfig>,
+    pub server_name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.server_name)
+    }
+}
+
 /// Where and how to connect.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -41,6 +70,8 @@ pub struct Target {
     /// Local address to connect from (thousands of loopback connections spread over
     /// several 127.x addresses, so the kernel's ephemeral port search stays short).
     pub source: Option<std::net::IpAddr>,
+    /// Upgrade to TLS after INFO (required when the server's INFO says `tls_required`).
+    pub tls: Option<Tls>,
 }
 
 impl Target {
@@ -51,7 +82,7 @@ impl Target {
 
 /// A connection that has completed the handshake.
 pub struct Conn {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub scanner: Scanner,
     pub timeout: Duration,
 }
@@ -77,11 +108,12 @@ pub async fn connect(t: &Target) -> anyhow::Result<Conn> {
 /// between CONNECT and the PING, so they are confirmed by the same PONG.
 pub async fn connect_with(t: &Target, mut scanner: Scanner, extra: &[u8]) -> anyhow::Result<Conn> {
     let addr = t.addr();
-    let mut stream = tokio::time::timeout(t.timeout, open(&addr, t.source))
+    let tcp = tokio::time::timeout(t.timeout, open(&addr, t.source))
         .await
         .with_context(|| format!("connecting to {addr}: timed out"))?
         .with_context(|| format!("connecting to {addr}"))?;
-    stream.set_nodelay(true).context("setting TCP_NODELAY")?;
+    tcp.set_nodelay(true).context("setting TCP_NODELAY")?;
+    let mut stream: Stream = Box::new(tcp);
     let info = loop {
         if let Some(line) = scanner.next_line() {
             break line;
@@ -92,11 +124,14 @@ pub async fn connect_with(t: &Target, mut scanner: Scanner, extra: &[u8]) -> any
         .strip_prefix("INFO ")
         .context("server did not start with INFO")?;
     let info: serde_json::Value = serde_json::from_str(info_json).context("parsing INFO")?;
-    if info.get("tls_required").and_then(|v| v.as_bool()) == Some(true) {
-        bail!("--raw does not support TLS servers");
+    let tls_required = info.get("tls_required").and_then(|v| v.as_bool()) == Some(true);
+    if let Some(tls) = &t.tls {
+        stream = upgrade(stream, &mut scanner, tls, t.timeout).await?;
+    } else if tls_required {
+        bail!("the server requires TLS: use a tls:// URL or --tlsca");
     }
     let mut connect = serde_json::json!({
-        "verbose": false, "pedantic": false, "tls_required": false, "name": t.name,
+        "verbose": false, "pedantic": false, "tls_required": t.tls.is_some(), "name": t.name,
         "lang": "rust-raw", "version": env!("CARGO_PKG_VERSION"), "protocol": 1,
         "echo": true, "headers": false, "no_responders": false,
     });
@@ -107,13 +142,32 @@ pub async fn connect_with(t: &Target, mut scanner: Scanner, extra: &[u8]) -> any
     let mut hello = format!("CONNECT {connect}\r\n").into_bytes();
     hello.extend_from_slice(extra);
     hello.extend_from_slice(b"PING\r\n");
-    stream.write_all(&hello).await?;
+    send(&mut stream, &hello).await?;
     wait_pong(&mut stream, &mut scanner, t.timeout).await?;
     Ok(Conn {
         stream,
         scanner,
         timeout: t.timeout,
     })
+}
+
+/// The TLS handshake on a connection whose INFO was read in plain text.
+async fn upgrade(
+    stream: Stream,
+    scanner: &mut Scanner,
+    tls: &Tls,
+    timeout: Duration,
+) -> anyhow::Result<Stream> {
+    if scanner.has_unread() {
+        bail!("the server sent bytes after INFO before the TLS handshake");
+    }
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let tls_stream =
+        tokio::time::timeout(timeout, connector.connect(tls.server_name.clone(), stream))
+            .await
+            .context("TLS handshake: timed out")?
+            .context("TLS handshake")?;
+    Ok(Box::new(tls_stream))
 }
 
 async fn open(addr: &str, source: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
@@ -134,7 +188,7 @@ async fn open(addr: &str, source: Option<std::net::IpAddr>) -> std::io::Result<T
 }
 
 pub async fn fill(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     scanner: &mut Scanner,
     timeout: Duration,
 ) -> anyhow::Result<()> {
@@ -150,7 +204,7 @@ pub async fn fill(
 
 /// Reads until PONG, answering PINGs; `-ERR` becomes the error.
 pub async fn wait_pong(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     scanner: &mut Scanner,
     timeout: Duration,
 ) -> anyhow::Result<()> {
@@ -158,7 +212,7 @@ pub async fn wait_pong(
         while let Some(op) = scanner.next_op()? {
             match op {
                 Op::Pong => return Ok(()),
-                Op::Ping => stream.write_all(b"PONG\r\n").await?,
+                Op::Ping => send(stream, b"PONG\r\n").await?,
                 Op::Err(e) => bail!("server error: {e}"),
                 Op::Msg { .. } | Op::Other => {}
             }
@@ -283,7 +337,7 @@ struct Batches<'a> {
 impl Batches<'_> {
     async fn send(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         scanner: &mut Scanner,
         shared: &Shared,
     ) -> anyhow::Result<()> {
@@ -319,7 +373,7 @@ impl Batches<'_> {
 }
 
 async fn write_all_vectored(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     mut slices: &mut [IoSlice<'_>],
 ) -> std::io::Result<()> {
     while !slices.is_empty() {
@@ -329,34 +383,30 @@ async fn write_all_vectored(
         }
         IoSlice::advance_slices(&mut slices, n);
     }
-    Ok(())
+    stream.flush().await
 }
 
 /// A failed write usually means the server sent `-ERR` and closed; show that text.
 pub async fn write_or_explain(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     scanner: &mut Scanner,
     buf: &[u8],
 ) -> anyhow::Result<()> {
-    match stream.write_all(buf).await {
+    match send(stream, buf).await {
         Ok(()) => Ok(()),
         Err(err) => Err(explain(err, stream, scanner).await),
     }
 }
 
 /// The server's `-ERR` text if it sent one before the write failed, else the I/O error.
-async fn explain(
-    err: std::io::Error,
-    stream: &mut TcpStream,
-    scanner: &mut Scanner,
-) -> anyhow::Error {
+async fn explain(err: std::io::Error, stream: &mut Stream, scanner: &mut Scanner) -> anyhow::Error {
     match find_err(stream, scanner).await {
         Some(e) => anyhow::anyhow!("server error: {e}"),
         None => anyhow::Error::new(err).context("writing to the server"),
     }
 }
 
-async fn find_err(stream: &mut TcpStream, scanner: &mut Scanner) -> Option<String> {
+async fn find_err(stream: &mut Stream, scanner: &mut Scanner) -> Option<String> {
     let look = async {
         loop {
             fill(stream, scanner, Duration::from_secs(1)).await.ok()?;
@@ -492,14 +542,14 @@ pub async fn sync_interest(from: &Target, to: &Target, within: Duration) -> anyh
     let probe = format!("PUB {subject} 0\r\n\r\nPING\r\n");
     let deadline = Instant::now() + within;
     loop {
-        tx.stream.write_all(probe.as_bytes()).await?;
+        send(&mut tx.stream, probe.as_bytes()).await?;
         tx.wait_pong().await?;
         let got = tokio::time::timeout(Duration::from_millis(20), async {
             loop {
                 while let Some(op) = rx.scanner.next_op()? {
                     match op {
                         Op::Msg { .. } => return anyhow::Ok(()),
-                        Op::Ping => rx.stream.write_all(b"PONG\r\n").await?,
+                        Op::Ping => send(&mut rx.stream, b"PONG\r\n").await?,
                         Op::Err(e) => bail!("server error: {e}"),
                         _ => {}
                     }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use super::raw::{self, Conn, Op, Scanner, Target};
 use super::stats::{self, Sample};
@@ -91,7 +91,7 @@ async fn wait_reply(conn: &mut Conn, want: &[u8], seq: u64) -> anyhow::Result<us
                 }
                 // A stray reply to an earlier request (a second responder): ignored.
                 Op::Msg { .. } | Op::Pong | Op::Other => {}
-                Op::Ping => conn.stream.write_all(b"PONG\r\n").await?,
+                Op::Ping => raw::send(&mut conn.stream, b"PONG\r\n").await?,
                 Op::Err(e) => bail!("server error: {e}"),
             }
         }

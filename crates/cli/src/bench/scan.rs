@@ -106,6 +106,11 @@ impl Scanner {
         self.len += n;
     }
 
+    /// Whether bytes were read that no `next_*` call has consumed yet.
+    pub fn has_unread(&self) -> bool {
+        self.pos < self.len
+    }
+
     /// The next complete line (without CRLF) as text; for the handshake's INFO.
     pub fn next_line(&mut self) -> Option<String> {
         let avail = &self.buf[self.pos..self.len];

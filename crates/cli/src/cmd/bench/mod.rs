@@ -358,9 +358,6 @@ fn validate(args: &BenchArgs) -> anyhow::Result<()> {
 fn raw_target(global: &GlobalOpts, name: String) -> anyhow::Result<raw::Target> {
     let addrs = global.server_addrs()?;
     let first = addrs.first().context("no server URL")?;
-    if first.tls_required() {
-        bail!("--raw does not support tls:// servers");
-    }
     if global.nkey.is_some() {
         bail!("--raw does not support --nkey");
     }
@@ -371,7 +368,57 @@ fn raw_target(global: &GlobalOpts, name: String) -> anyhow::Result<raw::Target> 
         name,
         timeout: global.timeout,
         source: None,
+        tls: raw_tls(global, first)?,
     })
+}
+
+/// The raw client's TLS setup: on for `tls://` URLs or `--tlsca`, verifying the server
+/// against `--tlsca` (or nothing else: the raw client has no system roots), with
+/// `--tlscert`/`--tlskey` as its own certificate.
+fn raw_tls(global: &GlobalOpts, url: &async_nats::ServerAddr) -> anyhow::Result<Option<raw::Tls>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    if !url.tls_required() && global.tls_ca.is_none() {
+        return Ok(None);
+    }
+    let ca = global
+        .tls_ca
+        .as_ref()
+        .context("--raw over TLS needs --tlsca (the raw client trusts no system roots)")?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))?
+    {
+        roots
+            .add(cert.with_context(|| format!("parsing {}", ca.display()))?)
+            .context("adding the CA certificate")?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots);
+    let config = match (&global.tls_cert, &global.tls_key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .with_context(|| format!("reading {}", cert.display()))?
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("parsing {}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .context("client certificate")?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => bail!("--tlscert and --tlskey go together"),
+    };
+    let server_name = ServerName::try_from(url.host().to_string())
+        .with_context(|| format!("{} as a TLS server name", url.host()))?;
+    Ok(Some(raw::Tls {
+        config: Arc::new(config),
+        server_name,
+    }))
 }
 
 /// Starts every subscriber and returns once all have confirmed their subscription.
