@@ -28,17 +28,18 @@ pub struct StoredMsg {
     pub data: Bytes,
 }
 
-impl StoredMsg {
-    /// The size JetStream accounts for a message (nats-server's `fileStoreMsgSize`
-    /// without its framing: subject, headers, payload and 16 bytes of sequence and time).
-    pub fn size(&self) -> u64 {
-        msg_size(self.subject.len(), self.hdr.len(), self.data.len())
-    }
+/// What one message counts against byte limits and in `state.bytes` in a memory
+/// stream: nats-server's `memStoreMsgSize` (subject, headers, payload, 16).
+pub fn mem_msg_size(subject: usize, hdr: usize, data: usize) -> u64 {
+    (subject + hdr + data + 16) as u64
 }
 
-/// What one message counts against byte limits.
-pub fn msg_size(subject: usize, hdr: usize, data: usize) -> u64 {
-    (subject + hdr + data + 16) as u64
+/// The same in a file stream: nats-server's `fileStoreMsgSize` (its record framing:
+/// 22 bytes, 4 more with headers, and an 8-byte hash), so that `bytes` and `max_bytes`
+/// agree with Go's whatever our own record layout is.
+pub fn file_msg_size(subject: usize, hdr: usize, data: usize) -> u64 {
+    let framing = if hdr == 0 { 22 + 8 } else { 22 + 4 + 8 };
+    (framing + subject + hdr + data) as u64
 }
 
 /// The numbers `STREAM.INFO` reports as `state`.

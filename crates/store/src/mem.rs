@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::index::Index;
-use crate::{msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
+use crate::{mem_msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
 
 /// A message's bytes, kept in its index slot.
 struct Held {
@@ -68,7 +68,7 @@ impl Store for MemStore {
         if seq <= last {
             return Err(StoreError::SequenceTooLow { seq, last });
         }
-        let size = msg_size(subject.len(), hdr.len(), data.len());
+        let size = mem_msg_size(subject.len(), hdr.len(), data.len());
         let size = u32::try_from(size).map_err(|_| StoreError::TooLarge(size as usize))?;
         let held = Held {
             hdr: Bytes::copy_from_slice(hdr),

@@ -156,8 +156,16 @@ impl Model {
     }
 }
 
-fn check(store: &dyn Store, model: &Model) -> Result<(), TestCaseError> {
-    prop_assert_eq!(store.state(), model.state());
+fn check(store: &dyn Store, model: &Model, file: bool) -> Result<(), TestCaseError> {
+    let mut want = model.state();
+    if file {
+        want.bytes = model
+            .msgs
+            .values()
+            .map(|m| nats_store::file_msg_size(m.subject.len(), m.hdr.len(), m.data.len()))
+            .sum();
+    }
+    prop_assert_eq!(store.state(), want);
     for seq in 0..=model.last + 1 {
         let got = store.get(seq).unwrap();
         match model.msgs.get(&seq) {
@@ -283,7 +291,7 @@ fn run(ops: &[Op], file: bool) -> Result<(), TestCaseError> {
                 }
             }
         }
-        check(store.as_ref(), &model)?;
+        check(store.as_ref(), &model, file)?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::index::Index;
-use crate::{msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
+use crate::{file_msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
 use record::{Bad, Kind};
 
 /// Where a message's record is: block id and offset in that block.
@@ -20,6 +20,8 @@ use record::{Bad, Kind};
 struct Loc {
     block: u32,
     off: u32,
+    /// The record's length.
+    len: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -220,12 +222,12 @@ impl FileStore {
         self.append(id, seq).map(|_| ())
     }
 
-    fn read(&self, seq: u64, loc: Loc, size: u32) -> Result<StoredMsg> {
+    fn read(&self, seq: u64, loc: Loc) -> Result<StoredMsg> {
         let b = self
             .blocks
             .get(&loc.block)
             .ok_or_else(|| StoreError::Corrupt(format!("block {} is missing", loc.block)))?;
-        let len = size as usize + record::HEADER + record::CRC - 16;
+        let len = loc.len as usize;
         let mut bytes = vec![0u8; len];
         b.file.read_exact_at(&mut bytes, u64::from(loc.off))?;
         let rec = record::decode(&bytes).map_err(|e| {
@@ -300,7 +302,7 @@ fn scan_block(id: u32, bytes: &[u8], scan: &mut Scan) -> (usize, u64) {
         min_seq = min_seq.min(rec.seq);
         match rec.kind {
             Kind::Msg => {
-                let size = msg_size(rec.subject.len(), rec.hdr.len(), rec.data.len()) as u32;
+                let size = file_msg_size(rec.subject.len(), rec.hdr.len(), rec.data.len()) as u32;
                 scan.msgs.push((
                     rec.seq,
                     rec.ts,
@@ -309,6 +311,7 @@ fn scan_block(id: u32, bytes: &[u8], scan: &mut Scan) -> (usize, u64) {
                     Loc {
                         block: id,
                         off: at as u32,
+                        len: rec.len as u32,
                     },
                 ));
                 scan.last = scan.last.max(rec.seq);
@@ -361,9 +364,13 @@ impl Store for FileStore {
             data,
         );
         let off = self.append(id, seq)?;
-        let size = msg_size(subject.len(), hdr.len(), data.len()) as u32;
-        self.index
-            .insert(seq, subject, size, ts, Loc { block: id, off });
+        let size = file_msg_size(subject.len(), hdr.len(), data.len()) as u32;
+        let loc = Loc {
+            block: id,
+            off,
+            len: len as u32,
+        };
+        self.index.insert(seq, subject, size, ts, loc);
         if let Some(b) = self.blocks.get_mut(&id) {
             b.live += 1;
         }
@@ -386,9 +393,8 @@ impl Store for FileStore {
         };
         let loc = slot.loc;
         if erase {
-            let len = slot.size as usize + record::HEADER + record::CRC - 16;
             let b = &self.blocks[&loc.block];
-            let mut bytes = vec![0u8; len];
+            let mut bytes = vec![0u8; loc.len as usize];
             b.file.read_exact_at(&mut bytes, u64::from(loc.off))?;
             if let Ok(rec) = record::decode(&bytes) {
                 b.file
@@ -472,7 +478,7 @@ impl Store for FileStore {
 
     fn get(&self, seq: u64) -> Result<Option<StoredMsg>> {
         match self.index.get(seq) {
-            Some(slot) => self.read(seq, slot.loc, slot.size).map(Some),
+            Some(slot) => self.read(seq, slot.loc).map(Some),
             None => Ok(None),
         }
     }
@@ -480,7 +486,7 @@ impl Store for FileStore {
     fn next(&self, start: u64, filter: Option<&str>) -> Result<Option<StoredMsg>> {
         let sel = self.index.selector(filter);
         match self.index.next(start, &sel) {
-            Some((seq, slot)) => self.read(seq, slot.loc, slot.size).map(Some),
+            Some((seq, slot)) => self.read(seq, slot.loc).map(Some),
             None => Ok(None),
         }
     }
@@ -488,7 +494,7 @@ impl Store for FileStore {
     fn last_by_subject(&self, filter: &str) -> Result<Option<StoredMsg>> {
         let sel = self.index.selector(Some(filter));
         match self.index.last_selected(&sel) {
-            Some((seq, slot)) => self.read(seq, slot.loc, slot.size).map(Some),
+            Some((seq, slot)) => self.read(seq, slot.loc).map(Some),
             None => Ok(None),
         }
     }
