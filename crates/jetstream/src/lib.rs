@@ -1,0 +1,18 @@
+//! JetStream's stream (and, next, consumer) state machines, sans IO.
+//!
+//! The server wires these to `$JS.API` requests and to internal subscriptions; here
+//! there are no sockets and no clocks. A [`Stream`] takes a publish with the time it
+//! happened and returns the acknowledgement bytes nats-server 2.9.10 would send, so the
+//! same calls give the same stream — what a replication log will need to drive it.
+//! Configurations ([`StreamConfig`]) and errors ([`ApiError`]) use Go's JSON shapes,
+//! defaults and texts; the store underneath is `nats-store`.
+
+pub mod config;
+pub mod error;
+pub mod headers;
+pub mod stream;
+pub mod time;
+
+pub use config::{Discard, Retention, Storage, StreamConfig};
+pub use error::ApiError;
+pub use stream::{Published, StateJson, Stream};
