@@ -45,9 +45,12 @@ pub struct StateJson {
     pub last_seq: u64,
     pub last_ts: GoTime,
     #[serde(skip_serializing_if = "is_zero")]
-    pub num_deleted: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub num_subjects: u64,
+    /// Per-subject counts, when STREAM.INFO asked with `subjects_filter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subjects: Option<std::collections::BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_deleted: u64,
     pub consumer_count: usize,
 }
 
@@ -72,6 +75,11 @@ impl Stream {
 
     pub fn config(&self) -> &StreamConfig {
         &self.cfg
+    }
+
+    /// A new configuration (STREAM.UPDATE, already checked by the caller).
+    pub fn set_config(&mut self, cfg: StreamConfig) {
+        self.cfg = cfg;
     }
 
     pub fn created(&self) -> i64 {
@@ -101,8 +109,9 @@ impl Stream {
             first_ts: GoTime(if st.msgs == 0 { 0 } else { st.first_ts }),
             last_seq: st.last_seq,
             last_ts: GoTime(st.last_ts),
-            num_deleted: st.num_deleted,
             num_subjects: st.num_subjects,
+            subjects: None,
+            num_deleted: st.num_deleted,
             consumer_count: self.consumers,
         }
     }

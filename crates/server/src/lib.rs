@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod guard;
 pub mod ids;
 pub mod imports;
+pub mod jetstream;
 pub mod lame_duck;
 pub mod logging;
 pub mod mapping;

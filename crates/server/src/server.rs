@@ -188,6 +188,8 @@ pub struct Server {
     /// The system account and its internal client (`sys.rs`); unset with
     /// `no_system_account`.
     pub sys: std::sync::OnceLock<Arc<crate::sys::System>>,
+    /// JetStream (`jetstream.rs`), when enabled.
+    pub js: std::sync::OnceLock<Arc<crate::jetstream::JetStream>>,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -325,6 +327,7 @@ impl Server {
                 crate::tls::TlsState::from_options(&opts).map_err(|e| anyhow::anyhow!(e))?,
             ),
             sys: std::sync::OnceLock::new(),
+            js: std::sync::OnceLock::new(),
             cid: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             routes: RwLock::new(RouteTable::default()),
@@ -373,6 +376,7 @@ impl Server {
         }
 
         crate::sys::start(&srv)?;
+        crate::jetstream::start(&srv)?;
 
         let https = opts.https_port != 0;
         if opts.http_port != 0 || https {

@@ -75,7 +75,7 @@ fn kill_9_loses_no_acknowledged_message() {
 }
 
 fn blocks(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir.join("msgs"))
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("blocks"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();

@@ -230,6 +230,17 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what the server said (its last lines), not just the assertion.
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!(
+                "--- server log (pid {}) ---\n{}",
+                self.child.id(),
+                tail.join("\n")
+            );
+        }
     }
 }
 

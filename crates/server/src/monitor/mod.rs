@@ -21,7 +21,7 @@
 
 mod accountz;
 mod connz;
-mod format;
+pub(crate) mod format;
 mod healthz;
 mod proc_stats;
 mod query;

@@ -20,6 +20,7 @@
 mod accounts;
 mod cluster;
 mod imports;
+mod jetstream;
 mod known;
 mod mappings;
 mod permissions;
@@ -266,6 +267,8 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "connect_error_reports" => set(&mut o.connect_error_reports, d.int(pos, v)),
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),
         "accounts" => accounts::parse(o, e, d),
+        "jetstream" => jetstream::parse(o, e, d),
+        "store_dir" | "storedir" => set(&mut o.jetstream.store_dir, d.string(pos, v)),
         "tls" => o.tls = tls::parse(e, d, true),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),

@@ -210,9 +210,7 @@ fn apply_flags(
                 Id::Logtime => o.logtime = *b,
                 Id::Syslog => o.syslog = *b,
                 Id::NoAdvertise => o.cluster.no_advertise = *b,
-                Id::JetStream if *b => {
-                    warnings.push(unsupported(g.name, "JetStream is not implemented"))
-                }
+                Id::JetStream => o.jetstream.enabled = *b,
                 _ => {}
             },
             (Val::Str(s), id) => match id {
@@ -228,7 +226,7 @@ fn apply_flags(
                 Id::RemoteSyslog => o.remote_syslog = s.clone(),
                 Id::ClusterAdvertise => o.cluster.advertise = s.clone(),
                 Id::ClusterName => o.cluster.name = s.clone(),
-                Id::StoreDir => warnings.push(unsupported(g.name, "JetStream is not implemented")),
+                Id::StoreDir => o.jetstream.store_dir = s.clone(),
                 _ => {}
             },
         }

@@ -61,6 +61,24 @@ pub const DEFAULT_ROUTE_CONNECT: Duration = Duration::from_secs(1);
 pub const DEFAULT_CONNECT_ERROR_REPORTS: i64 = 3600;
 pub const DEFAULT_RECONNECT_ERROR_REPORTS: i64 = 1;
 
+/// The `jetstream` block (or `jetstream: enabled`) and the `-js`/`-sd` flags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JetStreamOpts {
+    pub enabled: bool,
+    /// Where streams live (`<store_dir>/jetstream/…`); empty: the OS temp dir's `nats`.
+    pub store_dir: String,
+    /// `max_memory_store` / `max_mem`: bytes, -1 or 0 for the default (unlimited here).
+    pub max_memory: i64,
+    /// `max_file_store` / `max_file`.
+    pub max_store: i64,
+    pub domain: String,
+    /// `sync_interval`: how often file streams are fsynced (2 minutes by default).
+    pub sync_interval: Option<Duration>,
+    /// Accounts whose block says `jetstream: enabled` or `disabled`. When none does,
+    /// every account but the system account has JetStream (nats-server's rule).
+    pub accounts: Vec<(String, bool)>,
+}
+
 /// Everything that configures a server. `Default` gives nats-server's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -115,6 +133,8 @@ pub struct Options {
     pub system_account: String,
     /// `no_system_account` (aliases `no_system`, `no_sys_acc`): no system account at all.
     pub no_system_account: bool,
+    /// `jetstream` / `-js`, `store_dir` / `-sd`.
+    pub jetstream: JetStreamOpts,
     /// `authorization { default_permissions }` (alias `permissions`): the permissions of
     /// every user of `users` that has none of its own. As in nats-server 2.9, they apply to
     /// users of the list only, not to the single user, the token or anonymous clients.
@@ -386,6 +406,7 @@ impl Default for Options {
             no_auth_user: String::new(),
             system_account: String::new(),
             no_system_account: false,
+            jetstream: JetStreamOpts::default(),
             default_permissions: None,
             debug: false,
             trace: false,

@@ -1,4 +1,4 @@
-//! The file store: messages in append-only block files (`<dir>/msgs/<id>.blk`), the
+//! The file store: messages in append-only block files (`<dir>/blocks/<id>.blk`; not `msgs/`, nats-server's own layout), the
 //! sequence index in memory, rebuilt from the blocks on open. Format, recovery and
 //! durability rules: `docs/STORE.md`.
 
@@ -97,7 +97,9 @@ struct Scan {
 impl FileStore {
     /// Opens (or creates) the store in `cfg.dir`, recovering from whatever a crash left.
     pub fn open(cfg: FileStoreConfig) -> Result<(FileStore, Recovery)> {
-        let msgs_dir = cfg.dir.join("msgs");
+        // Not `msgs/`: that is where nats-server keeps its own blocks, which we must never
+        // mistake for ours (and cut as a torn tail).
+        let msgs_dir = cfg.dir.join("blocks");
         fs::create_dir_all(&msgs_dir)?;
         let mut ids: Vec<u32> = fs::read_dir(&msgs_dir)?
             .filter_map(|e| e.ok())

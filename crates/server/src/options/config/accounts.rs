@@ -105,7 +105,22 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) -> Pending {
                     None => o.account_mappings.push((name.clone(), list)),
                 }
             }
-            "jetstream" => d.refuse(f, "JetStream is not implemented"),
+            "jetstream" => match &f.item.value {
+                Value::Bool(b) => o.jetstream.accounts.push((name.clone(), *b)),
+                Value::String(s)
+                    if matches!(s.to_ascii_lowercase().as_str(), "enabled" | "enable") =>
+                {
+                    o.jetstream.accounts.push((name.clone(), true))
+                }
+                Value::String(s)
+                    if matches!(s.to_ascii_lowercase().as_str(), "disabled" | "disable") =>
+                {
+                    o.jetstream.accounts.push((name.clone(), false))
+                }
+                // Account limits restrict what a tenant may store: not enforcing them
+                // would grant more than the configuration says.
+                _ => d.refuse(f, "account JetStream limits are not implemented"),
+            },
             "limits" => d.refuse(f, "account limits are not implemented"),
             "nkey" => d.refuse(f, "account nkeys are not implemented"),
             _ => d.unknown(f),

@@ -18,9 +18,7 @@ use Support::{Ignore, Refuse};
 pub(crate) fn top_level(key: &str) -> Option<Support> {
     Some(match key {
         "default_sentinel" => Ignore("operator mode (JWT) is not implemented"),
-        "jetstream" | "store_dir" | "storedir" | "default_js_domain" => {
-            Ignore("JetStream is not implemented")
-        }
+        "default_js_domain" => Ignore("JetStream domains across leaf nodes are not implemented"),
         "leaf" | "leafnodes" => Ignore("leaf nodes are not implemented"),
         "gateway" => Ignore("gateways are not implemented"),
         "websocket" | "ws" => Ignore("websocket is not implemented"),

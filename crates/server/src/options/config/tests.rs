@@ -420,7 +420,12 @@ fn newer_and_unimplemented_keys_are_reported_not_fatal() {
          write_timeout: \"1s\"\nport: 4999",
     );
     assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
-    assert_eq!(r.unsupported.len(), 7);
+    // JetStream is ours now: the other six are reported.
+    assert_eq!(r.unsupported.len(), 6, "{r:?}");
+    assert_eq!(
+        (o.jetstream.enabled, o.jetstream.store_dir.as_str()),
+        (true, "/data")
+    );
     assert_eq!(o.port, 4999);
     assert_eq!(o.accounts, ["A"]);
 }
@@ -587,13 +592,13 @@ fn auth_we_cannot_enforce_is_refused() {
             "{text}: {r:?}"
         );
     }
-    // Account mappings, limits, JetStream and latency tracking would change who sees
-    // what: refused too.
+    // Account mappings, limits, JetStream limits and latency tracking would change who
+    // sees what: refused too.
     for text in [
         "accounts { A: { exports: [ { service: foo, latency: { subject: lat } } ] } }",
         "accounts { A: { exports: [ { service: foo, latency: lat } ] } }",
         "accounts { A: { limits: { max_connections: 1 } } }",
-        "accounts { A: { jetstream: enabled } }",
+        "accounts { A: { jetstream: { max_mem: 1 } } }",
     ] {
         let (_, r) = apply(text);
         assert!(

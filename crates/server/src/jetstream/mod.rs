@@ -1,0 +1,506 @@
+//! JetStream on one server: the wiring between the sans-IO stream state machines
+//! (`nats-jetstream`, over `nats-store`) and the server.
+//!
+//! Each JetStream-enabled account gets internal subscriptions on `$JS.API.INFO`,
+//! `$JS.API.STREAM.>` and `$JS.API.CONSUMER.>`; requests go through a bounded queue to
+//! one task ([`run`]), which answers them through its own [`Delivery`]. Each stream
+//! subscribes (internally) to its subjects: a publish is stored on the publisher's own
+//! task, as nats-server stores a client's publish on the client's goroutine — ordering
+//! per publisher and back-pressure come for free, and the work is one `pwrite` — and the
+//! acknowledgement goes out through the publisher's [`Delivery`].
+//!
+//! Streams live in `<store_dir>/jetstream/<account>/streams/<name>/` (`stream.json`, the
+//! config and creation time, and `blocks/`, the file store); memory streams are not
+//! kept across restarts (as in nats-server). Directories written by nats-server
+//! (`meta.inf`, `msgs/`) are left alone.
+//!
+//! Not yet: consumers (their API answers with an error), mirrors and sources, republish,
+//! snapshots, clustering.
+
+mod api;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hashbrown::HashMap;
+use nats_jetstream::{Storage, Stream, StreamConfig};
+use nats_store::{FileStore, FileStoreConfig, MemStore, Store};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::account::Account;
+use crate::deliver::{Delivery, Msg};
+use crate::server::Server;
+use crate::sub::{Internal, SubRef, Subscription, Target};
+use crate::{debug, error, notice, warn};
+
+/// How many API requests may wait for the JetStream task.
+const QUEUE: usize = 4096;
+/// nats-server's default `sync_interval`.
+const DEFAULT_SYNC: Duration = Duration::from_secs(120);
+/// How often age limits are applied between publishes.
+const EXPIRE_EVERY: Duration = Duration::from_secs(1);
+
+/// One API request, queued for the task.
+struct Job {
+    account: Arc<JsAccount>,
+    subject: Box<str>,
+    reply: Option<Box<str>>,
+    hdr_len: Option<usize>,
+    data: Box<[u8]>,
+}
+
+/// A stream as the server holds it.
+pub struct StreamHandle {
+    pub stream: Mutex<Stream>,
+    /// The internal subscriptions capturing its subjects (and its direct-get ones).
+    subs: Mutex<Vec<SubRef>>,
+    /// Its directory, for file streams.
+    dir: Option<PathBuf>,
+}
+
+/// An account with JetStream.
+pub struct JsAccount {
+    pub account: Arc<Account>,
+    pub streams: Mutex<BTreeMap<String, Arc<StreamHandle>>>,
+    api_subs: Mutex<Vec<SubRef>>,
+}
+
+pub struct JetStream {
+    /// `<store_dir>/jetstream`.
+    pub dir: PathBuf,
+    pub accounts: Mutex<HashMap<String, Arc<JsAccount>>>,
+    tx: mpsc::Sender<Job>,
+    delivery: Mutex<Delivery>,
+    pub api_total: AtomicU64,
+    pub api_errors: AtomicU64,
+    sync_interval: Duration,
+    pub max_memory: i64,
+    pub max_store: i64,
+    pub domain: String,
+}
+
+/// What `stream.json` holds.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    config: StreamConfig,
+    created: i64,
+}
+
+pub fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Start JetStream if the options enable it: the store directory, every account that
+/// has it, their streams recovered from disk, and the API task.
+pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
+    let opts = srv.opts();
+    let js_opts = &opts.jetstream;
+    if !js_opts.enabled {
+        return Ok(());
+    }
+    let root = if js_opts.store_dir.is_empty() {
+        std::env::temp_dir().join("nats")
+    } else {
+        PathBuf::from(&js_opts.store_dir)
+    };
+    let dir = root.join("jetstream");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("could not create storage directory - {e}"))?;
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let js = Arc::new(JetStream {
+        dir: dir.clone(),
+        accounts: Mutex::new(HashMap::new()),
+        tx,
+        delivery: Mutex::new(Delivery::new()),
+        api_total: AtomicU64::new(0),
+        api_errors: AtomicU64::new(0),
+        sync_interval: js_opts.sync_interval.unwrap_or(DEFAULT_SYNC),
+        max_memory: js_opts.max_memory,
+        max_store: js_opts.max_store,
+        domain: js_opts.domain.clone(),
+    });
+    if srv.js.set(js.clone()).is_err() {
+        return Ok(());
+    }
+    notice!(srv.log, "Starting JetStream");
+    notice!(srv.log, "  Store Directory: \"{}\"", dir.display());
+    if !js_opts.domain.is_empty() {
+        notice!(srv.log, "  Domain:          {}", js_opts.domain);
+    }
+    let sys = srv.sys.get().map(|s| s.account.clone());
+    let explicit = &js_opts.accounts;
+    for acc in srv.accounts.list() {
+        if sys.as_ref().is_some_and(|s| Arc::ptr_eq(s, &acc)) {
+            continue;
+        }
+        let enabled = if explicit.is_empty() {
+            true
+        } else {
+            explicit.iter().any(|(n, on)| **n == *acc.name && *on)
+        };
+        if enabled {
+            enable_account(srv, &js, acc);
+        }
+    }
+    notice!(srv.log, "JetStream is ready");
+    srv.tasks.spawn(run(srv.clone(), js, rx));
+    Ok(())
+}
+
+/// Give `acc` JetStream: its API subscriptions and its streams from disk.
+fn enable_account(srv: &Server, js: &Arc<JetStream>, acc: Arc<Account>) {
+    let ja = Arc::new(JsAccount {
+        account: acc.clone(),
+        streams: Mutex::new(BTreeMap::new()),
+        api_subs: Mutex::new(Vec::new()),
+    });
+    js.accounts.lock().insert(acc.name.to_string(), ja.clone());
+    for subject in ["$JS.API.INFO", "$JS.API.STREAM.>", "$JS.API.CONSUMER.>"] {
+        let tx = js.tx.clone();
+        let account = ja.clone();
+        let handler = move |srv: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+            let job = Job {
+                account: account.clone(),
+                subject: String::from_utf8_lossy(m.subject).into(),
+                reply: m.reply.map(|r| String::from_utf8_lossy(r).into()),
+                hdr_len: m.hdr_len,
+                data: m.data.into(),
+            };
+            if tx.try_send(job).is_err() {
+                debug!(srv.log, "JetStream API queue full: dropped a request");
+            }
+        };
+        if let Some(sub) = internal_sub(srv, &acc, subject, "jetstream", Box::new(handler)) {
+            ja.api_subs.lock().push(sub);
+        }
+    }
+    recover_streams(srv, js, &ja);
+}
+
+fn internal_sub(
+    srv: &Server,
+    acc: &Arc<Account>,
+    subject: &str,
+    name: &'static str,
+    handler: Box<crate::sub::InternalFn>,
+) -> Option<SubRef> {
+    let sub = SubRef(Arc::new(Subscription::new(
+        Target::Internal(Arc::new(Internal { name, handler })),
+        acc.clone(),
+        subject.as_bytes(),
+        None,
+        subject.as_bytes(),
+        1,
+    )));
+    match srv.add_local_sub(sub.clone()) {
+        Ok(()) => Some(sub),
+        Err(_) => {
+            error!(
+                srv.log,
+                "Error setting up internal subscription on {}", subject
+            );
+            None
+        }
+    }
+}
+
+fn account_dir(js: &JetStream, acc: &Account) -> PathBuf {
+    js.dir.join(&*acc.name).join("streams")
+}
+
+/// File streams of `ja` from disk.
+fn recover_streams(srv: &Server, js: &JetStream, ja: &Arc<JsAccount>) {
+    let dir = account_dir(js, &ja.account);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let meta_path = path.join("stream.json");
+        if !meta_path.exists() {
+            if path.join("meta.inf").exists() {
+                warn!(
+                    srv.log,
+                    "Stream directory {:?} was written by nats-server; this server does not read it",
+                    path.display().to_string()
+                );
+            }
+            continue;
+        }
+        let meta: Meta = match std::fs::read(&meta_path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(m) => m,
+            Err(err) => {
+                warn!(
+                    srv.log,
+                    "  Error unmarshalling stream metafile {:?}: {}",
+                    meta_path.display().to_string(),
+                    err
+                );
+                continue;
+            }
+        };
+        let name = meta.config.name.clone();
+        match FileStore::open(FileStoreConfig::new(&path)) {
+            Ok((store, rec)) => {
+                if rec.truncated > 0 {
+                    warn!(
+                        srv.log,
+                        "  Stream '{} > {}': cut {} bytes of a torn write at the tail",
+                        ja.account.name,
+                        name,
+                        rec.truncated
+                    );
+                }
+                for (block, at, lost) in &rec.damaged {
+                    error!(
+                        srv.log,
+                        "  Stream '{} > {}': block {} damaged at {}, {} bytes unreadable",
+                        ja.account.name,
+                        name,
+                        block,
+                        at,
+                        lost
+                    );
+                }
+                let stream = Stream::new(meta.config, Box::new(store), meta.created);
+                let st = stream.state();
+                install(srv, ja, stream, Some(path));
+                notice!(
+                    srv.log,
+                    "  Restored {} messages for stream '{} > {}'",
+                    st.msgs,
+                    ja.account.name,
+                    name
+                );
+            }
+            Err(err) => error!(srv.log, "  Error recreating stream {:?}: {}", name, err),
+        }
+    }
+}
+
+/// Create a stream's store (and directory), returning it ready for [`install`].
+fn create_store(
+    js: &JetStream,
+    ja: &JsAccount,
+    cfg: &StreamConfig,
+    created: i64,
+) -> Result<(Box<dyn Store>, Option<PathBuf>), String> {
+    if cfg.storage == Storage::Memory {
+        return Ok((Box::new(MemStore::new()), None));
+    }
+    let dir = account_dir(js, &ja.account).join(&cfg.name);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    write_meta(&dir, cfg, created)?;
+    let (store, _) = FileStore::open(FileStoreConfig::new(&dir)).map_err(|e| e.to_string())?;
+    Ok((Box::new(store), Some(dir)))
+}
+
+/// `stream.json`, replaced atomically (write, sync, rename).
+fn write_meta(dir: &Path, cfg: &StreamConfig, created: i64) -> Result<(), String> {
+    let meta = Meta {
+        config: cfg.clone(),
+        created,
+    };
+    let body = serde_json::to_vec(&meta).map_err(|e| e.to_string())?;
+    let tmp = dir.join("stream.json.tmp");
+    std::fs::write(&tmp, &body).map_err(|e| e.to_string())?;
+    if let Ok(f) = std::fs::File::open(&tmp) {
+        let _ = f.sync_all();
+    }
+    std::fs::rename(&tmp, dir.join("stream.json")).map_err(|e| e.to_string())
+}
+
+/// Put a stream in its account and subscribe to its subjects.
+fn install(
+    srv: &Server,
+    ja: &Arc<JsAccount>,
+    stream: Stream,
+    dir: Option<PathBuf>,
+) -> Arc<StreamHandle> {
+    let handle = Arc::new(StreamHandle {
+        stream: Mutex::new(stream),
+        subs: Mutex::new(Vec::new()),
+        dir,
+    });
+    subscribe_stream(srv, ja, &handle);
+    let name = handle.stream.lock().config().name.clone();
+    ja.streams.lock().insert(name, handle.clone());
+    handle
+}
+
+/// The capture subscriptions of a stream (one per subject), and its direct-get ones.
+fn subscribe_stream(srv: &Server, ja: &Arc<JsAccount>, handle: &Arc<StreamHandle>) {
+    let cfg = handle.stream.lock().config().clone();
+    let mut subs = Vec::new();
+    for subject in &cfg.subjects {
+        let weak = Arc::downgrade(handle);
+        let handler = move |srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>| {
+            let Some(h) = weak.upgrade() else { return };
+            let split = m.hdr_len.unwrap_or(0).min(m.data.len());
+            let (hdr, data) = m.data.split_at(split);
+            let subject = String::from_utf8_lossy(m.subject);
+            let out = h
+                .stream
+                .lock()
+                .publish(&subject, hdr, data, now_nanos(), m.reply.is_some());
+            if let (Some(reply), Some(ack)) = (m.reply, out.ack) {
+                d.publish(
+                    srv,
+                    &sub.account,
+                    None,
+                    true,
+                    Msg {
+                        subject: reply,
+                        reply: None,
+                        hdr_len: None,
+                        data: &ack,
+                    },
+                );
+            }
+        };
+        if let Some(s) = internal_sub(
+            srv,
+            &ja.account,
+            subject,
+            "jetstream stream",
+            Box::new(handler),
+        ) {
+            subs.push(s);
+        }
+    }
+    if cfg.allow_direct {
+        for subject in [
+            format!("$JS.API.DIRECT.GET.{}", cfg.name),
+            format!("$JS.API.DIRECT.GET.{}.>", cfg.name),
+        ] {
+            let weak = Arc::downgrade(handle);
+            let handler = move |srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>| {
+                let Some(h) = weak.upgrade() else { return };
+                api::direct_get(srv, d, &sub.account, &h, m);
+            };
+            if let Some(s) = internal_sub(
+                srv,
+                &ja.account,
+                &subject,
+                "jetstream direct",
+                Box::new(handler),
+            ) {
+                subs.push(s);
+            }
+        }
+    }
+    *handle.subs.lock() = subs;
+}
+
+fn unsubscribe_stream(srv: &Server, handle: &StreamHandle) {
+    for s in handle.subs.lock().drain(..) {
+        srv.remove_sub(&s, false);
+    }
+}
+
+/// The JetStream task: API requests, periodic syncs and age limits.
+async fn run(srv: Arc<Server>, js: Arc<JetStream>, mut rx: mpsc::Receiver<Job>) {
+    let mut sync = tokio::time::interval(js.sync_interval);
+    sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut expire = tokio::time::interval(EXPIRE_EVERY);
+    expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = srv.shutdown.cancelled() => {
+                flush_all(&srv, &js);
+                return;
+            }
+            job = rx.recv() => {
+                let Some(job) = job else { return };
+                api::handle(&srv, &js, job);
+            }
+            _ = sync.tick() => flush_all(&srv, &js),
+            _ = expire.tick() => {
+                let now = now_nanos();
+                for h in all_streams(&js) {
+                    let mut s = h.stream.lock();
+                    if s.config().max_age > 0 {
+                        s.expire(now);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn all_streams(js: &JetStream) -> Vec<Arc<StreamHandle>> {
+    let accounts: Vec<Arc<JsAccount>> = js.accounts.lock().values().cloned().collect();
+    accounts
+        .iter()
+        .flat_map(|a| a.streams.lock().values().cloned().collect::<Vec<_>>())
+        .collect()
+}
+
+/// fsync every file stream (every `sync_interval`, and at shutdown).
+fn flush_all(srv: &Server, js: &JetStream) {
+    for h in all_streams(js) {
+        if h.dir.is_some() {
+            if let Err(e) = h.stream.lock().store_mut().flush() {
+                error!(srv.log, "JetStream failed to sync a stream: {}", e);
+            }
+        }
+    }
+}
+
+impl JetStream {
+    fn publish(
+        &self,
+        srv: &Server,
+        acc: &Arc<Account>,
+        subject: &str,
+        hdr: Option<usize>,
+        body: &[u8],
+    ) {
+        let mut d = self.delivery.lock();
+        d.publish(
+            srv,
+            acc,
+            None,
+            true,
+            Msg {
+                subject: subject.as_bytes(),
+                reply: None,
+                hdr_len: hdr,
+                data: body,
+            },
+        );
+        d.flush(srv);
+    }
+
+    /// Streams and bytes used, for `$JS.API.INFO` and `/jsz`: (memory, storage, streams).
+    pub fn usage(&self, ja: &JsAccount) -> (u64, u64, usize) {
+        let streams = ja.streams.lock();
+        let (mut mem, mut file) = (0, 0);
+        for h in streams.values() {
+            let s = h.stream.lock();
+            let bytes = s.state().bytes;
+            match s.config().storage {
+                Storage::Memory => mem += bytes,
+                Storage::File => file += bytes,
+            }
+        }
+        (mem, file, streams.len())
+    }
+}
+
+pub(crate) fn count_api(js: &JetStream, error: bool) {
+    js.api_total.fetch_add(1, Ordering::Relaxed);
+    if error {
+        js.api_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}

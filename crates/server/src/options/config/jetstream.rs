@@ -1,0 +1,112 @@
+//! The `jetstream` block as nats-server 2.9.10's `parseJetStream` reads it: a bool,
+//! `enabled`/`disabled`, or a map (which enables unless `enabled: false`).
+
+use nats_conf::{Entry, Value};
+
+use super::value::{effective, Diag};
+use crate::options::Options;
+
+pub(crate) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
+    let (pos, v) = (&e.item.pos, &e.item.value);
+    match v {
+        Value::Bool(b) => o.jetstream.enabled = *b,
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "enabled" | "enable" => o.jetstream.enabled = true,
+            "disabled" | "disable" => o.jetstream.enabled = false,
+            _ => d.error(
+                pos,
+                format!("Expected 'enabled' or 'disabled' for string value, got '{s}'"),
+            ),
+        },
+        Value::Map(m) => {
+            let mut enable = true;
+            for f in effective(m) {
+                let (fpos, fv) = (&f.item.pos, &f.item.value);
+                match f.key.to_ascii_lowercase().as_str() {
+                    "store" | "store_dir" | "storedir" => {
+                        if !o.jetstream.store_dir.is_empty() {
+                            d.error(fpos, "Duplicate 'store_dir' configuration");
+                        } else if let Some(s) = d.string(fpos, fv) {
+                            o.jetstream.store_dir = s;
+                        }
+                    }
+                    "max_memory_store" | "max_mem_store" | "max_mem" => match storage_size(fv) {
+                        Ok(n) => o.jetstream.max_memory = n,
+                        Err(err) => d.error(fpos, format!("max_mem_store {err}")),
+                    },
+                    "max_file_store" | "max_file" => match storage_size(fv) {
+                        Ok(n) => o.jetstream.max_store = n,
+                        Err(err) => d.error(fpos, format!("max_file_store {err}")),
+                    },
+                    "domain" => {
+                        if let Some(s) = d.string(fpos, fv) {
+                            o.jetstream.domain = s;
+                        }
+                    }
+                    "enable" | "enabled" => {
+                        if let Some(b) = d.bool(fpos, fv) {
+                            enable = b;
+                        }
+                    }
+                    "sync_interval" => {
+                        if let Some(dur) = super::duration(d, "sync_interval", fpos, fv) {
+                            o.jetstream.sync_interval = Some(dur);
+                        }
+                    }
+                    "key" | "ek" | "encryption_key" | "cipher" => {
+                        d.refuse(f, "encryption at rest is not implemented")
+                    }
+                    "extension_hint" | "unique_tag" | "max_outstanding_catchup" | "limits" => {
+                        d.unsupported(f, "a JetStream clustering or limits option")
+                    }
+                    _ => d.unknown(f),
+                }
+            }
+            o.jetstream.enabled = enable;
+        }
+        other => d.error(
+            pos,
+            format!(
+                "Expected map, bool or string to define JetStream, got {}",
+                super::value::go_type(other)
+            ),
+        ),
+    }
+}
+
+/// nats-server's `getStorageSize`: a number, or a string with a K/M/G/T suffix (powers
+/// of 1024, an optional trailing `B`).
+fn storage_size(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(n) => Ok(*n),
+        Value::String(s) => {
+            let t = s.trim().to_ascii_uppercase();
+            let t = t.strip_suffix('B').unwrap_or(&t);
+            let (num, mult) = match t.chars().last() {
+                Some('K') => (&t[..t.len() - 1], 1i64 << 10),
+                Some('M') => (&t[..t.len() - 1], 1 << 20),
+                Some('G') => (&t[..t.len() - 1], 1 << 30),
+                Some('T') => (&t[..t.len() - 1], 1 << 40),
+                _ => (t, 1),
+            };
+            num.trim()
+                .parse::<i64>()
+                .map(|n| n.saturating_mul(mult))
+                .map_err(|_| format!("could not parse storage size {s:?}"))
+        }
+        _ => Err("should be a number or a size string".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(storage_size(&Value::String("1G".into())), Ok(1 << 30));
+        assert_eq!(storage_size(&Value::String("512MB".into())), Ok(512 << 20));
+        assert_eq!(storage_size(&Value::Int(42)), Ok(42));
+        assert!(storage_size(&Value::String("lots".into())).is_err());
+    }
+}
