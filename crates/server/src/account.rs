@@ -12,7 +12,7 @@
 //! Service imports and the response mappings of service exports hang here
 //! (`imports.rs`); later slices add limits and JetStream state.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -46,6 +46,10 @@ pub struct Account {
     /// added per read batch.
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
+    /// Local client connections bound to this account (Go's `numLocalConnections`): a
+    /// client counts in `$G` from its acceptance until its CONNECT moves it elsewhere.
+    /// Read by the `$SYS.ACCOUNT.<acc>.SERVER.CONNS` events.
+    pub conns: AtomicI64,
     /// Service imports of this account (set at start; unset for accounts without any, so
     /// the publish path pays one atomic load).
     pub service_imports: OnceLock<crate::imports::ServiceImports>,
@@ -65,6 +69,7 @@ impl Account {
             out_bytes: AtomicU64::new(0),
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
+            conns: AtomicI64::new(0),
             service_imports: OnceLock::new(),
             responses: OnceLock::new(),
         }
@@ -72,6 +77,11 @@ impl Account {
 
     pub fn is_global(&self) -> bool {
         &*self.name == GLOBAL_ACCOUNT
+    }
+
+    /// Local client connections bound to this account now.
+    pub fn num_conns(&self) -> usize {
+        self.conns.load(Ordering::Relaxed).max(0) as usize
     }
 }
 

@@ -81,6 +81,8 @@ impl ClientState {
         nonce: Option<Box<str>>,
     ) -> ClientState {
         let o = srv.opts();
+        // Like Go's, an accepted client counts in `$G` until its CONNECT says otherwise.
+        bind_conn(&srv, srv.global());
         let (mapper, mappings_gen) = Mapper::current(&srv, srv.global());
         let mapper = mapper.map(Box::new);
         ClientState {
@@ -553,6 +555,10 @@ impl ClientState {
             .accounts
             .lookup(name.as_bytes())
             .unwrap_or_else(|| self.srv.global().clone());
+        if !Arc::ptr_eq(&acc, &self.acc) {
+            unbind_conn(&self.srv, &self.acc);
+            bind_conn(&self.srv, &acc);
+        }
         self.conn.meta.lock().account = Some(acc.clone());
         self.acc = acc;
         self.refresh_mapper();
@@ -874,6 +880,7 @@ impl ClientState {
         );
         let subs = srv.remove_conn_subs(&self.conn);
         srv.clients.lock().remove(&self.conn.cid);
+        unbind_conn(srv, &self.acc);
         let closed = srv.remember_closed(&self.conn, &subs);
         drop(subs);
         // Go's DISCONNECT advisory, for every account but `$G`.
@@ -886,6 +893,23 @@ impl ClientState {
         // large in it.
         self.conn.release_buffers();
         self.conn.meta.lock().auth = None;
+    }
+}
+
+/// A client joined `acc`: count it and send Go's account connections event (Go's
+/// `addClient`, which reports every account, `$G` included).
+fn bind_conn(srv: &Server, acc: &Arc<Account>) {
+    let n = acc.conns.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(sys) = srv.sys.get() {
+        sys.account_conns_changed(acc, n.max(0) as usize);
+    }
+}
+
+/// A client left `acc` (Go's `removeClient`: no event for `$G`).
+fn unbind_conn(srv: &Server, acc: &Arc<Account>) {
+    let n = acc.conns.fetch_sub(1, Ordering::Relaxed) - 1;
+    if let (false, Some(sys)) = (acc.is_global(), srv.sys.get()) {
+        sys.account_conns_changed(acc, n.max(0) as usize);
     }
 }
 

@@ -19,8 +19,8 @@ mod events;
 mod requests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
 use hashbrown::HashMap;
 use parking_lot::Mutex;
@@ -40,6 +40,9 @@ const QUEUE: usize = 4096;
 /// STATSZ heartbeats start this often and double up to [`HEARTBEAT`] (Go's schedule).
 const FIRST_HEARTBEAT: Duration = Duration::from_millis(250);
 const HEARTBEAT: Duration = Duration::from_secs(30);
+/// An account with connections repeats its connections event this often (Go's
+/// `eventsHBInterval`).
+const ACC_CONNS_HEARTBEAT: Duration = Duration::from_secs(30);
 /// A server not heard of for this long is forgotten (Go's `orphMax`).
 const ORPHAN_AFTER: Duration = Duration::from_secs(150);
 
@@ -63,6 +66,9 @@ enum Service {
     OwnConnz,
     /// `$SYS.REQ.ACCOUNT.PING.STATZ` in every other account: its own STATZ.
     OwnStatz,
+    /// `$SYS.REQ.ACCOUNT.<acc>.CONNS`: that account's connections event, if it has local
+    /// connections.
+    AccountConns,
 }
 
 /// Work for the system task.
@@ -78,6 +84,8 @@ enum Job {
         data: Box<[u8]>,
     },
     Connected(Box<events::ClientFacts>),
+    /// An account's number of local connections changed (to this).
+    AccountConns(Arc<Account>, usize),
     Disconnected(Arc<ClosedConn>),
 }
 
@@ -147,6 +155,29 @@ impl System {
         let _ = self.tx.try_send(Job::Connected(Box::new(facts)));
     }
 
+    /// A client joined or left `acc`, which now has `conns` local connections (Go's
+    /// `accConnsUpdate`; the count is taken at the change, as Go's).
+    pub fn account_conns_changed(&self, acc: &Arc<Account>, conns: usize) {
+        let _ = self.tx.try_send(Job::AccountConns(acc.clone(), conns));
+    }
+
+    /// Send `acc`'s connections event on `subjects`; returns whether it still has
+    /// connections (and so wants a heartbeat).
+    fn send_account_conns(
+        &self,
+        srv: &Server,
+        acc: &Account,
+        conns: usize,
+        subjects: &[&str],
+    ) -> bool {
+        let (id, now) = (crate::ids::nuid(), SystemTime::now());
+        for subject in subjects {
+            let body = events::account_conns_json(srv, self.next_seq(), (&id, now), acc, conns);
+            self.publish(srv, subject, None, &body);
+        }
+        conns > 0
+    }
+
     /// A client of an account other than `$G` is gone.
     pub fn client_disconnected(&self, closed: Arc<ClosedConn>) {
         let _ = self.tx.try_send(Job::Disconnected(closed));
@@ -202,6 +233,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
             "$SYS.REQ.ACCOUNT.PING.STATZ".into(),
             Service::AccountPingStatz,
         ),
+        ("$SYS.REQ.ACCOUNT.*.CONNS".into(), Service::AccountConns),
     ];
     for ep in requests::SERVER_ENDPOINTS {
         subjects.push((format!("$SYS.REQ.SERVER.PING.{ep}"), Service::ServerZ(ep)));
@@ -287,12 +319,24 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
     let mut next_beat = FIRST_HEARTBEAT;
     let beat = tokio::time::sleep(next_beat);
     tokio::pin!(beat);
+    // Accounts with connections, and when their next connections heartbeat is due.
+    let mut acc_beats: HashMap<Arc<str>, (Weak<Account>, Instant)> = HashMap::new();
+    let acc_beat = tokio::time::sleep(ACC_CONNS_HEARTBEAT);
+    tokio::pin!(acc_beat);
     loop {
         tokio::select! {
             _ = srv.shutdown.cancelled() => return,
             job = rx.recv() => {
                 let Some(job) = job else { return };
-                handle(&srv, &sys, job);
+                if let Some((acc, live)) = handle(&srv, &sys, job) {
+                    if live {
+                        let due = Instant::now() + ACC_CONNS_HEARTBEAT;
+                        acc_beats.insert(acc.name.clone(), (Arc::downgrade(&acc), due));
+                    } else {
+                        acc_beats.remove(&acc.name);
+                    }
+                    reset_acc_beat(acc_beat.as_mut(), &acc_beats);
+                }
             }
             _ = &mut beat => {
                 let subject = format!("$SYS.SERVER.{}.STATSZ", srv.id);
@@ -301,11 +345,56 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
                 next_beat = (next_beat * 2).min(HEARTBEAT);
                 beat.as_mut().reset(tokio::time::Instant::now() + next_beat);
             }
+            _ = &mut acc_beat => {
+                let now = Instant::now();
+                acc_beats.retain(|_, (acc, due)| {
+                    if *due > now {
+                        return true;
+                    }
+                    let Some(acc) = acc.upgrade() else { return false };
+                    *due = now + ACC_CONNS_HEARTBEAT;
+                    let subjects = acc_conns_subjects(&acc.name);
+                    sys.send_account_conns(&srv, &acc, acc.num_conns(), &subjects.each())
+                });
+                reset_acc_beat(acc_beat.as_mut(), &acc_beats);
+            }
         }
     }
 }
 
-fn handle(srv: &Server, sys: &System, job: Job) {
+/// Wake the account heartbeat timer at the earliest due heartbeat.
+fn reset_acc_beat(
+    sleep: std::pin::Pin<&mut tokio::time::Sleep>,
+    beats: &HashMap<Arc<str>, (Weak<Account>, Instant)>,
+) {
+    let due = beats
+        .values()
+        .map(|(_, d)| *d)
+        .min()
+        .unwrap_or_else(|| Instant::now() + ACC_CONNS_HEARTBEAT);
+    sleep.reset(tokio::time::Instant::from_std(due));
+}
+
+/// The two subjects of an account's connections event: Go 2.9.10 sends both, the old
+/// one first.
+struct AccConnsSubjects(String, String);
+
+impl AccConnsSubjects {
+    fn each(&self) -> [&str; 2] {
+        [&self.0, &self.1]
+    }
+}
+
+fn acc_conns_subjects(name: &str) -> AccConnsSubjects {
+    AccConnsSubjects(
+        format!("$SYS.SERVER.ACCOUNT.{name}.CONNS"),
+        format!("$SYS.ACCOUNT.{name}.SERVER.CONNS"),
+    )
+}
+
+/// Handle one job; for an account connections event (sent or answered), the account
+/// and whether it still has connections.
+fn handle(srv: &Server, sys: &System, job: Job) -> Option<(Arc<Account>, bool)> {
     match job {
         Job::Request {
             service,
@@ -316,6 +405,9 @@ fn handle(srv: &Server, sys: &System, job: Job) {
             data,
         } => {
             let body = data.get(hdr_len.unwrap_or(0)..).unwrap_or(&[]);
+            if service == Service::AccountConns {
+                return requests::account_conns(srv, sys, &subject, reply.as_deref(), body);
+            }
             let req = requests::Request {
                 service,
                 account: &account,
@@ -324,6 +416,11 @@ fn handle(srv: &Server, sys: &System, job: Job) {
                 body,
             };
             requests::answer(srv, sys, req);
+        }
+        Job::AccountConns(acc, conns) => {
+            let subjects = acc_conns_subjects(&acc.name);
+            let live = sys.send_account_conns(srv, &acc, conns, &subjects.each());
+            return Some((acc, live));
         }
         Job::Connected(facts) => {
             let subject = format!("$SYS.ACCOUNT.{}.CONNECT", facts.account);
@@ -336,4 +433,5 @@ fn handle(srv: &Server, sys: &System, job: Job) {
             sys.publish(srv, &subject, None, &body);
         }
     }
+    None
 }
