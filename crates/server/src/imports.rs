@@ -31,7 +31,7 @@
 //! Lock: `Responses::map` is a leaf, held for one map operation.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hashbrown::HashMap;
 use nats_sublist::subject::subject_matches;
@@ -41,6 +41,7 @@ use parking_lot::Mutex;
 use crate::account::Account;
 use crate::conn::Conn;
 use crate::deliver::{Delivery, Msg};
+use crate::latency::Track;
 use crate::options::{Options, ResponseType, DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD};
 use crate::server::Server;
 use crate::sub::{Internal, SubRef, Subscription, Target};
@@ -90,6 +91,10 @@ pub struct ServiceImport {
     exporter: Arc<Account>,
     response_type: ResponseType,
     threshold: Duration,
+    /// The export's latency tracking: (sampling, results subject).
+    latency: Option<(u8, Arc<str>)>,
+    /// The import's `share`.
+    share: bool,
 }
 
 /// The service imports of one account (set once at start).
@@ -120,6 +125,8 @@ struct Resp {
     threshold: Duration,
     /// Last request or response: a mapping expires `threshold` after it.
     ts: Instant,
+    /// A sampled request (latency tracking) whose first response is still to come.
+    track: Option<Box<Track>>,
 }
 
 /// An exporting account's response mappings (set once at start on accounts whose
@@ -152,10 +159,20 @@ impl Responses {
         }
     }
 
-    /// Remember a new request's reply mapping; returns the reply to use in the exporter.
-    fn add(&self, dest: &Arc<Account>, reply: &[u8], imp: &ServiceImport) -> Box<[u8]> {
+    /// Remember a new request's reply mapping; returns the reply to use in the exporter
+    /// (ending in `.T` when the request is tracked, as Go's).
+    fn add(
+        &self,
+        dest: &Arc<Account>,
+        reply: &[u8],
+        imp: &ServiceImport,
+        track: Option<Box<Track>>,
+    ) -> Box<[u8]> {
         let mut r = self.prefix.to_vec();
         base62(self.rng.lock().u64(..), &mut r);
+        if track.is_some() {
+            r.extend_from_slice(b".T");
+        }
         let r: Box<[u8]> = r.into();
         self.map.lock().insert(
             r.clone(),
@@ -165,20 +182,28 @@ impl Responses {
                 response_type: imp.response_type,
                 threshold: imp.threshold,
                 ts: Instant::now(),
+                track,
             },
         );
         r
     }
 
-    fn remove(&self, reply: &[u8]) {
-        self.map.lock().remove(reply);
+    fn remove(&self, reply: &[u8]) -> Option<Box<Track>> {
+        self.map.lock().remove(reply).and_then(|r| r.track)
     }
 
-    /// Drop mappings whose threshold passed.
-    fn sweep(&self, now: Instant) {
-        self.map
-            .lock()
-            .retain(|_, r| now.duration_since(r.ts) <= r.threshold);
+    /// Drop mappings whose threshold passed; returns the tracked requests among them
+    /// (never answered: Go's 504).
+    fn sweep(&self, now: Instant) -> Vec<Track> {
+        let mut timed_out = Vec::new();
+        self.map.lock().retain(|_, r| {
+            let keep = now.duration_since(r.ts) <= r.threshold;
+            if !keep {
+                timed_out.extend(r.track.take().map(|t| *t));
+            }
+            keep
+        });
+        timed_out
     }
 
     /// How many mappings are pending (tests, monitoring).
@@ -212,7 +237,11 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                         && nats_sublist::subject::is_subset_match(&imp.subject, &e.subject)
                 })
             })
-            .and_then(|e| e.service);
+            .and_then(|e| e.service.clone());
+        let latency = export
+            .as_ref()
+            .and_then(|s| s.latency.as_ref())
+            .map(|l| (l.sampling, Arc::from(l.subject.as_str())));
         let (rt, threshold) = export
             .map(|s| (s.response_type, s.response_threshold))
             .unwrap_or((
@@ -235,6 +264,8 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                 exporter,
                 response_type: rt,
                 threshold,
+                latency,
+                share: imp.share,
             });
     }
     for (name, list) in services {
@@ -316,7 +347,7 @@ fn on_response(srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>) {
         return;
     };
     let now = Instant::now();
-    let (dest, to, remove_after) = {
+    let (dest, to, remove_after, track) = {
         let mut map = resp.map.lock();
         let Some(r) = map.get_mut(m.subject) else {
             return;
@@ -329,12 +360,21 @@ fn on_response(srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>) {
         // empty message (the end of a chunked or streamed response).
         let done = r.response_type == ResponseType::Singleton || m.data.is_empty();
         r.ts = now;
-        let out = (r.dest.clone(), r.to.clone(), done);
+        let out = (r.dest.clone(), r.to.clone(), done, r.track.take());
         if done {
             map.remove(m.subject);
         }
         out
     };
+    if let Some(t) = track {
+        // The first response of a sampled request: Go's `sendTrackingLatency`.
+        let responder = match d.publisher() {
+            Some(cid) if !d.from_route() => srv.clients.lock().get(&cid).cloned(),
+            _ => None,
+        };
+        let outcome = crate::latency::Outcome::Answered(responder.as_deref());
+        send_metric(srv, d, &sub.account, &t, outcome);
+    }
     let msg = Msg {
         subject: &to,
         reply: None,
@@ -363,9 +403,28 @@ pub fn process_service_import(
     let mut subject = Vec::with_capacity(m.subject.len() + 16);
     imp.rewrite.apply(m.subject, &mut subject);
     let responses = imp.exporter.responses.get();
+    // Latency tracking: only for imports of a tracked export.
+    let track = imp.latency.as_ref().and_then(|(sampling, lsubj)| {
+        let hdr = m.hdr_len.and_then(|h| m.data.get(..h)).unwrap_or(&[]);
+        let header = crate::latency::should_sample(*sampling, hdr)?;
+        Some(Box::new(Track {
+            requester: requester.clone(),
+            share: imp.share,
+            subject: lsubj.clone(),
+            ts: Instant::now(),
+            wall: SystemTime::now(),
+            header,
+        }))
+    });
     let nrr = match (m.reply, responses) {
-        (Some(reply), Some(r)) => Some(r.add(importer, reply, imp)),
-        _ => None,
+        (Some(reply), Some(r)) => Some(r.add(importer, reply, imp, track)),
+        _ => {
+            if let Some(t) = track {
+                let outcome = crate::latency::Outcome::BadRequest;
+                send_metric(srv, d, &imp.exporter, &t, outcome);
+            }
+            None
+        }
     };
     let rtt = requester
         .meta
@@ -387,8 +446,34 @@ pub fn process_service_import(
         },
     );
     if let (false, Some(n), Some(r)) = (delivered, &nrr, responses) {
-        r.remove(n);
+        if let Some(t) = r.remove(n) {
+            let outcome = crate::latency::Outcome::Unavailable;
+            send_metric(srv, d, &imp.exporter, &t, outcome);
+        }
     }
+}
+
+/// Publish a latency metric on the tracked export's subject in the exporting account.
+fn send_metric(
+    srv: &Server,
+    d: &mut Delivery,
+    exporter: &Arc<Account>,
+    t: &Track,
+    outcome: crate::latency::Outcome<'_>,
+) {
+    let body = crate::latency::metric_json(srv, t, outcome);
+    d.publish(
+        srv,
+        exporter,
+        None,
+        true,
+        Msg {
+            subject: t.subject.as_bytes(),
+            reply: None,
+            hdr_len: None,
+            data: &body,
+        },
+    );
 }
 
 /// The message with Go's `Nats-Request-Info` header set (replacing one the requester
@@ -443,11 +528,16 @@ fn spawn_sweeper(srv: &Arc<Server>, every: Duration) {
             }
             let Some(srv) = weak.upgrade() else { return };
             let now = Instant::now();
+            let mut d = Delivery::new();
             for acc in srv.accounts.list() {
                 if let Some(r) = acc.responses.get() {
-                    r.sweep(now);
+                    for t in r.sweep(now) {
+                        let outcome = crate::latency::Outcome::Timeout;
+                        send_metric(&srv, &mut d, &acc, &t, outcome);
+                    }
                 }
             }
+            d.flush(&srv);
         }
     });
 }

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod ids;
 pub mod imports;
 pub mod lame_duck;
+pub mod latency;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;
