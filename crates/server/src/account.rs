@@ -50,9 +50,11 @@ pub struct Account {
     /// client counts in `$G` from its acceptance until its CONNECT moves it elsewhere.
     /// Read by the `$SYS.ACCOUNT.<acc>.SERVER.CONNS` events.
     pub conns: AtomicI64,
-    /// Service imports of this account (set at start; unset for accounts without any, so
-    /// the publish path pays one atomic load).
-    pub service_imports: OnceLock<crate::imports::ServiceImports>,
+    /// Service imports of this account (`None` without any). Replaced whole by a
+    /// reload, which then bumps `ImportState::gen`; client readers keep their own
+    /// `Arc` and check the generation once per batch, so the publish path of an account
+    /// without imports pays one branch.
+    pub service_imports: RwLock<Option<Arc<crate::imports::ServiceImports>>>,
     /// Response mappings of an account whose service exports are imported.
     pub responses: OnceLock<crate::imports::Responses>,
 }
@@ -70,7 +72,7 @@ impl Account {
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
             conns: AtomicI64::new(0),
-            service_imports: OnceLock::new(),
+            service_imports: RwLock::new(None),
             responses: OnceLock::new(),
         }
     }

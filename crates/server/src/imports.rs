@@ -30,6 +30,7 @@
 //!
 //! Lock: `Responses::map` is a leaf, held for one map operation.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -212,18 +213,38 @@ impl Responses {
     }
 }
 
-/// Wire the configured exports and imports onto the accounts of a server that is
-/// starting (before any listener is up).
+/// The wiring a server holds between reloads (`Server::imports`).
+#[derive(Default)]
+pub struct ImportState {
+    /// Bumped when any account's service imports changed; client readers compare it once
+    /// per read batch and pick up their account's new list ([`Account::service_imports`]).
+    pub gen: AtomicU64,
+    /// The internal subscriptions that carry stream imports, with what they were made for.
+    streams: Mutex<Vec<StreamSub>>,
+    /// The response sweeper runs (started with the first service import).
+    sweeper: AtomicBool,
+}
+
+/// One stream import's internal subscription in the exporter.
+struct StreamSub {
+    importer: Weak<Account>,
+    exporter: Weak<Account>,
+    /// (importer, exporter, subject in the exporter, subject in the importer)
+    key: [String; 4],
+    sub: SubRef,
+}
+
+/// Wire the configured exports and imports onto the accounts: at start (before any
+/// listener is up) and on every reload, which may add, change or remove them. Stream
+/// imports that did not change keep their subscription (no message is lost or doubled
+/// across a reload); the others are unsubscribed or subscribed. Each account's service
+/// imports are replaced whole and readers pick them up before their next batch.
 pub fn wire(srv: &Arc<Server>, opts: &Options) {
+    wire_streams(srv, opts);
     let mut services: HashMap<String, Vec<ServiceImport>> = HashMap::new();
-    let mut min_threshold: Option<Duration> = None;
-    for imp in &opts.imports {
+    for imp in opts.imports.iter().filter(|i| i.service) {
         let importer = srv.accounts.get_or_create(&imp.account);
         let exporter = srv.accounts.get_or_create(&imp.from_account);
-        if !imp.service {
-            add_stream_import(srv, &importer, &exporter, &imp.subject, &imp.to);
-            continue;
-        }
         // The export that grants it (exact subject, else the first pattern covering it).
         let export = opts
             .exports
@@ -248,14 +269,12 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                 ResponseType::Singleton,
                 DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD,
             ));
-        min_threshold = Some(min_threshold.map_or(threshold, |m| m.min(threshold)));
-        if exporter.responses.get().is_none() {
-            let _ = exporter.responses.set(Responses::new());
+        if exporter.responses.set(Responses::new()).is_ok() {
             add_response_sub(srv, &exporter);
         }
         // Service: requests on `to` (the importer's subject) go to `subject`.
         services
-            .entry(imp.account.clone())
+            .entry(importer.name.to_string())
             .or_default()
             .push(ServiceImport {
                 from: imp.to.as_bytes().into(),
@@ -268,12 +287,72 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                 share: imp.share,
             });
     }
-    for (name, list) in services {
-        let acc = srv.accounts.get_or_create(&name);
-        let _ = acc.service_imports.set(ServiceImports { list });
+    let any = !services.is_empty();
+    for acc in srv.accounts.list() {
+        let list = services.remove(&*acc.name);
+        let mut cur = acc.service_imports.write();
+        if cur.is_none() && list.is_none() {
+            continue;
+        }
+        *cur = list.map(|list| Arc::new(ServiceImports { list }));
     }
-    if let Some(t) = min_threshold {
-        spawn_sweeper(srv, t);
+    srv.imports.gen.fetch_add(1, Ordering::Release);
+    if any && !srv.imports.sweeper.swap(true, Ordering::AcqRel) {
+        spawn_sweeper(srv);
+    }
+}
+
+/// Make the stream imports' internal subscriptions match `opts`.
+fn wire_streams(srv: &Server, opts: &Options) {
+    let wanted: Vec<[String; 4]> = opts
+        .imports
+        .iter()
+        .filter(|i| !i.service)
+        .map(|i| {
+            [
+                i.account.clone(),
+                i.from_account.clone(),
+                i.subject.clone(),
+                i.to.clone(),
+            ]
+        })
+        .collect();
+    let registered = |w: &Weak<Account>, name: &str| {
+        w.upgrade().is_some_and(|a| {
+            srv.accounts
+                .lookup(name.as_bytes())
+                .is_some_and(|r| Arc::ptr_eq(&a, &r))
+        })
+    };
+    let mut streams = srv.imports.streams.lock();
+    let mut gone = Vec::new();
+    streams.retain(|s| {
+        let keep = wanted.contains(&s.key)
+            && registered(&s.importer, &s.key[0])
+            && registered(&s.exporter, &s.key[1]);
+        if !keep {
+            gone.push(s.sub.clone());
+        }
+        keep
+    });
+    for key in wanted {
+        if streams.iter().any(|s| s.key == key) {
+            continue;
+        }
+        let importer = srv.accounts.get_or_create(&key[0]);
+        let exporter = srv.accounts.get_or_create(&key[1]);
+        if let Some(sub) = add_stream_import(srv, &importer, &exporter, &key[2], &key[3]) {
+            streams.push(StreamSub {
+                importer: Arc::downgrade(&importer),
+                exporter: Arc::downgrade(&exporter),
+                key,
+                sub,
+            });
+        }
+    }
+    drop(streams);
+    for sub in gone {
+        srv.remove_sub(&sub, false);
     }
 }
 
@@ -283,7 +362,7 @@ fn internal_sub(
     subject: &str,
     name: &'static str,
     f: Box<crate::sub::InternalFn>,
-) {
+) -> Option<SubRef> {
     let sub = SubRef(Arc::new(Subscription::new(
         Target::Internal(Arc::new(Internal { name, handler: f })),
         acc.clone(),
@@ -293,7 +372,7 @@ fn internal_sub(
         1,
     )));
     // Subjects were validated with the options.
-    let _ = srv.add_local_sub(sub);
+    srv.add_local_sub(sub.clone()).ok().map(|_| sub)
 }
 
 fn add_stream_import(
@@ -302,7 +381,7 @@ fn add_stream_import(
     exporter: &Arc<Account>,
     from: &str,
     to: &str,
-) {
+) -> Option<SubRef> {
     let dest: Weak<Account> = Arc::downgrade(importer);
     let rewrite = Rewrite::new(from, to);
     internal_sub(
@@ -323,7 +402,7 @@ fn add_stream_import(
                 },
             );
         }),
-    );
+    )
 }
 
 fn add_response_sub(srv: &Server, exporter: &Arc<Account>) {
@@ -513,10 +592,9 @@ fn with_request_info(m: Msg<'_>, account: &str, rtt: u64) -> (usize, Vec<u8>) {
     (h, out)
 }
 
-/// Expire response mappings every `every` (at least a second), as Go's response
-/// threshold timers do.
-fn spawn_sweeper(srv: &Arc<Server>, every: Duration) {
-    let every = every.max(Duration::from_secs(1));
+/// Expire response mappings every second, as Go's response threshold timers do.
+fn spawn_sweeper(srv: &Arc<Server>) {
+    let every = Duration::from_secs(1);
     let weak = Arc::downgrade(srv);
     let stop = srv.shutdown.clone();
     srv.tasks.spawn(async move {
