@@ -19,7 +19,7 @@ mod events;
 mod requests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use hashbrown::HashMap;
@@ -156,26 +156,28 @@ impl System {
     }
 
     /// A client joined or left `acc`, which now has `conns` local connections (Go's
-    /// `accConnsUpdate`; the count is taken at the change, as Go's).
+    /// `accConnsUpdate`; the count is taken at the change, as Go's). Only when someone
+    /// (a client or a route) listens on one of the event's subjects is the system task
+    /// woken: without listeners Go's publish goes nowhere either, and waking the task on
+    /// every connect would cost the accepting reader for nothing.
     pub fn account_conns_changed(&self, acc: &Arc<Account>, conns: usize) {
-        let _ = self.tx.try_send(Job::AccountConns(acc.clone(), conns));
+        let subjects = acc_conns_subjects(&acc.name);
+        let heard = subjects.each().iter().any(|s| {
+            let r = self.account.sl.match_subject(s.as_bytes());
+            !r.psubs.is_empty() || !r.qsubs.is_empty()
+        });
+        if heard {
+            let _ = self.tx.try_send(Job::AccountConns(acc.clone(), conns));
+        }
     }
 
-    /// Send `acc`'s connections event on `subjects`; returns whether it still has
-    /// connections (and so wants a heartbeat).
-    fn send_account_conns(
-        &self,
-        srv: &Server,
-        acc: &Account,
-        conns: usize,
-        subjects: &[&str],
-    ) -> bool {
+    /// Send `acc`'s connections event on `subjects`.
+    fn send_account_conns(&self, srv: &Server, acc: &Account, conns: usize, subjects: &[&str]) {
         let (id, now) = (crate::ids::nuid(), SystemTime::now());
         for subject in subjects {
             let body = events::account_conns_json(srv, self.next_seq(), (&id, now), acc, conns);
             self.publish(srv, subject, None, &body);
         }
-        conns > 0
     }
 
     /// A client of an account other than `$G` is gone.
@@ -319,24 +321,18 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
     let mut next_beat = FIRST_HEARTBEAT;
     let beat = tokio::time::sleep(next_beat);
     tokio::pin!(beat);
-    // Accounts with connections, and when their next connections heartbeat is due.
-    let mut acc_beats: HashMap<Arc<str>, (Weak<Account>, Instant)> = HashMap::new();
-    let acc_beat = tokio::time::sleep(ACC_CONNS_HEARTBEAT);
-    tokio::pin!(acc_beat);
+    // Every account with connections repeats its connections event (Go: 30 s after its
+    // last one; here on one 30 s beat for all).
+    let mut acc_beat = tokio::time::interval_at(
+        tokio::time::Instant::now() + ACC_CONNS_HEARTBEAT,
+        ACC_CONNS_HEARTBEAT,
+    );
     loop {
         tokio::select! {
             _ = srv.shutdown.cancelled() => return,
             job = rx.recv() => {
                 let Some(job) = job else { return };
-                if let Some((acc, live)) = handle(&srv, &sys, job) {
-                    if live {
-                        let due = Instant::now() + ACC_CONNS_HEARTBEAT;
-                        acc_beats.insert(acc.name.clone(), (Arc::downgrade(&acc), due));
-                    } else {
-                        acc_beats.remove(&acc.name);
-                    }
-                    reset_acc_beat(acc_beat.as_mut(), &acc_beats);
-                }
+                handle(&srv, &sys, job);
             }
             _ = &mut beat => {
                 let subject = format!("$SYS.SERVER.{}.STATSZ", srv.id);
@@ -345,34 +341,17 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
                 next_beat = (next_beat * 2).min(HEARTBEAT);
                 beat.as_mut().reset(tokio::time::Instant::now() + next_beat);
             }
-            _ = &mut acc_beat => {
-                let now = Instant::now();
-                acc_beats.retain(|_, (acc, due)| {
-                    if *due > now {
-                        return true;
+            _ = acc_beat.tick() => {
+                for acc in srv.accounts.list() {
+                    let conns = acc.num_conns();
+                    if conns > 0 {
+                        let subjects = acc_conns_subjects(&acc.name);
+                        sys.send_account_conns(&srv, &acc, conns, &subjects.each());
                     }
-                    let Some(acc) = acc.upgrade() else { return false };
-                    *due = now + ACC_CONNS_HEARTBEAT;
-                    let subjects = acc_conns_subjects(&acc.name);
-                    sys.send_account_conns(&srv, &acc, acc.num_conns(), &subjects.each())
-                });
-                reset_acc_beat(acc_beat.as_mut(), &acc_beats);
+                }
             }
         }
     }
-}
-
-/// Wake the account heartbeat timer at the earliest due heartbeat.
-fn reset_acc_beat(
-    sleep: std::pin::Pin<&mut tokio::time::Sleep>,
-    beats: &HashMap<Arc<str>, (Weak<Account>, Instant)>,
-) {
-    let due = beats
-        .values()
-        .map(|(_, d)| *d)
-        .min()
-        .unwrap_or_else(|| Instant::now() + ACC_CONNS_HEARTBEAT);
-    sleep.reset(tokio::time::Instant::from_std(due));
 }
 
 /// The two subjects of an account's connections event: Go 2.9.10 sends both, the old
@@ -392,9 +371,7 @@ fn acc_conns_subjects(name: &str) -> AccConnsSubjects {
     )
 }
 
-/// Handle one job; for an account connections event (sent or answered), the account
-/// and whether it still has connections.
-fn handle(srv: &Server, sys: &System, job: Job) -> Option<(Arc<Account>, bool)> {
+fn handle(srv: &Server, sys: &System, job: Job) {
     match job {
         Job::Request {
             service,
@@ -406,7 +383,8 @@ fn handle(srv: &Server, sys: &System, job: Job) -> Option<(Arc<Account>, bool)> 
         } => {
             let body = data.get(hdr_len.unwrap_or(0)..).unwrap_or(&[]);
             if service == Service::AccountConns {
-                return requests::account_conns(srv, sys, &subject, reply.as_deref(), body);
+                requests::account_conns(srv, sys, &subject, reply.as_deref(), body);
+                return;
             }
             let req = requests::Request {
                 service,
@@ -419,8 +397,7 @@ fn handle(srv: &Server, sys: &System, job: Job) -> Option<(Arc<Account>, bool)> 
         }
         Job::AccountConns(acc, conns) => {
             let subjects = acc_conns_subjects(&acc.name);
-            let live = sys.send_account_conns(srv, &acc, conns, &subjects.each());
-            return Some((acc, live));
+            sys.send_account_conns(srv, &acc, conns, &subjects.each());
         }
         Job::Connected(facts) => {
             let subject = format!("$SYS.ACCOUNT.{}.CONNECT", facts.account);
@@ -433,5 +410,4 @@ fn handle(srv: &Server, sys: &System, job: Job) -> Option<(Arc<Account>, bool)> 
             sys.publish(srv, &subject, None, &body);
         }
     }
-    None
 }

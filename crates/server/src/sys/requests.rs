@@ -210,15 +210,14 @@ fn envelope(srv: &Server, sys: &System, result: Result<Vec<u8>, (u16, String)>) 
 
 /// `$SYS.REQ.ACCOUNT.<acc>.CONNS` (Go's `connsRequest`): when the account is ours and
 /// has local connections, its connections event goes to the reply subject. The body may
-/// be Go's `{"acc": …}`, which must name the subject's account. Returns the account
-/// (its heartbeat restarts, as in Go).
+/// be Go's `{"acc": …}`, which must name the subject's account.
 pub(super) fn account_conns(
     srv: &Server,
     sys: &System,
     subject: &str,
     reply: Option<&str>,
     body: &[u8],
-) -> Option<(Arc<Account>, bool)> {
+) -> Option<()> {
     let tokens: Vec<&str> = subject.split('.').collect();
     let [_, _, _, name, _] = tokens[..] else {
         return None;
@@ -251,6 +250,6 @@ pub(super) fn account_conns(
         return None;
     }
     let reply = reply?;
-    let live = sys.send_account_conns(srv, &acc, conns, &[reply]);
-    Some((acc, live))
+    sys.send_account_conns(srv, &acc, conns, &[reply]);
+    Some(())
 }
