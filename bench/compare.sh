@@ -68,6 +68,8 @@ WORKLOADS=(
 	"reqrep|w_reqrep"
 	"route-pubsub|w_route_pubsub"
 	"route-reqrep|w_route_reqrep"
+	"import-reqrep|w_import_reqrep"
+	"import-fanout|w_import_fanout"
 	"conns|w_conns"
 	"subs|w_subs"
 )

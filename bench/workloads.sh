@@ -89,6 +89,49 @@ w_route_reqrep() {
 	record_latency "route-reqrep-${RR_SIZE}B" "$kind" "$round"
 }
 
+# 6b. across accounts: a service import (requesters in B, responders in A, the request
+# and its reply mapped through the import) and a stream import (publisher in A,
+# subscribers in B). `_BENCH_SYNC.>` is imported too so that the bench's interest
+# sync (publish on one side, receive on the other) crosses the accounts.
+IMPORT_CONF=$WORK/import-accounts.conf
+cat >"$IMPORT_CONF" <<'CONF'
+accounts {
+  A { users: [{user: a, password: a}]
+      exports: [ {service: "bench.import.rr"}, {stream: "bench.import.fan"},
+                 {stream: "_BENCH_SYNC.>"}, {service: "_BENCH_SYNC.>"} ] }
+  B { users: [{user: b, password: b}]
+      imports: [ {service: {account: A, subject: "bench.import.rr"}}
+                 {stream: {account: A, subject: "bench.import.fan"}}
+                 {service: {account: A, subject: "_BENCH_SYNC.>"}, to: "_BENCH_SYNC.>"}
+                 {stream: {account: A, subject: "_BENCH_SYNC.>"}} ] }
+}
+CONF
+
+# user_url USER URL: nats://USER:USER@host:port
+user_url() { echo "${2/:\/\//://$1:$1@}"; }
+
+w_import_reqrep() {
+	local kind=$1 round=$2 ok=true
+	start_server "$kind" "import-rr-$kind-$round" -c "$IMPORT_CONF"
+	run_bench "$SRV_PID" bench bench.import.rr --pub-server "$(user_url b "$SRV_URL")" \
+		--sub-server "$(user_url a "$SRV_URL")" --pub 1 --sub 1 --request --reply \
+		--msgs "$RR_MSGS" --size "$RR_SIZE" --raw || ok=false
+	stop_server "$SRV_PID"
+	$ok || { record_fail "import-reqrep-${RR_SIZE}B" "$kind" "$round"; return 0; }
+	record_latency "import-reqrep-${RR_SIZE}B" "$kind" "$round"
+}
+
+w_import_fanout() {
+	local kind=$1 round=$2 ok=true name="import-fanout-1x$FANOUT_SUBS-${GROUP_SIZE}B"
+	start_server "$kind" "import-fan-$kind-$round" -c "$IMPORT_CONF"
+	run_bench "$SRV_PID" bench bench.import.fan --pub-server "$(user_url a "$SRV_URL")" \
+		--sub-server "$(user_url b "$SRV_URL")" --pub 1 --sub "$FANOUT_SUBS" \
+		--msgs "$FANOUT_MSGS" --size "$GROUP_SIZE" --raw --seq || ok=false
+	stop_server "$SRV_PID"
+	$ok || { record_fail "$name" "$kind" "$round"; return 0; }
+	record_run "$name" delivered msgs/s higher "$kind" "$round" "$(jget .sub.msgs_per_sec)"
+}
+
 # 7. many idle connections, one subscription each: server RSS per connection and the
 # time to connect them all.
 w_conns() {

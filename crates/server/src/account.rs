@@ -12,7 +12,7 @@
 //! Service imports and the response mappings of service exports hang here
 //! (`imports.rs`); later slices add limits and JetStream state.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -46,9 +46,15 @@ pub struct Account {
     /// added per read batch.
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
-    /// Service imports of this account (set at start; unset for accounts without any, so
-    /// the publish path pays one atomic load).
-    pub service_imports: OnceLock<crate::imports::ServiceImports>,
+    /// Local client connections bound to this account (Go's `numLocalConnections`): a
+    /// client counts in `$G` from its acceptance until its CONNECT moves it elsewhere.
+    /// Read by the `$SYS.ACCOUNT.<acc>.SERVER.CONNS` events.
+    pub conns: AtomicI64,
+    /// Service imports of this account (`None` without any). Replaced whole by a
+    /// reload, which then bumps `ImportState::gen`; client readers keep their own
+    /// `Arc` and check the generation once per batch, so the publish path of an account
+    /// without imports pays one branch.
+    pub service_imports: RwLock<Option<Arc<crate::imports::ServiceImports>>>,
     /// Response mappings of an account whose service exports are imported.
     pub responses: OnceLock<crate::imports::Responses>,
 }
@@ -65,13 +71,19 @@ impl Account {
             out_bytes: AtomicU64::new(0),
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
-            service_imports: OnceLock::new(),
+            conns: AtomicI64::new(0),
+            service_imports: RwLock::new(None),
             responses: OnceLock::new(),
         }
     }
 
     pub fn is_global(&self) -> bool {
         &*self.name == GLOBAL_ACCOUNT
+    }
+
+    /// Local client connections bound to this account now.
+    pub fn num_conns(&self) -> usize {
+        self.conns.load(Ordering::Relaxed).max(0) as usize
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Delivery {
     /// This delivery serves a route's reader (set by the first `route_msg`): internal
     /// handlers then forward to local subscribers only (the one-hop rule).
     from_route: bool,
+    /// While an internal handler runs: the cid of the client that published the message
+    /// (`None` for a route or the server itself).
+    publisher: Option<u64>,
     /// Messages and bytes delivered in this batch (added to the server totals at flush).
     out_msgs: u64,
     out_bytes: u64,
@@ -164,7 +167,7 @@ impl Delivery {
             self.send_to_routes(srv, acc.name.as_bytes(), &r, m);
         }
         self.expire(srv);
-        self.run_internal(srv, m);
+        self.run_internal(srv, m, from.map(|c| c.cid));
         delivered
     }
 
@@ -212,7 +215,7 @@ impl Delivery {
             }
         }
         self.expire(srv);
-        self.run_internal(srv, m);
+        self.run_internal(srv, m, None);
     }
 
     /// Count a delivery to an internal subscription (auto-unsubscribe applies as to a
@@ -226,7 +229,9 @@ impl Delivery {
     }
 
     /// Run the handlers of the internal subscriptions the current message matched.
-    fn run_internal(&mut self, srv: &Server, m: Msg<'_>) {
+    /// `from` is the publishing client's cid, which a handler reads as
+    /// [`Self::publisher`].
+    fn run_internal(&mut self, srv: &Server, m: Msg<'_>, from: Option<u64>) {
         if self.internal.is_empty() {
             return;
         }
@@ -235,6 +240,8 @@ impl Delivery {
             self.depth += 1;
             for sub in &subs {
                 if let Target::Internal(h) = &sub.target {
+                    // Set before each handler: an earlier one's own publish changed it.
+                    self.publisher = from;
                     (h.handler)(srv, self, sub, m);
                 }
             }
@@ -274,6 +281,11 @@ impl Delivery {
         self.from_route
     }
 
+    /// In an internal handler: the cid of the client whose publish it is handling.
+    pub fn publisher(&self) -> Option<u64> {
+        self.publisher
+    }
+
     /// Deliver a message produced inside the server (an import) in account `acc` to
     /// local subscribers only: plain client and internal subscriptions, and one local
     /// member of each queue group. Routes never get it: the servers they lead to do the
@@ -309,7 +321,7 @@ impl Delivery {
             }
         }
         self.expire(srv);
-        self.run_internal(srv, m);
+        self.run_internal(srv, m, None);
         delivered
     }
 

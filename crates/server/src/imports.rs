@@ -30,8 +30,9 @@
 //!
 //! Lock: `Responses::map` is a leaf, held for one map operation.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hashbrown::HashMap;
 use nats_sublist::subject::subject_matches;
@@ -41,6 +42,7 @@ use parking_lot::Mutex;
 use crate::account::Account;
 use crate::conn::Conn;
 use crate::deliver::{Delivery, Msg};
+use crate::latency::Track;
 use crate::options::{Options, ResponseType, DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD};
 use crate::server::Server;
 use crate::sub::{Internal, SubRef, Subscription, Target};
@@ -90,6 +92,10 @@ pub struct ServiceImport {
     exporter: Arc<Account>,
     response_type: ResponseType,
     threshold: Duration,
+    /// The export's latency tracking: (sampling, results subject).
+    latency: Option<(u8, Arc<str>)>,
+    /// The import's `share`.
+    share: bool,
 }
 
 /// The service imports of one account (set once at start).
@@ -120,6 +126,8 @@ struct Resp {
     threshold: Duration,
     /// Last request or response: a mapping expires `threshold` after it.
     ts: Instant,
+    /// A sampled request (latency tracking) whose first response is still to come.
+    track: Option<Box<Track>>,
 }
 
 /// An exporting account's response mappings (set once at start on accounts whose
@@ -152,10 +160,20 @@ impl Responses {
         }
     }
 
-    /// Remember a new request's reply mapping; returns the reply to use in the exporter.
-    fn add(&self, dest: &Arc<Account>, reply: &[u8], imp: &ServiceImport) -> Box<[u8]> {
+    /// Remember a new request's reply mapping; returns the reply to use in the exporter
+    /// (ending in `.T` when the request is tracked, as Go's).
+    fn add(
+        &self,
+        dest: &Arc<Account>,
+        reply: &[u8],
+        imp: &ServiceImport,
+        track: Option<Box<Track>>,
+    ) -> Box<[u8]> {
         let mut r = self.prefix.to_vec();
         base62(self.rng.lock().u64(..), &mut r);
+        if track.is_some() {
+            r.extend_from_slice(b".T");
+        }
         let r: Box<[u8]> = r.into();
         self.map.lock().insert(
             r.clone(),
@@ -165,20 +183,28 @@ impl Responses {
                 response_type: imp.response_type,
                 threshold: imp.threshold,
                 ts: Instant::now(),
+                track,
             },
         );
         r
     }
 
-    fn remove(&self, reply: &[u8]) {
-        self.map.lock().remove(reply);
+    fn remove(&self, reply: &[u8]) -> Option<Box<Track>> {
+        self.map.lock().remove(reply).and_then(|r| r.track)
     }
 
-    /// Drop mappings whose threshold passed.
-    fn sweep(&self, now: Instant) {
-        self.map
-            .lock()
-            .retain(|_, r| now.duration_since(r.ts) <= r.threshold);
+    /// Drop mappings whose threshold passed; returns the tracked requests among them
+    /// (never answered: Go's 504).
+    fn sweep(&self, now: Instant) -> Vec<Track> {
+        let mut timed_out = Vec::new();
+        self.map.lock().retain(|_, r| {
+            let keep = now.duration_since(r.ts) <= r.threshold;
+            if !keep {
+                timed_out.extend(r.track.take().map(|t| *t));
+            }
+            keep
+        });
+        timed_out
     }
 
     /// How many mappings are pending (tests, monitoring).
@@ -187,18 +213,38 @@ impl Responses {
     }
 }
 
-/// Wire the configured exports and imports onto the accounts of a server that is
-/// starting (before any listener is up).
+/// The wiring a server holds between reloads (`Server::imports`).
+#[derive(Default)]
+pub struct ImportState {
+    /// Bumped when any account's service imports changed; client readers compare it once
+    /// per read batch and pick up their account's new list ([`Account::service_imports`]).
+    pub gen: AtomicU64,
+    /// The internal subscriptions that carry stream imports, with what they were made for.
+    streams: Mutex<Vec<StreamSub>>,
+    /// The response sweeper runs (started with the first service import).
+    sweeper: AtomicBool,
+}
+
+/// One stream import's internal subscription in the exporter.
+struct StreamSub {
+    importer: Weak<Account>,
+    exporter: Weak<Account>,
+    /// (importer, exporter, subject in the exporter, subject in the importer)
+    key: [String; 4],
+    sub: SubRef,
+}
+
+/// Wire the configured exports and imports onto the accounts: at start (before any
+/// listener is up) and on every reload, which may add, change or remove them. Stream
+/// imports that did not change keep their subscription (no message is lost or doubled
+/// across a reload); the others are unsubscribed or subscribed. Each account's service
+/// imports are replaced whole and readers pick them up before their next batch.
 pub fn wire(srv: &Arc<Server>, opts: &Options) {
+    wire_streams(srv, opts);
     let mut services: HashMap<String, Vec<ServiceImport>> = HashMap::new();
-    let mut min_threshold: Option<Duration> = None;
-    for imp in &opts.imports {
+    for imp in opts.imports.iter().filter(|i| i.service) {
         let importer = srv.accounts.get_or_create(&imp.account);
         let exporter = srv.accounts.get_or_create(&imp.from_account);
-        if !imp.service {
-            add_stream_import(srv, &importer, &exporter, &imp.subject, &imp.to);
-            continue;
-        }
         // The export that grants it (exact subject, else the first pattern covering it).
         let export = opts
             .exports
@@ -212,21 +258,23 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                         && nats_sublist::subject::is_subset_match(&imp.subject, &e.subject)
                 })
             })
-            .and_then(|e| e.service);
+            .and_then(|e| e.service.clone());
+        let latency = export
+            .as_ref()
+            .and_then(|s| s.latency.as_ref())
+            .map(|l| (l.sampling, Arc::from(l.subject.as_str())));
         let (rt, threshold) = export
             .map(|s| (s.response_type, s.response_threshold))
             .unwrap_or((
                 ResponseType::Singleton,
                 DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD,
             ));
-        min_threshold = Some(min_threshold.map_or(threshold, |m| m.min(threshold)));
-        if exporter.responses.get().is_none() {
-            let _ = exporter.responses.set(Responses::new());
+        if exporter.responses.set(Responses::new()).is_ok() {
             add_response_sub(srv, &exporter);
         }
         // Service: requests on `to` (the importer's subject) go to `subject`.
         services
-            .entry(imp.account.clone())
+            .entry(importer.name.to_string())
             .or_default()
             .push(ServiceImport {
                 from: imp.to.as_bytes().into(),
@@ -235,14 +283,76 @@ pub fn wire(srv: &Arc<Server>, opts: &Options) {
                 exporter,
                 response_type: rt,
                 threshold,
+                latency,
+                share: imp.share,
             });
     }
-    for (name, list) in services {
-        let acc = srv.accounts.get_or_create(&name);
-        let _ = acc.service_imports.set(ServiceImports { list });
+    let any = !services.is_empty();
+    for acc in srv.accounts.list() {
+        let list = services.remove(&*acc.name);
+        let mut cur = acc.service_imports.write();
+        if cur.is_none() && list.is_none() {
+            continue;
+        }
+        *cur = list.map(|list| Arc::new(ServiceImports { list }));
     }
-    if let Some(t) = min_threshold {
-        spawn_sweeper(srv, t);
+    srv.imports.gen.fetch_add(1, Ordering::Release);
+    if any && !srv.imports.sweeper.swap(true, Ordering::AcqRel) {
+        spawn_sweeper(srv);
+    }
+}
+
+/// Make the stream imports' internal subscriptions match `opts`.
+fn wire_streams(srv: &Server, opts: &Options) {
+    let wanted: Vec<[String; 4]> = opts
+        .imports
+        .iter()
+        .filter(|i| !i.service)
+        .map(|i| {
+            [
+                i.account.clone(),
+                i.from_account.clone(),
+                i.subject.clone(),
+                i.to.clone(),
+            ]
+        })
+        .collect();
+    let registered = |w: &Weak<Account>, name: &str| {
+        w.upgrade().is_some_and(|a| {
+            srv.accounts
+                .lookup(name.as_bytes())
+                .is_some_and(|r| Arc::ptr_eq(&a, &r))
+        })
+    };
+    let mut streams = srv.imports.streams.lock();
+    let mut gone = Vec::new();
+    streams.retain(|s| {
+        let keep = wanted.contains(&s.key)
+            && registered(&s.importer, &s.key[0])
+            && registered(&s.exporter, &s.key[1]);
+        if !keep {
+            gone.push(s.sub.clone());
+        }
+        keep
+    });
+    for key in wanted {
+        if streams.iter().any(|s| s.key == key) {
+            continue;
+        }
+        let importer = srv.accounts.get_or_create(&key[0]);
+        let exporter = srv.accounts.get_or_create(&key[1]);
+        if let Some(sub) = add_stream_import(srv, &importer, &exporter, &key[2], &key[3]) {
+            streams.push(StreamSub {
+                importer: Arc::downgrade(&importer),
+                exporter: Arc::downgrade(&exporter),
+                key,
+                sub,
+            });
+        }
+    }
+    drop(streams);
+    for sub in gone {
+        srv.remove_sub(&sub, false);
     }
 }
 
@@ -252,7 +362,7 @@ fn internal_sub(
     subject: &str,
     name: &'static str,
     f: Box<crate::sub::InternalFn>,
-) {
+) -> Option<SubRef> {
     let sub = SubRef(Arc::new(Subscription::new(
         Target::Internal(Arc::new(Internal { name, handler: f })),
         acc.clone(),
@@ -262,7 +372,7 @@ fn internal_sub(
         1,
     )));
     // Subjects were validated with the options.
-    let _ = srv.add_local_sub(sub);
+    srv.add_local_sub(sub.clone()).ok().map(|_| sub)
 }
 
 fn add_stream_import(
@@ -271,7 +381,7 @@ fn add_stream_import(
     exporter: &Arc<Account>,
     from: &str,
     to: &str,
-) {
+) -> Option<SubRef> {
     let dest: Weak<Account> = Arc::downgrade(importer);
     let rewrite = Rewrite::new(from, to);
     internal_sub(
@@ -292,7 +402,7 @@ fn add_stream_import(
                 },
             );
         }),
-    );
+    )
 }
 
 fn add_response_sub(srv: &Server, exporter: &Arc<Account>) {
@@ -316,7 +426,7 @@ fn on_response(srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>) {
         return;
     };
     let now = Instant::now();
-    let (dest, to, remove_after) = {
+    let (dest, to, remove_after, track) = {
         let mut map = resp.map.lock();
         let Some(r) = map.get_mut(m.subject) else {
             return;
@@ -329,12 +439,21 @@ fn on_response(srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>) {
         // empty message (the end of a chunked or streamed response).
         let done = r.response_type == ResponseType::Singleton || m.data.is_empty();
         r.ts = now;
-        let out = (r.dest.clone(), r.to.clone(), done);
+        let out = (r.dest.clone(), r.to.clone(), done, r.track.take());
         if done {
             map.remove(m.subject);
         }
         out
     };
+    if let Some(t) = track {
+        // The first response of a sampled request: Go's `sendTrackingLatency`.
+        let responder = match d.publisher() {
+            Some(cid) if !d.from_route() => srv.clients.lock().get(&cid).cloned(),
+            _ => None,
+        };
+        let outcome = crate::latency::Outcome::Answered(responder.as_deref());
+        send_metric(srv, d, &sub.account, &t, outcome);
+    }
     let msg = Msg {
         subject: &to,
         reply: None,
@@ -363,9 +482,28 @@ pub fn process_service_import(
     let mut subject = Vec::with_capacity(m.subject.len() + 16);
     imp.rewrite.apply(m.subject, &mut subject);
     let responses = imp.exporter.responses.get();
+    // Latency tracking: only for imports of a tracked export.
+    let track = imp.latency.as_ref().and_then(|(sampling, lsubj)| {
+        let hdr = m.hdr_len.and_then(|h| m.data.get(..h)).unwrap_or(&[]);
+        let header = crate::latency::should_sample(*sampling, hdr)?;
+        Some(Box::new(Track {
+            requester: requester.clone(),
+            share: imp.share,
+            subject: lsubj.clone(),
+            ts: Instant::now(),
+            wall: SystemTime::now(),
+            header,
+        }))
+    });
     let nrr = match (m.reply, responses) {
-        (Some(reply), Some(r)) => Some(r.add(importer, reply, imp)),
-        _ => None,
+        (Some(reply), Some(r)) => Some(r.add(importer, reply, imp, track)),
+        _ => {
+            if let Some(t) = track {
+                let outcome = crate::latency::Outcome::BadRequest;
+                send_metric(srv, d, &imp.exporter, &t, outcome);
+            }
+            None
+        }
     };
     let rtt = requester
         .meta
@@ -387,8 +525,34 @@ pub fn process_service_import(
         },
     );
     if let (false, Some(n), Some(r)) = (delivered, &nrr, responses) {
-        r.remove(n);
+        if let Some(t) = r.remove(n) {
+            let outcome = crate::latency::Outcome::Unavailable;
+            send_metric(srv, d, &imp.exporter, &t, outcome);
+        }
     }
+}
+
+/// Publish a latency metric on the tracked export's subject in the exporting account.
+fn send_metric(
+    srv: &Server,
+    d: &mut Delivery,
+    exporter: &Arc<Account>,
+    t: &Track,
+    outcome: crate::latency::Outcome<'_>,
+) {
+    let body = crate::latency::metric_json(srv, t, outcome);
+    d.publish(
+        srv,
+        exporter,
+        None,
+        true,
+        Msg {
+            subject: t.subject.as_bytes(),
+            reply: None,
+            hdr_len: None,
+            data: &body,
+        },
+    );
 }
 
 /// The message with Go's `Nats-Request-Info` header set (replacing one the requester
@@ -428,10 +592,9 @@ fn with_request_info(m: Msg<'_>, account: &str, rtt: u64) -> (usize, Vec<u8>) {
     (h, out)
 }
 
-/// Expire response mappings every `every` (at least a second), as Go's response
-/// threshold timers do.
-fn spawn_sweeper(srv: &Arc<Server>, every: Duration) {
-    let every = every.max(Duration::from_secs(1));
+/// Expire response mappings every second, as Go's response threshold timers do.
+fn spawn_sweeper(srv: &Arc<Server>) {
+    let every = Duration::from_secs(1);
     let weak = Arc::downgrade(srv);
     let stop = srv.shutdown.clone();
     srv.tasks.spawn(async move {
@@ -443,11 +606,16 @@ fn spawn_sweeper(srv: &Arc<Server>, every: Duration) {
             }
             let Some(srv) = weak.upgrade() else { return };
             let now = Instant::now();
+            let mut d = Delivery::new();
             for acc in srv.accounts.list() {
                 if let Some(r) = acc.responses.get() {
-                    r.sweep(now);
+                    for t in r.sweep(now) {
+                        let outcome = crate::latency::Outcome::Timeout;
+                        send_metric(&srv, &mut d, &acc, &t, outcome);
+                    }
                 }
             }
+            d.flush(&srv);
         }
     });
 }

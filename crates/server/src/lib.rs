@@ -16,6 +16,7 @@ pub mod ids;
 pub mod imports;
 pub mod jetstream;
 pub mod lame_duck;
+pub mod latency;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;

@@ -1,8 +1,8 @@
 //! Configuration reload (SIGHUP, `--signal reload`): read the config file again, lay the
 //! command-line flags over it, refuse changes that need a restart (listen addresses,
 //! server name, …) and apply the rest — log levels, limits, authorization, routes — to
-//! the running server (subject mappings too: readers pick up a new set before their next
-//! batch). One `Reloaded: <option> = <value>` line per change, as
+//! the running server (subject mappings, exports and imports too: readers pick up a new
+//! set before their next batch). One `Reloaded: <option> = <value>` line per change, as
 //! nats-server logs them.
 
 use std::sync::atomic::Ordering;
@@ -72,6 +72,13 @@ fn try_reload(srv: &Arc<Server>, args: &[String]) -> Result<(), String> {
     }
     if old.accounts != new.accounts {
         apply_accounts(srv, &new);
+    }
+    if old.accounts != new.accounts || old.exports != new.exports || old.imports != new.imports {
+        // As nats-server: new imports take effect, removed ones stop delivering, clients
+        // stay connected (readers take their account's new service imports before their
+        // next batch).
+        crate::imports::wire(srv, &new);
+        crate::debug!(srv.log, "Reloaded: exports and imports");
     }
     if (old.mappings != new.mappings || old.account_mappings != new.account_mappings)
         && crate::mapping::install(srv, &new)
@@ -349,10 +356,6 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             "config reload not supported for NoSystemAccount: old={}, new={}",
             old.no_system_account, new.no_system_account
         ));
-    }
-    // Exports and imports are wired at start (`imports::wire`).
-    if old.exports != new.exports || old.imports != new.imports {
-        return Err("config reload not supported for account exports and imports".into());
     }
     for (name, o, n) in fixed {
         if o != n {

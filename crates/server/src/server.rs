@@ -182,6 +182,8 @@ pub struct Server {
     /// (`Account::mappings`); client readers compare it once per read batch (see
     /// `mapping::Mapper`).
     pub mappings_gen: AtomicU64,
+    /// Exports and imports as wired (`imports::wire`, at start and on reload).
+    pub imports: crate::imports::ImportState,
     /// The rustls configurations of the `tls {}` and `cluster { tls {} }` blocks; a
     /// reload replaces them (new handshakes use the new certificates).
     pub tls: RwLock<crate::tls::TlsState>,
@@ -323,6 +325,7 @@ impl Server {
             stats: ServerStats::default(),
             auth_gen: AtomicU64::new(0),
             mappings_gen: AtomicU64::new(0),
+            imports: Default::default(),
             tls: RwLock::new(
                 crate::tls::TlsState::from_options(&opts).map_err(|e| anyhow::anyhow!(e))?,
             ),

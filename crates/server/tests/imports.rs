@@ -61,6 +61,17 @@ const BAD: &[&str] = &[
     "B { imports: [ {service: 1} ] }",
     "A { exports: [ {stream: foo, bogus: 1} ] }",
     "A { exports: [ {stream: foo} ] }\n B { imports: [ {stream: {account: A, subject: foo, what: 1}} ] }",
+    // service latency tracking
+    "A { exports: [ {stream: foo, latency: lat} ] }",
+    "A { exports: [ {service: foo, latency: {sampling: 0, subject: lat}} ] }",
+    "A { exports: [ {service: foo, latency: {sampling: 101, subject: lat}} ] }",
+    "A { exports: [ {service: foo, latency: {sampling: \"x%\", subject: lat}} ] }",
+    "A { exports: [ {service: foo, latency: {sampling: 50}} ] }",
+    "A { exports: [ {service: foo, latency: 5} ] }",
+    "A { exports: [ {service: foo, latency: {subject: \"lat.*\"}} ] }",
+    "A { exports: [ {service: foo, latency: foo} ] }",
+    "A { exports: [ {service: \"foo.*\", latency: foo.bar} ] }",
+    "A { exports: [ {service: foo, response_type: stream, latency: lat} ] }",
 ];
 
 #[test]

@@ -364,3 +364,80 @@ async fn accounts_see_their_own_connections_and_stats() {
         assert_eq!(st[0]["acc"], "A");
     }
 }
+
+/// Go 2.9.10's account connection events (`io.nats.server.advisory.v1.account_connections`)
+/// on both subjects, the old and the new, when a client joins or leaves an account (an
+/// accepted client counts in `$G` until its CONNECT moves it), and the answer to
+/// `$SYS.REQ.ACCOUNT.<acc>.CONNS`: same subjects, key sets and counts from Go and us.
+#[tokio::test]
+async fn account_connection_events_and_requests() {
+    let mut shapes = Vec::new();
+    for go in [false, true] {
+        let (_d, s) = server(go, "s1", "", &[]);
+        let sys = login(&s, "sys").await;
+        let mut events = sys.subscribe("$SYS.SERVER.ACCOUNT.*.CONNS").await.unwrap();
+        let mut new_events = sys.subscribe("$SYS.ACCOUNT.*.SERVER.CONNS").await.unwrap();
+        sys.flush().await.unwrap();
+        let a = login(&s, "a").await;
+        a.publish("x", "12345".into()).await.unwrap();
+        a.flush().await.unwrap();
+        // While A has a connection, CONNS is answered (with the event itself).
+        let r = gather_n(
+            &sys,
+            "$SYS.REQ.ACCOUNT.A.CONNS",
+            "",
+            1,
+            Duration::from_secs(2),
+        )
+        .await;
+        assert_eq!(r.len(), 1, "go={go}");
+        assert_eq!(r[0]["acc"], "A", "go={go}: {}", r[0]);
+        assert_eq!(r[0]["conns"], 1, "go={go}: {}", r[0]);
+        // A body naming another account is refused; an account without connections, or
+        // one we do not know, gets no answer.
+        let body = r#"{"acc":"B"}"#;
+        let none = Duration::from_millis(300);
+        assert!(gather(&sys, "$SYS.REQ.ACCOUNT.A.CONNS", body, none)
+            .await
+            .is_empty());
+        assert!(gather(&sys, "$SYS.REQ.ACCOUNT.NOPE.CONNS", "", none)
+            .await
+            .is_empty());
+        drop(a);
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // $G (accept: 1) then A (CONNECT: 1, close: 0), each on both subjects.
+        while got.len() < 6 {
+            let m = tokio::select! {
+                m = events.next() => m,
+                m = new_events.next() => m,
+                _ = tokio::time::sleep_until(deadline) => None,
+            };
+            let Some(m) = m else { break };
+            let v: Value = serde_json::from_slice(&m.payload).unwrap();
+            got.push((m.subject.to_string(), v));
+        }
+        let seen: Vec<(String, i64)> = got
+            .iter()
+            .map(|(s, v)| (s.clone(), v["conns"].as_i64().unwrap_or(-1)))
+            .collect();
+        for (subject, conns) in [
+            ("$SYS.SERVER.ACCOUNT.$G.CONNS", 1),
+            ("$SYS.ACCOUNT.$G.SERVER.CONNS", 1),
+            ("$SYS.SERVER.ACCOUNT.A.CONNS", 1),
+            ("$SYS.ACCOUNT.A.SERVER.CONNS", 1),
+            ("$SYS.SERVER.ACCOUNT.A.CONNS", 0),
+            ("$SYS.ACCOUNT.A.SERVER.CONNS", 0),
+        ] {
+            assert!(
+                seen.contains(&(subject.to_string(), conns)),
+                "go={go}: {subject} {conns} not in {seen:?}"
+            );
+        }
+        let e = &got[0].1;
+        assert_eq!(e["type"], "io.nats.server.advisory.v1.account_connections");
+        assert_eq!(e["server"]["name"], "s1");
+        shapes.push((keys(e), keys(&e["server"]), keys(&r[0])));
+    }
+    assert_eq!(shapes[0], shapes[1], "ours vs Go");
+}

@@ -68,6 +68,10 @@ pub struct ClientState {
     /// are none. Rebuilt when `Server::mappings_gen` moves (checked once per batch).
     mapper: Option<Box<Mapper>>,
     mappings_gen: u64,
+    /// The account's service imports (`None` without any), and the
+    /// `ImportState::gen` they reflect (checked once per batch).
+    imports: Option<Arc<crate::imports::ServiceImports>>,
+    imports_gen: u64,
     /// The account this client publishes and subscribes in: `$G` until CONNECT names a
     /// user of another account.
     acc: Arc<Account>,
@@ -81,11 +85,18 @@ impl ClientState {
         nonce: Option<Box<str>>,
     ) -> ClientState {
         let o = srv.opts();
+        // Like Go's, an accepted client counts in `$G` until its CONNECT says otherwise.
+        bind_conn(&srv, srv.global());
         let (mapper, mappings_gen) = Mapper::current(&srv, srv.global());
+        // The generation first: a reload that lands in between is seen at the next batch.
+        let imports_gen = srv.imports.gen.load(Ordering::Acquire);
+        let imports = srv.global().service_imports.read().clone();
         let mapper = mapper.map(Box::new);
         ClientState {
             mapper,
             mappings_gen,
+            imports,
+            imports_gen,
             parser: Parser::new(
                 Kind::Client,
                 o.max_control_line.max(0) as usize,
@@ -553,14 +564,26 @@ impl ClientState {
             .accounts
             .lookup(name.as_bytes())
             .unwrap_or_else(|| self.srv.global().clone());
+        if !Arc::ptr_eq(&acc, &self.acc) {
+            unbind_conn(&self.srv, &self.acc);
+            bind_conn(&self.srv, &acc);
+        }
         self.conn.meta.lock().account = Some(acc.clone());
         self.acc = acc;
         self.refresh_mapper();
+        self.refresh_imports();
     }
 
     fn refresh_mapper(&mut self) {
         let (mapper, gen) = Mapper::current(&self.srv, &self.acc);
         (self.mapper, self.mappings_gen) = (mapper.map(Box::new), gen);
+    }
+
+    /// Take the account's current service imports (at CONNECT, and when a reload moved
+    /// `ImportState::gen`).
+    fn refresh_imports(&mut self) {
+        self.imports_gen = self.srv.imports.gen.load(Ordering::Acquire);
+        self.imports = self.acc.service_imports.read().clone();
     }
 
     /// Install the permissions of the user this client authenticated as (`None`: no
@@ -732,8 +755,8 @@ impl ClientState {
         let mut delivered =
             self.delivery
                 .publish(&self.srv, &self.acc, Some(&self.conn), self.opts.echo, msg);
-        // Service imports: one atomic load for accounts without any.
-        if let Some(imports) = self.acc.service_imports.get() {
+        // Service imports: one branch for accounts without any.
+        if let Some(imports) = &self.imports {
             if let Some(imp) = imports.find(m.subject) {
                 crate::imports::process_service_import(
                     &self.srv,
@@ -874,6 +897,7 @@ impl ClientState {
         );
         let subs = srv.remove_conn_subs(&self.conn);
         srv.clients.lock().remove(&self.conn.cid);
+        unbind_conn(srv, &self.acc);
         let closed = srv.remember_closed(&self.conn, &subs);
         drop(subs);
         // Go's DISCONNECT advisory, for every account but `$G`.
@@ -886,6 +910,23 @@ impl ClientState {
         // large in it.
         self.conn.release_buffers();
         self.conn.meta.lock().auth = None;
+    }
+}
+
+/// A client joined `acc`: count it and send Go's account connections event (Go's
+/// `addClient`, which reports every account, `$G` included).
+fn bind_conn(srv: &Server, acc: &Arc<Account>) {
+    let n = acc.conns.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(sys) = srv.sys.get() {
+        sys.account_conns_changed(acc, n.max(0) as usize);
+    }
+}
+
+/// A client left `acc` (Go's `removeClient`: no event for `$G`).
+fn unbind_conn(srv: &Server, acc: &Arc<Account>) {
+    let n = acc.conns.fetch_sub(1, Ordering::Relaxed) - 1;
+    if let (false, Some(sys)) = (acc.is_global(), srv.sys.get()) {
+        sys.account_conns_changed(acc, n.max(0) as usize);
     }
 }
 
@@ -970,6 +1011,9 @@ impl OpHandler for ClientState {
         self.trace = self.srv.log.trace_on();
         if self.srv.mappings_gen.load(Ordering::Acquire) != self.mappings_gen {
             self.refresh_mapper();
+        }
+        if self.srv.imports.gen.load(Ordering::Acquire) != self.imports_gen {
+            self.refresh_imports();
         }
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {

@@ -206,12 +206,24 @@ pub struct Export {
 }
 
 /// What only a service export has.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceExportOpts {
     pub response_type: ResponseType,
     /// How long the responder may take (and, for streamed and chunked responses, how long
     /// responses are let through): `response_threshold`, 2 minutes by default.
     pub response_threshold: Duration,
+    /// `latency`: service latency tracking (Go's `serviceLatency`).
+    pub latency: Option<ServiceLatency>,
+}
+
+/// A service export's `latency`: which requests are measured and where the
+/// `io.nats.server.metric.v1.service_latency` results go (in the exporting account).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceLatency {
+    /// Percentage of requests sampled, 1–100; 0 = only requests whose tracing headers ask
+    /// for it (`sampling: headers`).
+    pub sampling: u8,
+    pub subject: String,
 }
 
 /// One entry of an account's `imports`.
@@ -228,6 +240,9 @@ pub struct Import {
     pub to: String,
     /// A service import (requests go to the exporter) rather than a stream import.
     pub service: bool,
+    /// `share`: latency results carry the requester's details, not only its account and
+    /// RTT.
+    pub share: bool,
 }
 
 /// A configured client user.

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::System;
+use crate::account::Account;
 use crate::conn::Conn;
 use crate::monitor::{to_json_compact, GoTime};
 use crate::options::NATS_VERSION;
@@ -301,5 +302,52 @@ pub(super) fn disconnect_json(srv: &Server, seq: u64, c: &ClosedConn) -> Vec<u8>
             bytes: c.out_bytes,
         },
         reason: c.reason,
+    })
+}
+
+#[derive(Serialize)]
+struct AccountNumConns<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    timestamp: GoTime,
+    server: ServerInfo,
+    acc: &'a str,
+    conns: usize,
+    leafnodes: usize,
+    total_conns: usize,
+    sent: DataStats,
+    received: DataStats,
+    slow_consumers: u64,
+}
+
+/// Go's `AccountNumConns` (`io.nats.server.advisory.v1.account_connections`): one
+/// account's local connections and traffic. `event` is the event's id and time, shared
+/// by the copies sent on both subjects.
+pub(super) fn account_conns_json(
+    srv: &Server,
+    seq: u64,
+    event: (&str, SystemTime),
+    acc: &Account,
+    conns: usize,
+) -> Vec<u8> {
+    to_json_compact(&AccountNumConns {
+        kind: "io.nats.server.advisory.v1.account_connections",
+        id: event.0,
+        timestamp: GoTime(event.1),
+        server: ServerInfo::of(srv, seq),
+        acc: &acc.name,
+        conns,
+        leafnodes: 0,
+        total_conns: conns,
+        sent: DataStats {
+            msgs: acc.out_msgs.load(Relaxed),
+            bytes: acc.out_bytes.load(Relaxed),
+        },
+        received: DataStats {
+            msgs: acc.in_msgs.load(Relaxed),
+            bytes: acc.in_bytes.load(Relaxed),
+        },
+        slow_consumers: 0,
     })
 }

@@ -20,7 +20,7 @@ mod requests;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hashbrown::HashMap;
 use parking_lot::Mutex;
@@ -40,6 +40,9 @@ const QUEUE: usize = 4096;
 /// STATSZ heartbeats start this often and double up to [`HEARTBEAT`] (Go's schedule).
 const FIRST_HEARTBEAT: Duration = Duration::from_millis(250);
 const HEARTBEAT: Duration = Duration::from_secs(30);
+/// An account with connections repeats its connections event this often (Go's
+/// `eventsHBInterval`).
+const ACC_CONNS_HEARTBEAT: Duration = Duration::from_secs(30);
 /// A server not heard of for this long is forgotten (Go's `orphMax`).
 const ORPHAN_AFTER: Duration = Duration::from_secs(150);
 
@@ -63,6 +66,9 @@ enum Service {
     OwnConnz,
     /// `$SYS.REQ.ACCOUNT.PING.STATZ` in every other account: its own STATZ.
     OwnStatz,
+    /// `$SYS.REQ.ACCOUNT.<acc>.CONNS`: that account's connections event, if it has local
+    /// connections.
+    AccountConns,
 }
 
 /// Work for the system task.
@@ -78,6 +84,8 @@ enum Job {
         data: Box<[u8]>,
     },
     Connected(Box<events::ClientFacts>),
+    /// An account's number of local connections changed (to this).
+    AccountConns(Arc<Account>, usize),
     Disconnected(Arc<ClosedConn>),
 }
 
@@ -147,6 +155,31 @@ impl System {
         let _ = self.tx.try_send(Job::Connected(Box::new(facts)));
     }
 
+    /// A client joined or left `acc`, which now has `conns` local connections (Go's
+    /// `accConnsUpdate`; the count is taken at the change, as Go's). Only when someone
+    /// (a client or a route) listens on one of the event's subjects is the system task
+    /// woken: without listeners Go's publish goes nowhere either, and waking the task on
+    /// every connect would cost the accepting reader for nothing.
+    pub fn account_conns_changed(&self, acc: &Arc<Account>, conns: usize) {
+        let subjects = acc_conns_subjects(&acc.name);
+        let heard = subjects.each().iter().any(|s| {
+            let r = self.account.sl.match_subject(s.as_bytes());
+            !r.psubs.is_empty() || !r.qsubs.is_empty()
+        });
+        if heard {
+            let _ = self.tx.try_send(Job::AccountConns(acc.clone(), conns));
+        }
+    }
+
+    /// Send `acc`'s connections event on `subjects`.
+    fn send_account_conns(&self, srv: &Server, acc: &Account, conns: usize, subjects: &[&str]) {
+        let (id, now) = (crate::ids::nuid(), SystemTime::now());
+        for subject in subjects {
+            let body = events::account_conns_json(srv, self.next_seq(), (&id, now), acc, conns);
+            self.publish(srv, subject, None, &body);
+        }
+    }
+
     /// A client of an account other than `$G` is gone.
     pub fn client_disconnected(&self, closed: Arc<ClosedConn>) {
         let _ = self.tx.try_send(Job::Disconnected(closed));
@@ -202,6 +235,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
             "$SYS.REQ.ACCOUNT.PING.STATZ".into(),
             Service::AccountPingStatz,
         ),
+        ("$SYS.REQ.ACCOUNT.*.CONNS".into(), Service::AccountConns),
     ];
     for ep in requests::SERVER_ENDPOINTS {
         subjects.push((format!("$SYS.REQ.SERVER.PING.{ep}"), Service::ServerZ(ep)));
@@ -287,6 +321,12 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
     let mut next_beat = FIRST_HEARTBEAT;
     let beat = tokio::time::sleep(next_beat);
     tokio::pin!(beat);
+    // Every account with connections repeats its connections event (Go: 30 s after its
+    // last one; here on one 30 s beat for all).
+    let mut acc_beat = tokio::time::interval_at(
+        tokio::time::Instant::now() + ACC_CONNS_HEARTBEAT,
+        ACC_CONNS_HEARTBEAT,
+    );
     loop {
         tokio::select! {
             _ = srv.shutdown.cancelled() => return,
@@ -301,8 +341,34 @@ async fn run(srv: Arc<Server>, sys: Arc<System>, mut rx: mpsc::Receiver<Job>) {
                 next_beat = (next_beat * 2).min(HEARTBEAT);
                 beat.as_mut().reset(tokio::time::Instant::now() + next_beat);
             }
+            _ = acc_beat.tick() => {
+                for acc in srv.accounts.list() {
+                    let conns = acc.num_conns();
+                    if conns > 0 {
+                        let subjects = acc_conns_subjects(&acc.name);
+                        sys.send_account_conns(&srv, &acc, conns, &subjects.each());
+                    }
+                }
+            }
         }
     }
+}
+
+/// The two subjects of an account's connections event: Go 2.9.10 sends both, the old
+/// one first.
+struct AccConnsSubjects(String, String);
+
+impl AccConnsSubjects {
+    fn each(&self) -> [&str; 2] {
+        [&self.0, &self.1]
+    }
+}
+
+fn acc_conns_subjects(name: &str) -> AccConnsSubjects {
+    AccConnsSubjects(
+        format!("$SYS.SERVER.ACCOUNT.{name}.CONNS"),
+        format!("$SYS.ACCOUNT.{name}.SERVER.CONNS"),
+    )
 }
 
 fn handle(srv: &Server, sys: &System, job: Job) {
@@ -316,6 +382,10 @@ fn handle(srv: &Server, sys: &System, job: Job) {
             data,
         } => {
             let body = data.get(hdr_len.unwrap_or(0)..).unwrap_or(&[]);
+            if service == Service::AccountConns {
+                requests::account_conns(srv, sys, &subject, reply.as_deref(), body);
+                return;
+            }
             let req = requests::Request {
                 service,
                 account: &account,
@@ -324,6 +394,10 @@ fn handle(srv: &Server, sys: &System, job: Job) {
                 body,
             };
             requests::answer(srv, sys, req);
+        }
+        Job::AccountConns(acc, conns) => {
+            let subjects = acc_conns_subjects(&acc.name);
+            sys.send_account_conns(srv, &acc, conns, &subjects.each());
         }
         Job::Connected(facts) => {
             let subject = format!("$SYS.ACCOUNT.{}.CONNECT", facts.account);

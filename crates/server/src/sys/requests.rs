@@ -207,3 +207,49 @@ fn envelope(srv: &Server, sys: &System, result: Result<Vec<u8>, (u16, String)>) 
     out.push(b'}');
     out
 }
+
+/// `$SYS.REQ.ACCOUNT.<acc>.CONNS` (Go's `connsRequest`): when the account is ours and
+/// has local connections, its connections event goes to the reply subject. The body may
+/// be Go's `{"acc": …}`, which must name the subject's account.
+pub(super) fn account_conns(
+    srv: &Server,
+    sys: &System,
+    subject: &str,
+    reply: Option<&str>,
+    body: &[u8],
+) -> Option<()> {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let [_, _, _, name, _] = tokens[..] else {
+        return None;
+    };
+    if !body.is_empty() {
+        #[derive(serde::Deserialize)]
+        struct Req {
+            #[serde(default)]
+            acc: Option<String>,
+        }
+        match serde_json::from_slice::<Req>(body) {
+            Ok(r) if r.acc.as_deref().is_none_or(|a| a == name) => {}
+            Ok(_) => {
+                crate::error!(srv.log, "Error unmarshalled account does not match subject");
+                return None;
+            }
+            Err(e) => {
+                crate::error!(
+                    srv.log,
+                    "Error unmarshalling account connections request message: {}",
+                    e
+                );
+                return None;
+            }
+        }
+    }
+    let acc = srv.accounts.lookup(name.as_bytes())?;
+    let conns = acc.num_conns();
+    if conns == 0 {
+        return None;
+    }
+    let reply = reply?;
+    sys.send_account_conns(srv, &acc, conns, &[reply]);
+    Some(())
+}

@@ -16,7 +16,8 @@
 //!
 //! Go visits map keys in random order; we visit them in file order and report an
 //! order-dependent conflict (stream and service in one entry, `prefix` and `to`) at the
-//! later key. `latency` is refused (no system account, so no latency tracking).
+//! later key. A service export's `latency` (a subject, or `{sampling, subject}`) is read
+//! as Go's `parseServiceLatency` and checked as `TrackServiceExportWithSampling`.
 
 use std::collections::HashSet;
 
@@ -27,7 +28,7 @@ use nats_sublist::transform::{tokenize_wildcards, Transform};
 use super::units::parse_go_duration;
 use super::value::{effective, go_quote, go_type, Diag};
 use crate::options::{
-    Export, Import, Options, ResponseType, ServiceExportOpts,
+    Export, Import, Options, ResponseType, ServiceExportOpts, ServiceLatency,
     DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD,
 };
 
@@ -45,6 +46,7 @@ struct RawImport {
     prefix: String,
     to: String,
     service: bool,
+    share: bool,
 }
 
 /// `exports: [...]` of account `acc`.
@@ -82,6 +84,7 @@ fn export(acc: &str, it: &Item, d: &mut Diag) -> Option<Export> {
     let mut thresh: Option<(std::time::Duration, Pos)> = None;
     let mut thresh_seen = false;
     let mut tpos = 0u32;
+    let mut latency: Option<(ServiceLatency, Pos)> = None;
     for f in effective(m) {
         let v = &f.item.value;
         match f.key.to_ascii_lowercase().as_str() {
@@ -199,10 +202,11 @@ fn export(acc: &str, it: &Item, d: &mut Diag) -> Option<Export> {
                 // Go appends to a nil slice: an empty list stays nil, which is public.
                 accounts = if names.is_empty() { None } else { Some(names) };
             }
-            "latency" => d.refuse(
-                f,
-                "service latency tracking needs the system account, which is not implemented",
-            ),
+            "latency" => {
+                if let Some(l) = parse_latency(f, d) {
+                    latency = Some((l, f.key_pos.clone()));
+                }
+            }
             "account_token_position" => {
                 if let Some(n) = d.int(&f.key_pos, v) {
                     tpos = u32::try_from(n).unwrap_or(u32::MAX);
@@ -212,6 +216,9 @@ fn export(acc: &str, it: &Item, d: &mut Diag) -> Option<Export> {
         }
     }
     if stream.is_some() {
+        if let Some((_, pos)) = &latency {
+            d.error(pos, "Detected latency directive on non-service");
+        }
         if let Some((_, pos)) = &rt {
             d.error(pos, "Detected response directive on non-service");
         } else if let Some((_, pos)) = &thresh {
@@ -227,6 +234,7 @@ fn export(acc: &str, it: &Item, d: &mut Diag) -> Option<Export> {
                 response_threshold: thresh
                     .map(|t| t.0)
                     .unwrap_or(DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD),
+                latency: latency.map(|l| l.0),
             }),
         ),
         // Neither: Go ignores the entry.
@@ -239,6 +247,89 @@ fn export(acc: &str, it: &Item, d: &mut Diag) -> Option<Export> {
         token_position: tpos,
         service: svc,
     })
+}
+
+/// A service export's `latency` (Go's `parseServiceLatency`): a subject, or a map with
+/// `sampling` (`50`, `"50%"`, `headers`; 100 by default) and `subject`.
+fn parse_latency(f: &Entry, d: &mut Diag) -> Option<ServiceLatency> {
+    let m = match &f.item.value {
+        Value::String(s) => {
+            return Some(ServiceLatency {
+                sampling: 100,
+                subject: s.clone(),
+            })
+        }
+        Value::Map(m) => m,
+        other => {
+            d.error(
+                &f.key_pos,
+                format!(
+                    "Expected latency entry to be a map/struct or string, got {}",
+                    go_type(other)
+                ),
+            );
+            return None;
+        }
+    };
+    let mut sampling = 100u8;
+    let mut subject = None;
+    for g in effective(m) {
+        let v = &g.item.value;
+        match g.key.as_str() {
+            "sampling" => {
+                let n = match v {
+                    Value::Int(n) => *n,
+                    Value::String(s) if s.trim().eq_ignore_ascii_case("headers") => 0,
+                    Value::String(s) => match s.strip_suffix('%').unwrap_or(s).parse::<i64>() {
+                        Ok(n) => n,
+                        Err(_) => {
+                            d.error(
+                                &g.key_pos,
+                                format!(
+                                    "Failed to parse latency sample: strconv.Atoi: parsing {}: invalid syntax",
+                                    go_quote(s.strip_suffix('%').unwrap_or(s))
+                                ),
+                            );
+                            return None;
+                        }
+                    },
+                    other => {
+                        d.error(
+                            &g.key_pos,
+                            format!(
+                                "Expected latency sample to be a string or map/struct, got {}",
+                                go_type(other)
+                            ),
+                        );
+                        return None;
+                    }
+                };
+                let headers = matches!(v, Value::String(_)) && n == 0;
+                if !headers && !(1..=100).contains(&n) {
+                    d.error(&g.key_pos, "bad sampling percentage, should be 1-100");
+                    return None;
+                }
+                sampling = n as u8;
+            }
+            "subject" => {
+                let Value::String(s) = v else {
+                    // Go prints the type of its (empty) string variable here.
+                    d.error(
+                        &g.key_pos,
+                        "Expected latency subject to be a string, got string",
+                    );
+                    return None;
+                };
+                subject = Some(s.clone());
+            }
+            _ => {}
+        }
+    }
+    let Some(subject) = subject else {
+        d.error(&f.key_pos, "Latency subject required, but missing");
+        return None;
+    };
+    Some(ServiceLatency { sampling, subject })
 }
 
 /// `%q` of a value that may not be a string (Go prints `%!q(int64=1)` then; close enough
@@ -301,6 +392,7 @@ fn import(acc: &str, it: &Item, d: &mut Diag) -> Option<RawImport> {
     };
     let mut kind: Option<(bool, String, String)> = None;
     let mut prefix: Option<(String, Pos)> = None;
+    let mut share = false;
     let mut to: Option<(String, Pos)> = None;
     for f in effective(m) {
         let v = &f.item.value;
@@ -357,9 +449,8 @@ fn import(acc: &str, it: &Item, d: &mut Diag) -> Option<RawImport> {
                 }
             }
             "share" => {
-                // Shares request information with the exporter for latency tracking,
-                // which is refused on the export side; harmless on its own.
-                let _ = d.bool(&f.key_pos, v);
+                // The requester's details go into the exporter's latency results.
+                share = d.bool(&f.key_pos, v).unwrap_or(false);
             }
             _ => d.unknown(f),
         }
@@ -388,6 +479,7 @@ fn import(acc: &str, it: &Item, d: &mut Diag) -> Option<RawImport> {
         prefix: if service { String::new() } else { prefix_s },
         to: to_s,
         service,
+        share,
     })
 }
 
@@ -580,6 +672,7 @@ pub(super) fn wire(o: &mut Options, pending: Vec<Pending>, pos: &Pos, d: &mut Di
             wired_exports.push(x);
         }
     }
+    check_latency(o, &wired_exports, pos, d);
     let mut wired_imports = Vec::new();
     // Stream imports.
     for x in raw_imports.iter().filter(|x| !x.service) {
@@ -661,6 +754,7 @@ pub(super) fn wire(o: &mut Options, pending: Vec<Pending>, pos: &Pos, d: &mut Di
             subject: x.subject.clone(),
             to,
             service: false,
+            share: false,
         });
     }
     // Service imports: `from` is the importer's subject (`to` in the file), `to` the
@@ -733,6 +827,7 @@ pub(super) fn wire(o: &mut Options, pending: Vec<Pending>, pos: &Pos, d: &mut Di
             subject: to,
             to: from,
             service: true,
+            share: x.share,
         });
     }
     o.exports = wired_exports;
@@ -740,6 +835,48 @@ pub(super) fn wire(o: &mut Options, pending: Vec<Pending>, pos: &Pos, d: &mut Di
 }
 
 /// Go's `subjectIsLiteral`: no whole-token `*` or `>`.
+/// Go's checks when a service export's latency tracking is added
+/// (`TrackServiceExportWithSampling`): events must be on, the results subject must be a
+/// valid publish subject that is not one of the account's exported services, and the
+/// service must answer with a single response.
+fn check_latency(o: &Options, exports: &[Export], pos: &Pos, d: &mut Diag) {
+    for x in exports {
+        let Some(svc) = &x.service else { continue };
+        let Some(l) = &svc.latency else { continue };
+        if o.no_system_account {
+            d.error(
+                pos,
+                format!(
+                    "Error adding service latency sampling for {}: system account not setup",
+                    go_quote(&x.subject)
+                ),
+            );
+            continue;
+        }
+        let loops = exports.iter().any(|e| {
+            e.account == x.account
+                && e.service.is_some()
+                && (e.subject == l.subject || is_subset_match(&l.subject, &e.subject))
+        });
+        let why = if !nats_sublist::subject::is_valid_literal_subject(l.subject.as_bytes()) || loops
+        {
+            "invalid publish subject"
+        } else if svc.response_type != ResponseType::Singleton {
+            "bad service response type"
+        } else {
+            continue;
+        };
+        d.error(
+            pos,
+            format!(
+                "Error adding service latency sampling for {} on subject {}: {why}",
+                go_quote(&x.subject),
+                go_quote(&l.subject)
+            ),
+        );
+    }
+}
+
 fn is_literal(s: &str) -> bool {
     !s.split('.').any(|t| t == "*" || t == ">")
 }

@@ -592,11 +592,8 @@ fn auth_we_cannot_enforce_is_refused() {
             "{text}: {r:?}"
         );
     }
-    // Account mappings, limits, JetStream limits and latency tracking would change who
-    // sees what: refused too.
+    // Account limits and JetStream limits would change who sees what: refused too.
     for text in [
-        "accounts { A: { exports: [ { service: foo, latency: { subject: lat } } ] } }",
-        "accounts { A: { exports: [ { service: foo, latency: lat } ] } }",
         "accounts { A: { limits: { max_connections: 1 } } }",
         "accounts { A: { jetstream: { max_mem: 1 } } }",
     ] {
@@ -988,6 +985,7 @@ fn exports_and_imports_typed() {
         Some(ServiceExportOpts {
             response_type: rt,
             response_threshold: Duration::from_secs(secs),
+            latency: None,
         })
     };
     let ex = |subject: &str, accounts: Option<Vec<&str>>, tp, service| Export {
@@ -1014,6 +1012,7 @@ fn exports_and_imports_typed() {
         subject: subject.into(),
         to: to.into(),
         service,
+        share: false,
     };
     assert_eq!(
         o.imports,
@@ -1024,6 +1023,53 @@ fn exports_and_imports_typed() {
             im("svc.x", "x", true),
             im("one", "one", true),
         ]
+    );
+}
+
+#[test]
+fn service_latency_forms() {
+    use crate::options::ServiceLatency;
+    let o = ok(r#"accounts {
+  A { exports: [
+      {service: a, latency: lat.a}
+      {service: b, latency: {sampling: "50%", subject: lat.b}}
+      {service: c, latency: {sampling: 7, subject: lat.c}}
+      {service: d, latency: {sampling: headers, subject: lat.d}}
+      {service: e, latency: {subject: lat.e}}
+      {service: f, latency: {sampling: 100%, subject: lat.f}}
+  ] }
+  B { imports: [ {service: {account: A, subject: a}, share: true} ] }
+}"#);
+    let got: Vec<Option<ServiceLatency>> = o
+        .exports
+        .iter()
+        .map(|e| e.service.as_ref().and_then(|s| s.latency.clone()))
+        .collect();
+    let l = |sampling, subject: &str| {
+        Some(ServiceLatency {
+            sampling,
+            subject: subject.into(),
+        })
+    };
+    assert_eq!(
+        got,
+        [
+            l(100, "lat.a"),
+            l(50, "lat.b"),
+            l(7, "lat.c"),
+            l(0, "lat.d"),
+            l(100, "lat.e"),
+            l(100, "lat.f")
+        ]
+    );
+    assert!(o.imports[0].share);
+    let errs = errors(
+        "no_system_account: true
+accounts { A { exports: [ {service: foo, latency: lat} ] } }",
+    );
+    assert_eq!(
+        errs,
+        ["2:1: Error adding service latency sampling for \"foo\": system account not setup"]
     );
 }
 
@@ -1100,6 +1146,43 @@ fn exports_and_imports_errors_as_go() {
             "2:30: Detected service \"bar\" but already saw a stream",
         ),
         ("A { exports: foo }", "2:5: Exports should be an array, got string"),
+        // Latency tracking: Go 2.9.10's texts and positions (checked with its `-t`).
+        (
+            "A { exports: [ {stream: foo, latency: lat} ] }",
+            "2:30: Detected latency directive on non-service",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: {sampling: 0, subject: lat}} ] }",
+            "2:41: bad sampling percentage, should be 1-100",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: {sampling: \"x%\", subject: lat}} ] }",
+            "2:41: Failed to parse latency sample: strconv.Atoi: parsing \"x\": invalid syntax",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: {sampling: 50}} ] }",
+            "2:31: Latency subject required, but missing",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: 5} ] }",
+            "2:31: Expected latency entry to be a map/struct or string, got int64",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: {subject: 5}} ] }",
+            "2:41: Expected latency subject to be a string, got string",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: {subject: \"lat.*\"}} ] }",
+            "1:0: Error adding service latency sampling for \"foo\" on subject \"lat.*\": invalid publish subject",
+        ),
+        (
+            "A { exports: [ {service: foo, latency: foo} ] }",
+            "1:0: Error adding service latency sampling for \"foo\" on subject \"foo\": invalid publish subject",
+        ),
+        (
+            "A { exports: [ {service: foo, response_type: stream, latency: lat} ] }",
+            "1:0: Error adding service latency sampling for \"foo\" on subject \"lat\": bad service response type",
+        ),
         ("A { imports: [ 1 ] }", "2:16: Import Items should be a map with type entry, got int64"),
         (
             "A { imports: [ {stream: {account: B}} ] }",
