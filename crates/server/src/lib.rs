@@ -18,6 +18,7 @@ pub mod lame_duck;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;
+pub mod jwt;
 pub mod nkey;
 pub mod options;
 pub mod permissions;
