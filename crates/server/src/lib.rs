@@ -20,6 +20,7 @@ pub mod mapping;
 pub mod monitor;
 pub mod jwt;
 pub mod nkey;
+pub mod operator;
 pub mod options;
 pub mod permissions;
 pub mod ping;

@@ -188,6 +188,8 @@ pub struct Server {
     /// The system account and its internal client (`sys.rs`); unset with
     /// `no_system_account`.
     pub sys: std::sync::OnceLock<Arc<crate::sys::System>>,
+    /// Operator mode (JWT): trusted operators and the account resolver; `None` when off.
+    pub operator: Option<Arc<crate::operator::OperatorMode>>,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -312,7 +314,11 @@ impl Server {
                 dynamic: false,
             }
         };
+        let operator = crate::operator::OperatorMode::from_options(&opts)
+            .map_err(|e| anyhow::anyhow!(e))?
+            .map(Arc::new);
         let srv = Arc::new(Server {
+            operator,
             id: id.clone(),
             name: name.clone(),
             accounts: Accounts::new(&opts.accounts, !opts.disable_sublist_cache),
@@ -357,6 +363,9 @@ impl Server {
         notice!(log, "  ID:       {}", id);
         if let Some(cf) = &opts.config_file {
             notice!(log, "Using configuration file: {}", cf.display());
+        }
+        if let Some(op) = &srv.operator {
+            crate::operator::log_startup(&srv, op, &opts);
         }
         if opts.syslog || !opts.remote_syslog.is_empty() {
             warn_unimplemented(log, "Logging to syslog");

@@ -24,6 +24,8 @@ use crate::server::Server;
 use crate::sub::{SubRef, Subscription, Target};
 use crate::{debug, error, trace};
 
+mod jwt;
+
 const MIN_BUF: usize = 512;
 const MAX_BUF: usize = 64 * 1024;
 
@@ -71,6 +73,8 @@ pub struct ClientState {
     /// The account this client publishes and subscribes in: `$G` until CONNECT names a
     /// user of another account.
     acc: Arc<Account>,
+    /// Operator mode: the user JWT session (account connection count, expiry timer).
+    jwt: Option<Box<jwt::JwtSession>>,
 }
 
 impl ClientState {
@@ -101,6 +105,7 @@ impl ClientState {
             auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
             acc: srv.global().clone(),
+            jwt: None,
             deferred: None,
             srv,
             conn,
@@ -371,6 +376,9 @@ impl ClientState {
         } else {
             ci.user.clone()
         };
+        if let Some(op) = self.srv.operator.clone() {
+            return self.process_jwt_connect(ci, &op, &opts, gen);
+        }
         if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
             return self.process_tls_mapped(ci, &opts, gen);
         }
@@ -455,7 +463,14 @@ impl ClientState {
                 debug!(self.srv.log, "{} - {}", self.conn.prefix(), why);
             }
         }
-        if !opts.nkeys.is_empty() {
+        if opts.operator.enabled() {
+            // nats-server names nobody in operator mode.
+            error!(
+                self.srv.log,
+                "{} - authentication error",
+                self.conn.prefix()
+            );
+        } else if !opts.nkeys.is_empty() {
             // nats-server names the nkey (even an empty one) whenever nkey users exist.
             error!(
                 self.srv.log,
@@ -576,6 +591,8 @@ impl ClientState {
     fn auth_user(&self) -> String {
         if self.log_nkey {
             format!("Nkey {}", errors::go_quote(self.log_user.as_bytes()))
+        } else if let (true, Some(j)) = (self.log_user.is_empty(), &self.jwt) {
+            format!("JWT User {}", errors::go_quote(j.key.as_bytes()))
         } else if self.log_user.is_empty() {
             "User \"N/A\"".to_string()
         } else {
@@ -886,6 +903,8 @@ impl ClientState {
         // large in it.
         self.conn.release_buffers();
         self.conn.meta.lock().auth = None;
+        // Gives the account's connection slot back and stops the expiry timer.
+        self.jwt = None;
     }
 }
 
@@ -949,6 +968,11 @@ impl OpHandler for ClientState {
         let opts = self.srv.opts();
         if crate::auth::no_auth_user(&opts).is_some() {
             return None;
+        }
+        if opts.operator.enabled() {
+            error!(self.srv.log, "{} - authentication error", self.conn.prefix());
+            self.send_err(errors::AUTH_VIOLATION);
+            return Some(CloseReason::AuthenticationViolation);
         }
         // As nats-server's `authViolation`: the nkey when nkey users exist.
         let who = if opts.nkeys.is_empty() {

@@ -22,6 +22,7 @@ mod cluster;
 mod imports;
 mod known;
 mod mappings;
+mod operator;
 mod permissions;
 mod tls;
 mod units;
@@ -85,9 +86,15 @@ pub fn apply_map(opts: &mut Options, map: &nats_conf::Map) -> ConfigReport {
     // depends on TLS (`getDefaultAuthTimeout`).
     opts.auth_timeout = 0.0;
     opts.cluster.auth_timeout = 0.0;
+    let mut resolver_given = false;
     for e in effective(map) {
+        resolver_given |= matches!(
+            e.key.to_ascii_lowercase().as_str(),
+            "resolver" | "account_resolver" | "accounts_resolver"
+        );
         top_level(opts, e, &mut d);
     }
+    operator::finish(opts, resolver_given, &mut d);
     set_baseline(opts);
     report
 }
@@ -266,6 +273,12 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "connect_error_reports" => set(&mut o.connect_error_reports, d.int(pos, v)),
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),
         "accounts" => accounts::parse(o, e, d),
+        "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator" => {
+            operator::operators(o, e, d)
+        }
+        "trusted" | "trusted_keys" => operator::trusted(o, e, d),
+        "resolver" | "account_resolver" | "accounts_resolver" => operator::resolver(o, e, d),
+        "resolver_preload" => operator::preload(o, e, d),
         "tls" => o.tls = tls::parse(e, d, true),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),

@@ -177,7 +177,12 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     let account = match srv.accounts.lookup(name.as_bytes()) {
         Some(a) => a,
         None if name == DEFAULT_SYSTEM_ACCOUNT => srv.accounts.get_or_create(name),
-        None => anyhow::bail!("error resolving system account: account missing"),
+        // Operator mode: the system account is an account JWT the resolver must have.
+        None => match srv.operator.as_ref().map(|o| o.lookup(name)) {
+            Some(Ok(_)) => srv.accounts.get_or_create(name),
+            Some(Err(e)) => anyhow::bail!("Can't set system account: {e}"),
+            None => anyhow::bail!("error resolving system account: account missing"),
+        },
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     let sys = Arc::new(System {

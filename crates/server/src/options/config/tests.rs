@@ -580,7 +580,11 @@ fn docker_image_config_and_includes() {
 #[test]
 fn auth_we_cannot_enforce_is_refused() {
     // Each of these is the config's login; ignoring it would let anyone in.
-    for text in ["operator: /etc/nats/op.jwt", "resolver: MEMORY"] {
+    for text in [
+        "resolver: URL(http://localhost:9090/jwt/v1/accounts/)",
+        "resolver: { type: full, dir: /tmp/jwt }",
+        "resolver_pinned_accounts: [ AB ]",
+    ] {
         let (_, r) = apply(text);
         assert!(
             r.errors.iter().any(|e| e.contains("refusing to run")),

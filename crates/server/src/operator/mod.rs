@@ -1,0 +1,191 @@
+//! Operator mode (JWT), as nats-server 2.9.10 runs it: the configuration trusts one or
+//! more operators (their JWTs, or bare operator keys); accounts are account JWTs signed
+//! by a trusted operator key, found through the account resolver; clients log in with a
+//! user JWT signed by the account (or one of its signing keys) and prove they hold the
+//! user's key by signing the nonce of our INFO (unless the JWT is a bearer token).
+//!
+//! [`OperatorMode`] is built once at start from [`crate::options::OperatorOptions`]. It
+//! holds the resolver's store (the `MEMORY` resolver: the preloaded JWTs) and, per
+//! account, the decoded claims plus the count of connected clients (the `conn` limit).
+//! Accounts join the server's account registry ([`crate::account::Accounts`]) under their
+//! public key the first time a user of theirs logs in, as Go registers them on lookup.
+//!
+//! Invariant: nothing here logs a JWT, a signature or a seed; refusals carry Go's debug
+//! texts, which name keys only.
+
+pub mod auth;
+pub mod template;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::jwt::{self, AccountClaims, OperatorClaims};
+use crate::options::Options;
+
+/// What operator mode knows: who is trusted, and the accounts.
+pub struct OperatorMode {
+    operators: Vec<OperatorClaims>,
+    /// Keys allowed to sign account JWTs: each operator's own key (unless it asks for
+    /// strict signing key usage) and its signing keys, or the `trusted` keys.
+    trusted_keys: Vec<String>,
+    accounts: RwLock<HashMap<String, Arc<JwtAccount>>>,
+}
+
+/// One account JWT and what the server keeps beside it.
+pub struct JwtAccount {
+    /// The account's public key (also its name in the registry).
+    pub key: String,
+    claims: RwLock<Arc<AccountClaims>>,
+    /// Connected clients of this account (checked against `limits.conn`).
+    conns: AtomicUsize,
+}
+
+impl std::fmt::Debug for JwtAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JwtAccount({})", self.key)
+    }
+}
+
+impl JwtAccount {
+    pub fn claims(&self) -> Arc<AccountClaims> {
+        self.claims.read().clone()
+    }
+
+    /// Count one more client unless `limits.conn` is reached (`-1`: no limit).
+    pub fn try_add_conn(&self) -> bool {
+        let max = self.claims().account.limits.conn;
+        let mut cur = self.conns.load(Ordering::Acquire);
+        loop {
+            if max >= 0 && cur as i64 >= max {
+                return false;
+            }
+            match self
+                .conns
+                .compare_exchange(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    pub fn remove_conn(&self) {
+        let _ = self
+            .conns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+    }
+
+    pub fn conns(&self) -> usize {
+        self.conns.load(Ordering::Acquire)
+    }
+}
+
+impl OperatorMode {
+    /// Build operator mode from validated options; `None` when it is off. Errors are
+    /// nats-server's startup errors (`preload account error for …`).
+    pub fn from_options(opts: &Options) -> Result<Option<OperatorMode>, String> {
+        let o = &opts.operator;
+        if !o.enabled() {
+            return Ok(None);
+        }
+        let mut operators = Vec::new();
+        for t in &o.trusted_operators {
+            operators.push(jwt::decode_operator(t).map_err(|e| e.to_string())?);
+        }
+        let mut trusted_keys = o.trusted_keys.clone();
+        for op in &operators {
+            if !op.operator.strict_signing_key_usage {
+                trusted_keys.push(op.data.subject.clone());
+            }
+            trusted_keys.extend(op.operator.signing_keys.iter().cloned());
+        }
+        let mode = OperatorMode {
+            operators,
+            trusted_keys,
+            accounts: RwLock::new(HashMap::new()),
+        };
+        for (key, token) in &o.preload {
+            let claims = jwt::decode_account(token)
+                .map_err(|e| format!("preload account error for {key:?}: {e}"))?;
+            mode.store(key, claims);
+        }
+        Ok(Some(mode))
+    }
+
+    /// The operators' claims (for `/varz`'s `trusted_operators_claim`).
+    pub fn operators(&self) -> &[OperatorClaims] {
+        &self.operators
+    }
+
+    /// nats-server's `isTrustedIssuer`.
+    pub fn is_trusted_issuer(&self, issuer: &str) -> bool {
+        self.trusted_keys.iter().any(|k| k == issuer)
+    }
+
+    /// Store (or replace) the claims of account `key`.
+    fn store(&self, key: &str, claims: AccountClaims) -> Arc<JwtAccount> {
+        let claims = Arc::new(claims);
+        let mut map = self.accounts.write();
+        if let Some(a) = map.get(key) {
+            *a.claims.write() = claims;
+            return a.clone();
+        }
+        let a = Arc::new(JwtAccount {
+            key: key.to_string(),
+            claims: RwLock::new(claims),
+            conns: AtomicUsize::new(0),
+        });
+        map.insert(key.to_string(), a.clone());
+        a
+    }
+
+    /// nats-server's `LookupAccount` through the resolver, with the checks it makes when
+    /// it registers an account: the JWT is about this key, and a trusted key signed it.
+    pub fn lookup(&self, key: &str) -> Result<Arc<JwtAccount>, String> {
+        if !jwt::is_public_key(key, 'A') {
+            return Err("will only fetch valid account keys".into());
+        }
+        let Some(a) = self.accounts.read().get(key).cloned() else {
+            return Err("account not found".into());
+        };
+        let c = a.claims();
+        if c.data.subject != key {
+            return Err("account validation failed".into());
+        }
+        Ok(a)
+    }
+
+    /// Every stored account key.
+    pub fn account_keys(&self) -> Vec<String> {
+        self.accounts.read().keys().cloned().collect()
+    }
+}
+
+/// nats-server's start-up lines for operator mode.
+pub fn log_startup(srv: &crate::Server, op: &OperatorMode, opts: &Options) {
+    let log = &srv.log;
+    let when = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+            .unwrap_or_default()
+    };
+    if !op.operators.is_empty() {
+        crate::notice!(log, "Trusted Operators");
+    }
+    for c in &op.operators {
+        crate::notice!(log, "  System  : {:?}", c.data.audience);
+        crate::notice!(log, "  Operator: {:?}", c.data.name);
+        crate::notice!(log, "  Issued  : {}", when(c.data.issued_at));
+        if c.data.expires == 0 {
+            crate::notice!(log, "  Expires : Never");
+        } else {
+            crate::notice!(log, "  Expires : {}", when(c.data.expires));
+        }
+    }
+    if !op.operators.is_empty() && opts.system_account.is_empty() {
+        crate::warn!(log, "Trusted Operators should utilize a System Account");
+    }
+}
