@@ -665,10 +665,19 @@ impl ClientState {
             // From now on this client hears about cluster changes. If one happened since
             // our INFO, send the current picture now.
             self.conn.async_info.store(true, Ordering::Relaxed);
-            if self.srv.urls.lock().generation != self.urls_gen {
+            // A JWT user whose payload limit is not the server's learns its own here.
+            let mpay = self
+                .jwt
+                .as_ref()
+                .map(|j| j.mpay)
+                .filter(|m| *m != self.srv.opts().max_payload);
+            if self.srv.urls.lock().generation != self.urls_gen || mpay.is_some() {
                 let mut info = self.srv.client_info();
                 info.client_id = self.conn.cid;
                 info.client_ip = self.conn.addr.ip().to_string();
+                if let Some(m) = mpay {
+                    info.max_payload = m;
+                }
                 if let Ok(json) = nats_proto::info::to_json(&info) {
                     self.conn.send_with(|b| encode::info_line(b, &json));
                 }
@@ -970,7 +979,11 @@ impl OpHandler for ClientState {
             return None;
         }
         if opts.operator.enabled() {
-            error!(self.srv.log, "{} - authentication error", self.conn.prefix());
+            error!(
+                self.srv.log,
+                "{} - authentication error",
+                self.conn.prefix()
+            );
             self.send_err(errors::AUTH_VIOLATION);
             return Some(CloseReason::AuthenticationViolation);
         }

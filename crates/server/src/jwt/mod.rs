@@ -76,7 +76,10 @@ pub enum Claims {
     Account(AccountClaims),
     User(UserClaims),
     /// Activation tokens and anything else: only the registered claims are read.
-    Other { kind: String, data: ClaimsData },
+    Other {
+        kind: String,
+        data: ClaimsData,
+    },
 }
 
 impl Claims {

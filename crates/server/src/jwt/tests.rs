@@ -88,7 +88,12 @@ fn tampering_and_wrong_issuers_are_refused() {
     let o = op();
     let a = nkeys::KeyPair::new_account();
     let u = nkeys::KeyPair::new_user();
-    let good = encode(json!({"sub": u.public_key(), "nats": {"type": "user"}}), &a, 1).unwrap();
+    let good = encode(
+        json!({"sub": u.public_key(), "nats": {"type": "user"}}),
+        &a,
+        1,
+    )
+    .unwrap();
     assert!(decode_user(&good).is_ok());
     // Another payload under the same signature.
     let parts: Vec<&str> = good.split('.').collect();
@@ -110,7 +115,12 @@ fn tampering_and_wrong_issuers_are_refused() {
     assert_eq!(decode("!!.b.c"), Err(JwtError::Base64));
     assert_eq!(decode(""), Err(JwtError::Chunks));
     // A user signed by an operator key: verified, but the wrong kind of issuer.
-    let by_op = encode(json!({"sub": u.public_key(), "nats": {"type": "user"}}), &o, 1).unwrap();
+    let by_op = encode(
+        json!({"sub": u.public_key(), "nats": {"type": "user"}}),
+        &o,
+        1,
+    )
+    .unwrap();
     assert_eq!(decode(&by_op), Err(JwtError::Prefix));
     // An operator signed by an account.
     let op_by_acc = encode(

@@ -73,7 +73,8 @@ pub fn authenticate(
     if ci.jwt.is_empty() {
         return Err(debug("Authentication requires a user JWT"));
     }
-    let mut uc = jwt::decode_user(&ci.jwt).map_err(|e| debug(format!("User JWT not valid: {e}")))?;
+    let mut uc =
+        jwt::decode_user(&ci.jwt).map_err(|e| debug(format!("User JWT not valid: {e}")))?;
     if let Err(e) = uc.data.check_times(now) {
         return Err(debug(format!("User JWT no longer valid: {e}")));
     }
@@ -156,10 +157,8 @@ pub fn authenticate(
             })
         }
     };
-    let permissions =
-        permissions_from_jwt(&limits.permissions).or_else(|| {
-            permissions_from_jwt(&ac.account.default_permissions)
-        });
+    let permissions = permissions_from_jwt(&limits.permissions)
+        .or_else(|| permissions_from_jwt(&ac.account.default_permissions));
     let expires_in = expiry(uc.data.expires, window, now);
     Ok(JwtUser {
         key: uc.data.subject.clone(),
@@ -192,7 +191,7 @@ fn apply_template(
     t: &claims::UserPermissionLimits,
     uc: &UserClaims,
     ac: &jwt::AccountClaims,
-) -> Result<claims::UserPermissionLimits, ()> {
+) -> Result<claims::UserPermissionLimits, template::InvalidSubject> {
     let inp = TemplateInput {
         user_name: &uc.data.name,
         user_key: &uc.data.subject,
@@ -273,11 +272,19 @@ fn cidr_contains(cidr: &str, ip: std::net::IpAddr) -> Option<bool> {
     };
     Some(match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => return None,

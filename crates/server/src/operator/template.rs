@@ -30,8 +30,16 @@ fn tag_values(tags: &[String], key: &str) -> Vec<String> {
         .collect()
 }
 
+/// A deny list of a template produced an invalid subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidSubject;
+
 /// Expand one list. `Err` when a deny list yields an invalid subject.
-pub fn apply(list: &[String], inp: &TemplateInput<'_>, strict: bool) -> Result<Vec<String>, ()> {
+pub fn apply(
+    list: &[String],
+    inp: &TemplateInput<'_>,
+    strict: bool,
+) -> Result<Vec<String>, InvalidSubject> {
     if !list.iter().any(|s| s.split('.').any(is_template)) {
         return Ok(list.to_vec());
     }
@@ -82,7 +90,7 @@ pub fn apply(list: &[String], inp: &TemplateInput<'_>, strict: bool) -> Result<V
             if is_valid_subject(s.as_bytes()) {
                 out.push(s);
             } else if strict {
-                return Err(());
+                return Err(InvalidSubject);
             }
         }
     }
@@ -95,7 +103,11 @@ mod tests {
 
     #[test]
     fn expands_names_and_tags() {
-        let tags = vec!["dept:a".to_string(), "dept:b".to_string(), "x:y".to_string()];
+        let tags = vec![
+            "dept:a".to_string(),
+            "dept:b".to_string(),
+            "x:y".to_string(),
+        ];
         let inp = TemplateInput {
             user_name: "bob",
             user_key: "UKEY",
@@ -114,7 +126,12 @@ mod tests {
             l(&["a.UKEY", "b.UKEY"])
         );
         assert_eq!(
-            apply(&l(&["{{account-name()}}.{{account-subject()}}"]), &inp, false).unwrap(),
+            apply(
+                &l(&["{{account-name()}}.{{account-subject()}}"]),
+                &inp,
+                false
+            )
+            .unwrap(),
             l(&["acc.AKEY"])
         );
         // No such tag: the subject is invalid; dropped from allow, fatal in deny.

@@ -22,6 +22,9 @@ pub(super) struct JwtSession {
     pub account: Arc<JwtAccount>,
     /// The user's public key (Go's `c.pubKey`).
     pub key: String,
+    /// The client's payload limit (Go's `c.mpay`, `-1`: none), told in the INFO that
+    /// follows the first PONG when it is not the server's.
+    pub mpay: i64,
     /// Disconnects the client when its JWT expires; aborted at clean-up.
     timer: Option<tokio::task::AbortHandle>,
 }
@@ -57,8 +60,7 @@ impl ClientState {
         gen: u64,
     ) -> Result<(), CloseReason> {
         let now = crate::jwt::now();
-        let user = match auth::authenticate(op, &ci, self.nonce_bytes(), self.conn.addr.ip(), now)
-        {
+        let user = match auth::authenticate(op, &ci, self.nonce_bytes(), self.conn.addr.ip(), now) {
             Ok(u) => u,
             Err(r) => {
                 if r.error_level {
@@ -138,6 +140,7 @@ impl ClientState {
         self.jwt = Some(Box::new(JwtSession {
             account: user.account.clone(),
             key: user.key.clone(),
+            mpay: payload,
             timer,
         }));
         self.nkey_verified = false;
@@ -188,8 +191,8 @@ impl ClientState {
         account_exp: i64,
         now: i64,
     ) -> Option<tokio::task::AbortHandle> {
-        let account =
-            (account_exp > 0).then(|| Duration::from_secs(account_exp.saturating_sub(now).max(0) as u64));
+        let account = (account_exp > 0)
+            .then(|| Duration::from_secs(account_exp.saturating_sub(now).max(0) as u64));
         let (after, text) = match (user, account) {
             (None, None) => return None,
             (Some(u), Some(a)) if a < u => (a, errors::ACCOUNT_AUTH_EXPIRED),

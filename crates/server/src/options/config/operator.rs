@@ -139,7 +139,10 @@ pub(super) fn resolver(o: &mut Options, e: &Entry, d: &mut Diag) {
         ),
         other => d.error(
             &e.key_pos,
-            format!("error parsing resolver: unsupported type {}", super::go_type(other)),
+            format!(
+                "error parsing resolver: unsupported type {}",
+                super::go_type(other)
+            ),
         ),
     }
 }
