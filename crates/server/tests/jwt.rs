@@ -724,3 +724,117 @@ fn the_jwt_and_signature_stay_out_of_the_trace() {
     assert!(!log.contains(&w.op_jwt), "{log}");
     assert!(!log.contains(&jwt[..40]), "{log}");
 }
+
+/// Log in on `addr` and wait for the PONG.
+fn logged_in(addr: &str, jwt: &str, kp: &KeyPair) -> Raw {
+    let mut r = Raw::connect(addr);
+    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+    let info: Value = serde_json::from_str(&caps[1]).unwrap();
+    r.send(format!(
+        "{}PING\r\n",
+        connect_line(
+            &Login { jwt, key: Some(kp) },
+            info["nonce"].as_str().unwrap()
+        )
+    ));
+    r.expect("PONG\r\n");
+    r
+}
+
+#[test]
+fn imports_and_exports_from_account_jwts() {
+    // A exports a public stream, a public service and a private stream; B imports them
+    // (the private one with an activation token from A), C imports the private stream
+    // without a token and gets nothing.
+    let b = KeyPair::new_account();
+    let c = KeyPair::new_account();
+    let mut w = World::new(json!({"exports": [
+        {"name": "ev", "subject": "events.>", "type": "stream"},
+        {"name": "help", "subject": "help", "type": "service"},
+        {"name": "priv", "subject": "private.>", "type": "stream", "token_req": true}
+    ]}));
+    let activation = nats_server::jwt::encode(
+        json!({"sub": b.public_key(), "nats": {"type": "activation",
+            "subject": "private.>", "kind": "stream"}}),
+        &w.a,
+        now(),
+    )
+    .unwrap();
+    let a = w.a.public_key();
+    w.add(
+        &b,
+        account_jwt(
+            &b,
+            &w.op,
+            "B",
+            json!({"imports": [
+                {"name": "ev", "subject": "events.>", "account": a, "type": "stream",
+                 "local_subject": "in.events.>"},
+                {"name": "help", "subject": "help", "account": a, "type": "service"},
+                {"name": "priv", "subject": "private.>", "account": a, "type": "stream",
+                 "token": activation}
+            ]}),
+        ),
+    );
+    w.add(
+        &c,
+        account_jwt(
+            &c,
+            &w.op,
+            "C",
+            json!({"imports": [
+                {"name": "priv", "subject": "private.>", "account": a, "type": "stream"}
+            ]}),
+        ),
+    );
+    let (ua, ub, uc) = (
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+    );
+    let ja = user_jwt(&ua, &w.a, json!({}));
+    let jb = user_jwt(&ub, &b, json!({}));
+    let jc = user_jwt(&uc, &c, json!({}));
+    same(&w.config(""), None, |addr| {
+        let mut sb = logged_in(addr, &jb, &ub);
+        let mut sc = logged_in(addr, &jc, &uc);
+        let mut pa = logged_in(addr, &ja, &ua);
+        sb.send("SUB in.events.> 1\r\nSUB private.> 2\r\nPING\r\n");
+        sb.expect("PONG\r\n");
+        sc.send("SUB private.> 1\r\nPING\r\n");
+        sc.expect("PONG\r\n");
+        // A answers help requests.
+        pa.send("SUB help 9\r\nPING\r\n");
+        pa.expect("PONG\r\n");
+        pa.send("PUB events.x 1\r\na\r\nPUB private.y 1\r\nb\r\nPING\r\n");
+        pa.expect("PONG\r\n");
+        let got_b = sb.drain(SHORT);
+        let got_c = sc.drain(SHORT);
+        assert_eq!(
+            got_b, "MSG in.events.x 1 1\r\na\r\nMSG private.y 2 1\r\nb\r\n",
+            "B"
+        );
+        assert_eq!(got_c, "", "C");
+        // B's request reaches A's responder through the service import.
+        sb.send("SUB reply 3\r\nPUB help reply 2\r\nhi\r\nPING\r\n");
+        sb.expect("PONG\r\n");
+        let caps = pa.expect(r"MSG help 9 (\S+) 2\r\nhi\r\n");
+        pa.send(format!("PUB {} 2\r\nok\r\n", caps[1]));
+        sb.expect("MSG reply 3 2\r\nok\r\n");
+        got_b + &got_c
+    });
+}
+
+#[test]
+fn account_jwt_mappings_apply() {
+    let w = World::new(json!({"mappings": {"old": [{"subject": "new", "weight": 100}]}}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    same(&w.config(""), None, |addr| {
+        let mut s = logged_in(addr, &jwt, &u);
+        s.send("SUB new 1\r\nPUB old 1\r\nx\r\nPING\r\n");
+        let got = s.drain(SHORT);
+        assert_eq!(got, "MSG new 1 1\r\nx\r\nPONG\r\n");
+        got
+    });
+}

@@ -372,3 +372,20 @@ where
     }
     Ok(out)
 }
+
+/// An activation token: the exporter (`iss`, or a signing key of `issuer_account`)
+/// lets the account in `sub` import `subject` of a private export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivationClaims {
+    pub data: ClaimsData,
+    pub activation: Activation,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Activation {
+    pub subject: String,
+    /// `"stream"` or `"service"`.
+    pub kind: String,
+    pub issuer_account: String,
+}

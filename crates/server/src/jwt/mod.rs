@@ -21,7 +21,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
-pub use claims::{AccountClaims, ClaimsData, OperatorClaims, UserClaims};
+pub use claims::{AccountClaims, ActivationClaims, ClaimsData, OperatorClaims, UserClaims};
 
 /// Every encoded JWT starts with this (`{"` in base64): nats-server's test for "inline".
 pub const JWT_PREFIX: &str = "eyJ";
@@ -75,7 +75,8 @@ pub enum Claims {
     Operator(OperatorClaims),
     Account(AccountClaims),
     User(UserClaims),
-    /// Activation tokens and anything else: only the registered claims are read.
+    Activation(ActivationClaims),
+    /// Anything else: only the registered claims are read.
     Other {
         kind: String,
         data: ClaimsData,
@@ -88,6 +89,7 @@ impl Claims {
             Claims::Operator(c) => &c.data,
             Claims::Account(c) => &c.data,
             Claims::User(c) => &c.data,
+            Claims::Activation(c) => &c.data,
             Claims::Other { data, .. } => data,
         }
     }
@@ -176,6 +178,13 @@ pub fn decode(token: &str) -> Result<Claims, JwtError> {
             }),
             &[PREFIX_ACCOUNT],
         ),
+        "activation" => (
+            Claims::Activation(ActivationClaims {
+                activation: json(&nats)?,
+                data,
+            }),
+            &[PREFIX_ACCOUNT],
+        ),
         "cluster" | "server" => {
             let mut k = kind.clone();
             k[..1].make_ascii_uppercase();
@@ -214,6 +223,13 @@ pub fn decode_account(token: &str) -> Result<AccountClaims, JwtError> {
     match decode(token)? {
         Claims::Account(c) => Ok(c),
         _ => Err(JwtError::Kind("account")),
+    }
+}
+
+pub fn decode_activation(token: &str) -> Result<ActivationClaims, JwtError> {
+    match decode(token)? {
+        Claims::Activation(c) => Ok(c),
+        _ => Err(JwtError::Kind("activation")),
     }
 }
 

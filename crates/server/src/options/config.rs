@@ -95,6 +95,7 @@ pub fn apply_map(opts: &mut Options, map: &nats_conf::Map) -> ConfigReport {
         top_level(opts, e, &mut d);
     }
     operator::finish(opts, resolver_given, &mut d);
+    operator::jwt_accounts(opts);
     set_baseline(opts);
     report
 }
