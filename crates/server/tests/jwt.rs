@@ -838,3 +838,111 @@ fn account_jwt_mappings_apply() {
         got
     });
 }
+
+/// Send `body` as a request on `subject` from `r` (logged in), and return the reply's
+/// JSON.
+fn request(r: &mut Raw, subject: &str, body: &str) -> Value {
+    r.send(format!(
+        "SUB _INBOX.upd 99\r\nPUB {subject} _INBOX.upd {}\r\n{body}\r\nPING\r\n",
+        body.len()
+    ));
+    let caps = r.expect(r"MSG _INBOX.upd 99 +(\d+)\r\n");
+    let n: usize = caps[1].parse().unwrap();
+    let caps = r.expect(&format!(r"(?s)^(.{{{n}}})\r\n"));
+    serde_json::from_str(&caps[1]).unwrap()
+}
+
+#[test]
+fn account_jwt_updates_reach_connected_clients() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let (u1, u2, u3) = (
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+    );
+    let j1 = user_jwt(&u1, &w.a, json!({}));
+    let j2 = user_jwt(&u2, &w.a, json!({}));
+    let j3 = user_jwt(&u3, &w.a, json!({}));
+    let a = w.a.public_key();
+    same(&w.config(""), None, |addr| {
+        let mut c1 = logged_in(addr, &j1, &u1);
+        let mut c2 = logged_in(addr, &j2, &u2);
+        let mut c3 = logged_in(addr, &j3, &u3);
+        let mut admin = logged_in(addr, &sys_jwt, &su);
+        // Revoke u1, allow two connections, 8-byte payloads.
+        let update = account_jwt(
+            &w.a,
+            &w.op,
+            "A",
+            json!({"revocations": {u1.public_key(): now() + 5},
+                   "limits": {"conn": 2, "payload": 8}}),
+        );
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &update,
+        );
+        assert_eq!(
+            reply["data"],
+            json!({"account": a, "code": 200, "message": "jwt updated"}),
+            "{reply}"
+        );
+        let mut out = String::new();
+        for (name, c) in [("u1", &mut c1), ("u2", &mut c2)] {
+            let mut got = c.drain(SHORT);
+            if c.closed_within(Duration::from_millis(500)) {
+                got.push_str("[closed]");
+            }
+            out.push_str(&format!("{name}: {got}\n"));
+        }
+        // u3 stays, with the new payload limit.
+        c3.send("PUB x 9\r\n123456789\r\n");
+        let mut got = c3.drain(SHORT);
+        if c3.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out.push_str(&format!("u3: {got}\n"));
+        // A JWT for another account on this subject is refused.
+        let wrong = account_jwt(&w.sys, &w.op, "SYS", json!({}));
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &wrong,
+        );
+        out.push_str(&format!("wrong: {}\n", reply["error"]));
+        // Revoking u2, who is still connected.
+        let update = account_jwt(
+            &w.a,
+            &w.op,
+            "A",
+            json!({"revocations": {u2.public_key(): now() + 5}}),
+        );
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &update,
+        );
+        assert_eq!(reply["data"]["code"], 200, "{reply}");
+        let mut got = c2.drain(SHORT);
+        if c2.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out.push_str(&format!("u2: {got}\n"));
+        // Go keeps the newest clients when the connection limit drops.
+        assert_eq!(
+            out,
+            format!(
+                "u1: -ERR 'maximum account active connections exceeded'\r\n[closed]\n\
+                 u2: \n\
+                 u3: -ERR 'Maximum Payload Violation'\r\n[closed]\n\
+                 wrong: {}\n\
+                 u2: -ERR 'User Authentication Revoked'\r\n[closed]\n",
+                json!({"account": a, "code": 500,
+                       "description": "jwt update resulted in error - subject does not match jwt content"})
+            )
+        );
+        out
+    });
+}

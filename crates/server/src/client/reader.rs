@@ -377,7 +377,7 @@ impl ClientState {
             ci.user.clone()
         };
         if let Some(op) = self.srv.operator.clone() {
-            return self.process_jwt_connect(ci, &op, &opts, gen);
+            return self.process_jwt_connect(ci, &op, gen);
         }
         if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
             return self.process_tls_mapped(ci, &opts, gen);
@@ -1011,6 +1011,9 @@ impl OpHandler for ClientState {
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {
             self.reload_permissions(gen);
+        }
+        if self.jwt.is_some() {
+            self.jwt_account_updated();
         }
     }
 

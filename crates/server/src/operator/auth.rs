@@ -30,8 +30,10 @@ pub struct JwtUser {
     /// When the login ends: the JWT's `exp` (unix seconds), or the end of the current
     /// connect-time window, whichever is first.
     pub expires_in: Option<Duration>,
-    /// Set when one of the account's signing keys issued the JWT.
-    pub signing_key: Option<String>,
+    /// Set when one of the account's signing keys issued the JWT: the key, and what the
+    /// account said of it then.
+    pub signing_key: Option<(String, claims::SigningKey)>,
+    pub bearer: bool,
     pub name: String,
     pub issued_at: i64,
 }
@@ -166,7 +168,13 @@ pub fn authenticate(
         subs: limits.subs,
         payload: limits.payload,
         expires_in,
-        signing_key: (!uc.user.issuer_account.is_empty()).then(|| uc.data.issuer.clone()),
+        signing_key: ac
+            .account
+            .signing_keys
+            .get(&uc.data.issuer)
+            .filter(|_| !uc.user.issuer_account.is_empty())
+            .map(|s| (uc.data.issuer.clone(), s.clone())),
+        bearer: limits.bearer_token,
         name: uc.data.name.clone(),
         issued_at: uc.data.issued_at,
         account,

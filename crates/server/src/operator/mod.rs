@@ -15,12 +15,13 @@
 
 pub mod auth;
 pub mod template;
+pub mod update;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::jwt::{self, AccountClaims, OperatorClaims};
 use crate::options::Options;
@@ -41,6 +42,24 @@ pub struct JwtAccount {
     claims: RwLock<Arc<AccountClaims>>,
     /// Connected clients of this account (checked against `limits.conn`).
     conns: AtomicUsize,
+    /// The token the claims came from (an update with the same token is a no-op).
+    token: RwLock<String>,
+    /// Moves when the claims are replaced: clients re-apply the account's limits.
+    generation: AtomicU64,
+    /// The JWT users logged in to this account, in login order (what an update of the
+    /// claims re-checks: connection limit, revocations, bearer tokens, signing keys).
+    clients: Mutex<Vec<ClientRef>>,
+}
+
+/// A logged-in JWT user, as an account update sees it.
+pub struct ClientRef {
+    pub cid: u64,
+    pub conn: Weak<crate::conn::Conn>,
+    pub user: String,
+    pub issued_at: i64,
+    pub bearer: bool,
+    /// The account signing key that issued the user JWT (and its scope then), if any.
+    pub signing_key: Option<(String, crate::jwt::claims::SigningKey)>,
 }
 
 impl std::fmt::Debug for JwtAccount {
@@ -81,6 +100,18 @@ impl JwtAccount {
     pub fn conns(&self) -> usize {
         self.conns.load(Ordering::Acquire)
     }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn add_client(&self, c: ClientRef) {
+        self.clients.lock().push(c);
+    }
+
+    pub fn remove_client(&self, cid: u64) {
+        self.clients.lock().retain(|c| c.cid != cid);
+    }
 }
 
 impl OperatorMode {
@@ -110,7 +141,7 @@ impl OperatorMode {
         for (key, token) in &o.preload {
             let claims = jwt::decode_account(token)
                 .map_err(|e| format!("preload account error for {key:?}: {e}"))?;
-            mode.store(key, claims);
+            mode.store(key, claims, token);
         }
         Ok(Some(mode))
     }
@@ -126,17 +157,22 @@ impl OperatorMode {
     }
 
     /// Store (or replace) the claims of account `key`.
-    fn store(&self, key: &str, claims: AccountClaims) -> Arc<JwtAccount> {
+    fn store(&self, key: &str, claims: AccountClaims, token: &str) -> Arc<JwtAccount> {
         let claims = Arc::new(claims);
         let mut map = self.accounts.write();
         if let Some(a) = map.get(key) {
             *a.claims.write() = claims;
+            *a.token.write() = token.to_string();
+            a.generation.fetch_add(1, Ordering::AcqRel);
             return a.clone();
         }
         let a = Arc::new(JwtAccount {
             key: key.to_string(),
             claims: RwLock::new(claims),
             conns: AtomicUsize::new(0),
+            token: RwLock::new(token.to_string()),
+            generation: AtomicU64::new(0),
+            clients: Mutex::new(Vec::new()),
         });
         map.insert(key.to_string(), a.clone());
         a

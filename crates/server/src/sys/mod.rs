@@ -15,6 +15,7 @@
 //! [`Delivery`]. A full queue drops the request (the requester sees a timeout), never
 //! blocks a publisher.
 
+mod claims;
 mod events;
 mod requests;
 
@@ -63,6 +64,9 @@ enum Service {
     OwnConnz,
     /// `$SYS.REQ.ACCOUNT.PING.STATZ` in every other account: its own STATZ.
     OwnStatz,
+    /// Operator mode: `$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE` and
+    /// `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.UPDATE`, a new account JWT (see `claims.rs`).
+    ClaimsUpdate,
 }
 
 /// Work for the system task.
@@ -214,6 +218,14 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     }
     for ep in requests::ACCOUNT_ENDPOINTS {
         subjects.push((format!("$SYS.REQ.ACCOUNT.*.{ep}"), Service::AccountZ(ep)));
+    }
+    if srv.operator.is_some() {
+        for s in [
+            "$SYS.ACCOUNT.*.CLAIMS.UPDATE",
+            "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
+        ] {
+            subjects.push((s.into(), Service::ClaimsUpdate));
+        }
     }
     for (subject, service) in subjects {
         subscribe(srv, &sys, &sys.account, &subject, service);

@@ -52,6 +52,7 @@ pub(super) fn answer(srv: &Server, sys: &System, req: Request<'_>) {
             }
             return;
         }
+        Service::ClaimsUpdate => return super::claims::update(srv, sys, subject, reply, body),
         _ => {}
     }
     let opts = match parse_options(body) {

@@ -22,9 +22,15 @@ pub(super) struct JwtSession {
     pub account: Arc<JwtAccount>,
     /// The user's public key (Go's `c.pubKey`).
     pub key: String,
+    cid: u64,
     /// The client's payload limit (Go's `c.mpay`, `-1`: none), told in the INFO that
     /// follows the first PONG when it is not the server's.
     pub mpay: i64,
+    /// The user's own subscription and payload limits (or its scope's), and the
+    /// account generation the effective limits were computed from.
+    user_subs: i64,
+    user_payload: i64,
+    pub gen: u64,
     /// Disconnects the client when its JWT expires; aborted at clean-up.
     timer: Option<tokio::task::AbortHandle>,
 }
@@ -35,6 +41,7 @@ impl Drop for JwtSession {
             t.abort();
         }
         self.account.remove_conn();
+        self.account.remove_client(self.cid);
     }
 }
 
@@ -56,7 +63,6 @@ impl ClientState {
         &mut self,
         ci: ConnectInfo,
         op: &OperatorMode,
-        opts: &crate::options::Options,
         gen: u64,
     ) -> Result<(), CloseReason> {
         let now = crate::jwt::now();
@@ -82,8 +88,58 @@ impl ClientState {
             return Err(CloseReason::MaxAccountConnectionsExceeded);
         }
         let ac = user.account.claims();
-        // Subscription and payload limits: the user's, the account's, the server's.
-        let (mut subs, mut payload) = (user.subs, user.payload);
+        let acc_gen = user.account.generation();
+        let (subs, payload) = self.apply_jwt_limits(&user.account, user.subs, user.payload);
+        let acc = self.srv.accounts.get_or_create(&user.account.key);
+        debug!(
+            self.srv.log,
+            "{} - Authenticated JWT: Client {:?} (claim-name: {:?}) signed with {:?} by Account {:?} (claim-name: {:?})",
+            self.conn.prefix(),
+            user.key,
+            user.name,
+            user.signing_key
+                .as_ref()
+                .map_or(&user.account.key, |(k, _)| k),
+            user.account.key,
+            ac.data.name
+        );
+        let timer = self.expiry_timer(user.expires_in, ac.data.expires, now);
+        self.jwt = Some(Box::new(JwtSession {
+            account: user.account.clone(),
+            key: user.key.clone(),
+            cid: self.conn.cid,
+            mpay: payload,
+            user_subs: user.subs,
+            user_payload: user.payload,
+            gen: acc_gen,
+            timer,
+        }));
+        user.account.add_client(crate::operator::ClientRef {
+            cid: self.conn.cid,
+            conn: Arc::downgrade(&self.conn),
+            user: user.key.clone(),
+            issued_at: user.issued_at,
+            bearer: user.bearer,
+            signing_key: user.signing_key.clone(),
+        });
+        self.nkey_verified = false;
+        self.set_account(&acc.name);
+        self.conn.meta.lock().user = user.key;
+        self.set_permissions(user.permissions.as_ref());
+        // A zero subscription limit leaves the client nothing to do: nats-server says so
+        // and closes it shortly after the CONNECT.
+        if subs == 0 {
+            self.subs_at_limit();
+        }
+        self.finish_jwt_connect(ci, gen)
+    }
+
+    /// Combine the user's limits with the account's and the server's (Go's
+    /// `applyAccountLimits`) and install them; returns the effective (subs, payload).
+    fn apply_jwt_limits(&mut self, account: &JwtAccount, subs: i64, payload: i64) -> (i64, i64) {
+        let opts = self.srv.opts();
+        let ac = account.claims();
+        let (mut subs, mut payload) = (subs, payload);
         min_limit(&mut subs, ac.account.limits.subs);
         min_limit(&mut payload, ac.account.limits.payload);
         let server_payload = if opts.max_payload == 0 {
@@ -124,41 +180,37 @@ impl ClientState {
         self.parser
             .set_limits(opts.max_control_line.max(0) as usize, parser_payload);
         self.max_subs = subs.max(0) as usize;
+        (subs, payload)
+    }
 
-        let acc = self.srv.accounts.get_or_create(&user.account.key);
-        debug!(
-            self.srv.log,
-            "{} - Authenticated JWT: Client {:?} (claim-name: {:?}) signed with {:?} by Account {:?} (claim-name: {:?})",
-            self.conn.prefix(),
-            user.key,
-            user.name,
-            user.signing_key.as_deref().unwrap_or(&user.account.key),
-            user.account.key,
-            ac.data.name
-        );
-        let timer = self.expiry_timer(user.expires_in, ac.data.expires, now);
-        self.jwt = Some(Box::new(JwtSession {
-            account: user.account.clone(),
-            key: user.key.clone(),
-            mpay: payload,
-            timer,
-        }));
-        self.nkey_verified = false;
-        self.set_account(&acc.name);
-        self.conn.meta.lock().user = user.key;
-        self.set_permissions(user.permissions.as_ref());
-        // A zero subscription limit leaves the client nothing to do: nats-server says so
-        // and closes it shortly after the CONNECT.
-        if subs == 0 {
-            let (conn, log) = (self.conn.clone(), self.srv.log.clone());
-            tokio::spawn(async move {
-                error!(log, "{} - {}", conn.prefix(), errors::MAX_SUBSCRIPTIONS);
-                conn.send_err(&log, errors::MAX_SUBSCRIPTIONS);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                conn.close(CloseReason::MaxSubscriptionsExceeded);
-            });
+    /// The account's JWT was replaced: take its new limits (once per batch, only for JWT
+    /// users, only when the account's generation moved).
+    pub(super) fn jwt_account_updated(&mut self) {
+        let Some(j) = self.jwt.as_ref() else { return };
+        let gen = j.account.generation();
+        if gen == j.gen {
+            return;
         }
-        self.finish_jwt_connect(ci, gen)
+        let (account, us, up) = (j.account.clone(), j.user_subs, j.user_payload);
+        let (subs, payload) = self.apply_jwt_limits(&account, us, up);
+        if let Some(j) = self.jwt.as_mut() {
+            j.gen = gen;
+            j.mpay = payload;
+        }
+        // Over the new limit already: Go says so and closes the client shortly after.
+        if subs >= 0 && self.conn.subs.lock().len() >= subs as usize {
+            self.subs_at_limit();
+        }
+    }
+
+    fn subs_at_limit(&self) {
+        let (conn, log) = (self.conn.clone(), self.srv.log.clone());
+        tokio::spawn(async move {
+            error!(log, "{} - {}", conn.prefix(), errors::MAX_SUBSCRIPTIONS);
+            conn.send_err(&log, errors::MAX_SUBSCRIPTIONS);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            conn.close(CloseReason::MaxSubscriptionsExceeded);
+        });
     }
 
     /// The rest of `finish_connect`, without recording reloadable credentials: a reload
