@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod template;
 pub mod update;
+pub mod wiring;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -126,13 +127,7 @@ impl OperatorMode {
         for t in &o.trusted_operators {
             operators.push(jwt::decode_operator(t).map_err(|e| e.to_string())?);
         }
-        let mut trusted_keys = o.trusted_keys.clone();
-        for op in &operators {
-            if !op.operator.strict_signing_key_usage {
-                trusted_keys.push(op.data.subject.clone());
-            }
-            trusted_keys.extend(op.operator.signing_keys.iter().cloned());
-        }
+        let trusted_keys = trusted_keys(o);
         let mode = OperatorMode {
             operators,
             trusted_keys,
@@ -198,6 +193,21 @@ impl OperatorMode {
     pub fn account_keys(&self) -> Vec<String> {
         self.accounts.read().keys().cloned().collect()
     }
+}
+
+/// Keys allowed to sign account JWTs: the `trusted` keys, and each operator's own key
+/// (unless it asks for strict signing key usage) and signing keys.
+pub fn trusted_keys(o: &crate::options::OperatorOptions) -> Vec<String> {
+    let mut keys = o.trusted_keys.clone();
+    for t in &o.trusted_operators {
+        if let Ok(c) = jwt::decode_operator(t) {
+            if !c.operator.strict_signing_key_usage {
+                keys.push(c.data.subject.clone());
+            }
+            keys.extend(c.operator.signing_keys.iter().cloned());
+        }
+    }
+    keys
 }
 
 /// nats-server's start-up lines for operator mode.

@@ -314,6 +314,17 @@ pub enum Resolver {
     None,
     /// `MEMORY` (or `MEM`): the preloaded JWTs only.
     Memory,
+    /// `{ type: full, dir: … }`: nats-server's NATS-based resolver that keeps every
+    /// account JWT in a directory and takes updates over the system account.
+    Full {
+        dir: std::path::PathBuf,
+        /// `allow_delete`: `$SYS.REQ.CLAIMS.DELETE` may remove accounts.
+        allow_delete: bool,
+        /// `limit`: at most this many JWTs (0: no limit).
+        limit: i64,
+        /// `interval`: how often servers compare their stores (cluster sync; accepted).
+        interval: Duration,
+    },
 }
 
 /// nats-server's `DEFAULT_ALLOW_RESPONSE_MAX_MSGS`.

@@ -133,10 +133,7 @@ pub(super) fn resolver(o: &mut Options, e: &Entry, d: &mut Diag) {
                 o.operator.resolver = Resolver::None;
             }
         }
-        Value::Map(_) => d.refuse(
-            e,
-            "the NATS-based (full/cache directory) account resolver is not implemented",
-        ),
+        Value::Map(m) => dir_resolver(o, e, m, d),
         other => d.error(
             &e.key_pos,
             format!(
@@ -257,186 +254,94 @@ fn check_version(c: &jwt::OperatorClaims) -> Result<(), String> {
 
 /// The exports, imports and mappings of the preloaded account JWTs, as the `accounts {}`
 /// block would give them: the rest of the server (wiring at start, reload, `/accountz`)
-/// then treats them the same. Only accounts signed by a trusted key count. An import is
-/// kept only when the exporter's JWT is preloaded too and grants it (public export,
-/// account token position, or a valid activation token that the export has not
-/// revoked), as nats-server's `checkStreamImportAuthorized`/`checkServiceImportAuthorized`
-/// decide; the others are dropped, which denies what they would have delivered.
+/// then treats them the same (see [`crate::operator::wiring`]). Only accounts signed by a
+/// trusted key count; they are registered at start like configured accounts.
 pub(super) fn jwt_accounts(o: &mut Options) {
-    use crate::options::{Export, Import, ResponseType, ServiceExportOpts};
-    use nats_sublist::mapping::MapDest;
     let op = &o.operator;
     if !op.enabled() {
         return;
     }
-    let mut trusted = op.trusted_keys.clone();
-    for t in &op.trusted_operators {
-        if let Ok(c) = jwt::decode_operator(t) {
-            if !c.operator.strict_signing_key_usage {
-                trusted.push(c.data.subject.clone());
-            }
-            trusted.extend(c.operator.signing_keys.iter().cloned());
-        }
-    }
+    let trusted = crate::operator::trusted_keys(op);
     let accounts: Vec<(String, jwt::AccountClaims)> = op
         .preload
         .iter()
         .filter_map(|(k, t)| jwt::decode_account(t).ok().map(|c| (k.clone(), c)))
         .filter(|(k, c)| c.data.subject == *k && trusted.contains(&c.data.issuer))
         .collect();
-    let (mut exports, mut imports, mut mappings) = (Vec::new(), Vec::new(), Vec::new());
-    for (key, c) in &accounts {
-        let a = &c.account;
-        if !a.mappings.is_empty() {
-            let mut list = Vec::new();
-            for (src, dests) in &a.mappings {
-                let dests: Vec<MapDest> = dests
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| {
-                        Some(MapDest {
-                            subject: d.get("subject")?.as_str()?.to_string(),
-                            weight: match d.get("weight").and_then(|w| w.as_u64()) {
-                                None | Some(0) => 100,
-                                Some(w) => w.min(100) as u8,
-                            },
-                            cluster: d
-                                .get("cluster")
-                                .and_then(|c| c.as_str())
-                                .filter(|c| !c.is_empty())
-                                .map(str::to_string),
-                        })
-                    })
-                    .collect();
-                list.push((src.clone(), dests));
-            }
-            list.sort_by(|x, y| x.0.cmp(&y.0));
-            mappings.push((key.clone(), list));
-        }
-        for e in &a.exports {
-            let service = match e.kind.as_str() {
-                "service" => Some(ServiceExportOpts {
-                    response_type: match e.response_type.as_str() {
-                        "Stream" => ResponseType::Stream,
-                        "Chunked" => ResponseType::Chunked,
-                        _ => ResponseType::Singleton,
-                    },
-                    response_threshold: if e.response_threshold > 0 {
-                        std::time::Duration::from_nanos(e.response_threshold as u64)
-                    } else {
-                        crate::options::DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD
-                    },
-                }),
-                "stream" => None,
-                _ => continue,
-            };
-            exports.push(Export {
-                account: key.clone(),
-                subject: e.subject.clone(),
-                // Token-required exports admit only importers with an activation,
-                // checked below; an empty list says "nobody else".
-                accounts: e.token_req.then(Vec::new),
-                token_position: e.account_token_position,
-                service,
-            });
-        }
-    }
-    for (key, c) in &accounts {
-        for i in &c.account.imports {
-            let Some((_, exp)) = accounts.iter().find(|(k, _)| *k == i.account) else {
-                continue;
-            };
-            let service = match i.kind.as_str() {
-                "service" => true,
-                "stream" => false,
-                _ => continue,
-            };
-            if !import_authorized(key, exp, i, service) {
-                continue;
-            }
-            let (subject, to) = if service {
-                if !i.local_subject.is_empty() {
-                    (i.subject.clone(), i.local_subject.clone())
-                } else if !i.to.is_empty() {
-                    (i.to.clone(), i.subject.clone())
-                } else {
-                    (i.subject.clone(), i.subject.clone())
-                }
-            } else if !i.local_subject.is_empty() {
-                (i.subject.clone(), i.local_subject.clone())
-            } else if !i.to.is_empty() {
-                // A stream import's `to` is a prefix.
-                let p = i.to.trim_end_matches('.');
-                (i.subject.clone(), format!("{p}.{}", i.subject))
-            } else {
-                (i.subject.clone(), i.subject.clone())
-            };
-            imports.push(Import {
-                account: key.clone(),
-                from_account: i.account.clone(),
-                subject,
-                to,
-                service,
-            });
-        }
-    }
-    // Registered at start like configured accounts, so their mappings and imports are
-    // in place before the first client arrives.
+    let w = crate::operator::wiring::of(&accounts, None);
     for (key, _) in &accounts {
         if !o.accounts.contains(key) {
             o.accounts.push(key.clone());
         }
     }
-    o.exports.extend(exports);
-    o.imports.extend(imports);
-    o.account_mappings.extend(mappings);
+    o.exports.extend(w.exports);
+    o.imports.extend(w.imports);
+    o.account_mappings.extend(w.mappings);
 }
 
-/// Does exporter `exp` let `importer` import `i`?
-fn import_authorized(
-    importer: &str,
-    exp: &jwt::AccountClaims,
-    i: &jwt::claims::Import,
-    service: bool,
-) -> bool {
-    use nats_sublist::subject::is_subset_match;
-    let kind = if service { "service" } else { "stream" };
-    let subject = &i.subject;
-    // The exact export first, else the first that covers the subject.
-    let exports = || exp.account.exports.iter().filter(|e| e.kind == kind);
-    let Some(e) = exports()
-        .find(|e| e.subject == *subject)
-        .or_else(|| exports().find(|e| is_subset_match(subject, &e.subject)))
-    else {
-        return false;
-    };
-    if e.account_token_position > 0 {
-        let p = e.account_token_position as usize;
-        let tokens: Vec<&str> = subject.split('.').collect();
-        if tokens.len() < p || tokens[p - 1] != importer {
-            return false;
+/// `resolver: { type: full|cache, dir, allow_delete, limit, ttl, interval, timeout }`.
+fn dir_resolver(o: &mut Options, e: &Entry, m: &nats_conf::Map, d: &mut Diag) {
+    let pos = &e.key_pos;
+    let (mut dir, mut kind, mut del, mut limit) = (String::new(), String::new(), false, 0);
+    let (mut ttl, mut interval) = (None, std::time::Duration::ZERO);
+    for f in super::value::effective(m) {
+        let (p, v) = (&f.item.pos, &f.item.value);
+        match f.key.to_ascii_lowercase().as_str() {
+            "dir" => dir = d.string(p, v).unwrap_or_default(),
+            "type" => kind = d.string(p, v).unwrap_or_default(),
+            "allow_delete" => del = d.bool(p, v).unwrap_or_default(),
+            "limit" => limit = d.int(p, v).unwrap_or_default(),
+            "ttl" => ttl = go_duration(d, p, v),
+            "interval" => interval = go_duration(d, p, v).unwrap_or_default(),
+            "timeout" => {
+                go_duration(d, p, v);
+            }
+            _ => {}
         }
     }
-    if !e.token_req {
-        return true;
+    if dir.is_empty() {
+        d.error(pos, "dir has no value and needs to point to a directory");
+        return;
     }
-    let Ok(act) = jwt::decode_activation(&i.token) else {
-        return false;
-    };
-    let exporter = &exp.data.subject;
-    let issuer_ok = act.data.issuer == *exporter
-        || ((act.activation.issuer_account.is_empty()
-            || act.activation.issuer_account == *exporter)
-            && exp.account.signing_keys.contains_key(&act.data.issuer));
-    let revoked = e
-        .revocations
-        .get(importer)
-        .or_else(|| e.revocations.get("*"))
-        .is_some_and(|t| *t >= act.data.issued_at);
-    issuer_ok
-        && act.data.subject == importer
-        && act.data.check_times(jwt::now()).is_ok()
-        && (act.activation.subject == *subject || is_subset_match(subject, &act.activation.subject))
-        && !revoked
+    if let Ok(md) = std::fs::metadata(&dir) {
+        use std::os::unix::fs::PermissionsExt;
+        if !md.is_dir() || md.permissions().mode() & 0o200 == 0 {
+            d.error(pos, "dir needs to point to an accessible directory");
+            return;
+        }
+    }
+    match kind.to_ascii_uppercase().as_str() {
+        "FULL" => {
+            if ttl.is_some_and(|t| !t.is_zero()) {
+                d.error(pos, "FULL does not accept ttl");
+                return;
+            }
+            o.operator.resolver = Resolver::Full {
+                dir: dir.into(),
+                allow_delete: del,
+                limit,
+                interval,
+            };
+        }
+        "CACHE" => d.refuse(
+            e,
+            "the `cache` account resolver is not implemented (use `type: full`)",
+        ),
+        _ => d.error(
+            pos,
+            "error parsing account resolver, should be MEM or  URL(\"url\") or a map containing dir and type state=[FULL|CACHE])",
+        ),
+    }
+}
+
+/// A Go duration string (`"2m"`, `"1h30m"`).
+fn go_duration(d: &mut Diag, pos: &nats_conf::Pos, v: &Value) -> Option<std::time::Duration> {
+    let s = d.string(pos, v)?;
+    match super::units::parse_go_duration(&s) {
+        Ok(n) => Some(std::time::Duration::from_nanos(n.max(0) as u64)),
+        Err(e) => {
+            d.error(pos, e);
+            None
+        }
+    }
 }
