@@ -946,3 +946,166 @@ fn account_jwt_updates_reach_connected_clients() {
         out
     });
 }
+
+#[test]
+fn full_resolver_takes_pushed_accounts_lists_looks_up_and_deletes() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let u = KeyPair::new_user();
+    let ujwt = user_jwt(&u, &w.a, json!({}));
+    let a = w.a.public_key();
+    let a_jwt = w.preload[1].1.clone();
+    let delete = nats_server::jwt::encode(
+        json!({"sub": w.op.public_key(), "nats": {"accounts": [a]}}),
+        &w.op,
+        now(),
+    )
+    .unwrap();
+    let mut results = Vec::new();
+    for (who, b) in binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\", allow_delete: true }}\n\
+             resolver_preload: {{ {}: \"{}\" }}\n",
+            w.op_jwt,
+            w.sys.public_key(),
+            dir.path().join("jwt").display(),
+            w.sys.public_key(),
+            w.preload[0].1
+        );
+        let (_d, s) = start(&b, &conf);
+        let addr = s.addr();
+        let mut out = String::new();
+        // A is unknown until pushed (Go first asks the cluster, for up to 2 s).
+        let login = Login {
+            jwt: &ujwt,
+            key: Some(&u),
+        };
+        out += &format!(
+            "before: {}",
+            session(&addr, &login, "", Duration::from_secs(3))
+        );
+        let mut admin = logged_in(&addr, &sys_jwt, &su);
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.UPDATE", &a_jwt);
+        out += &format!("\npush: {}", r["data"]);
+        let mut c = logged_in(&addr, &ujwt, &u);
+        out += "\nlogin: ok";
+        admin.send(format!(
+            "SUB _INBOX.look 7\r\nPUB $SYS.REQ.ACCOUNT.{a}.CLAIMS.LOOKUP _INBOX.look 0\r\n\r\nPING\r\n"
+        ));
+        let caps = admin.expect(r"MSG _INBOX.look 7 +(\d+)\r\n");
+        let n: usize = caps[1].parse().unwrap();
+        let caps = admin.expect(&format!(r"(?s)^(.{{{n}}})\r\n"));
+        out += &format!("\nlookup: {}", caps[1] == a_jwt);
+        let list = request(&mut admin, "$SYS.REQ.CLAIMS.LIST", "");
+        let mut keys: Vec<String> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        let mut want = vec![a.clone(), w.sys.public_key()];
+        want.sort();
+        out += &format!("\nlist: {}", keys == want);
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.DELETE", &delete);
+        out += &format!("\ndelete: {}", r["data"]);
+        let mut got = c.drain(SHORT);
+        if c.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out += &format!("\nclient: {got}");
+        out += &format!(
+            "\nafter: {}",
+            session(
+                &addr,
+                &Login {
+                    jwt: &ujwt,
+                    key: Some(&u)
+                },
+                "",
+                SHORT
+            )
+        );
+        assert!(
+            dir.path()
+                .join("jwt")
+                .join(format!("{a}.jwt.deleted"))
+                .exists(),
+            "{who}"
+        );
+        results.push((who, out, s.log()));
+    }
+    let ours = &results[0];
+    assert_eq!(
+        ours.1,
+        format!(
+            "before: {AUTH_VIOLATION}\npush: {}\nlogin: ok\nlookup: true\nlist: true\n\
+             delete: {}\nclient: -ERR 'Account Authentication Expired'\r\n[closed]\nafter: {AUTH_VIOLATION}",
+            json!({"account": a, "code": 200, "message": "jwt updated"}),
+            json!({"code": 200, "message": "deleted 1 accounts"})
+        ),
+        "our log:\n{}",
+        ours.2
+    );
+    if let [ours, go] = results.as_slice() {
+        assert_eq!(ours.1, go.1, "Go log:\n{}", go.2);
+    }
+}
+
+#[test]
+fn full_resolver_keeps_pushed_accounts_across_restarts() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let u = KeyPair::new_user();
+    let ujwt = user_jwt(&u, &w.a, json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = format!(
+        "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\" }}\n\
+         resolver_preload: {{ {}: \"{}\" }}\n",
+        w.op_jwt,
+        w.sys.public_key(),
+        dir.path().display(),
+        w.sys.public_key(),
+        w.preload[0].1
+    );
+    {
+        let (_d, s) = start(&bin(), &conf);
+        let mut admin = logged_in(&s.addr(), &sys_jwt, &su);
+        let r = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{}.CLAIMS.UPDATE", w.a.public_key()),
+            &w.preload[1].1,
+        );
+        assert_eq!(r["data"]["code"], 200, "{r}");
+        // Deleting needs allow_delete.
+        let del = nats_server::jwt::encode(
+            json!({"sub": w.op.public_key(), "nats": {"accounts": [w.a.public_key()]}}),
+            &w.op,
+            now(),
+        )
+        .unwrap();
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.DELETE", &del);
+        assert_eq!(
+            r["error"]["description"],
+            format!(
+                "delete accounts request by {} failed - delete must be enabled in server config",
+                w.op.public_key()
+            )
+        );
+    }
+    let (_d, s) = start(&bin(), &conf);
+    assert!(s.wait_log("Managing all jwt in exclusive directory", T));
+    let got = session(
+        &s.addr(),
+        &Login {
+            jwt: &ujwt,
+            key: Some(&u),
+        },
+        "",
+        SHORT,
+    );
+    assert_eq!(got, "PONG\r\n");
+}

@@ -76,10 +76,11 @@ pub enum Claims {
     Account(AccountClaims),
     User(UserClaims),
     Activation(ActivationClaims),
-    /// Anything else: only the registered claims are read.
+    /// Anything else (generic claims): the registered claims and the `nats` object.
     Other {
         kind: String,
         data: ClaimsData,
+        nats: serde_json::Value,
     },
 }
 
@@ -190,7 +191,7 @@ pub fn decode(token: &str) -> Result<Claims, JwtError> {
             k[..1].make_ascii_uppercase();
             return Err(JwtError::Unsupported(k));
         }
-        _ => (Claims::Other { kind, data }, &[]),
+        _ => (Claims::Other { kind, data, nats }, &[]),
     };
     let sig = b64(s)?;
     let signed = if version <= 1 {

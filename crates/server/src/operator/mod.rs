@@ -14,6 +14,7 @@
 //! texts, which name keys only.
 
 pub mod auth;
+pub mod dir;
 pub mod template;
 pub mod update;
 pub mod wiring;
@@ -34,6 +35,11 @@ pub struct OperatorMode {
     /// strict signing key usage) and its signing keys, or the `trusted` keys.
     trusted_keys: Vec<String>,
     accounts: RwLock<HashMap<String, Arc<JwtAccount>>>,
+    /// The `full` resolver's directory; `None` with the `MEMORY` resolver.
+    pub dir: Option<dir::DirStore>,
+    /// Accounts whose exports, imports and mappings are wired (at start: the preloaded
+    /// ones; later: each account the first time a client logs in to it).
+    wired: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One account JWT and what the server keeps beside it.
@@ -128,15 +134,39 @@ impl OperatorMode {
             operators.push(jwt::decode_operator(t).map_err(|e| e.to_string())?);
         }
         let trusted_keys = trusted_keys(o);
+        let dir = match &o.resolver {
+            crate::options::Resolver::Full {
+                dir,
+                allow_delete,
+                limit,
+                ..
+            } => Some(dir::DirStore::open(dir, *allow_delete, *limit)?),
+            _ => None,
+        };
         let mode = OperatorMode {
             operators,
             trusted_keys,
             accounts: RwLock::new(HashMap::new()),
+            dir,
+            wired: Mutex::new(o.preload.iter().map(|(k, _)| k.clone()).collect()),
         };
         for (key, token) in &o.preload {
             let claims = jwt::decode_account(token)
                 .map_err(|e| format!("preload account error for {key:?}: {e}"))?;
+            if let Some(d) = &mode.dir {
+                d.save_if_newer(key, token)?;
+            }
             mode.store(key, claims, token);
+        }
+        if let Some(d) = &mode.dir {
+            for key in d.list() {
+                if let Some(c) = d
+                    .load(&key)
+                    .and_then(|t| jwt::decode_account(&t).ok().map(|c| (c, t)))
+                {
+                    mode.store(&key, c.0, &c.1);
+                }
+            }
         }
         Ok(Some(mode))
     }
@@ -179,8 +209,20 @@ impl OperatorMode {
         if !jwt::is_public_key(key, 'A') {
             return Err("will only fetch valid account keys".into());
         }
-        let Some(a) = self.accounts.read().get(key).cloned() else {
-            return Err("account not found".into());
+        let found = self.accounts.read().get(key).cloned();
+        let a = match found {
+            Some(a) => a,
+            // The directory may hold it (written by another process, or before we
+            // started): read it on a miss, as Go's `DirAccResolver.Fetch` does.
+            None => {
+                let token = self
+                    .dir
+                    .as_ref()
+                    .and_then(|d| d.load(key))
+                    .ok_or_else(|| "account not found".to_string())?;
+                let c = jwt::decode_account(&token).map_err(|e| e.to_string())?;
+                self.store(key, c, &token)
+            }
         };
         let c = a.claims();
         if c.data.subject != key {
@@ -192,6 +234,39 @@ impl OperatorMode {
     /// Every stored account key.
     pub fn account_keys(&self) -> Vec<String> {
         self.accounts.read().keys().cloned().collect()
+    }
+
+    /// The registry's account for `key`, registered (with its exports, imports and
+    /// mappings wired, and the system services every account gets) the first time.
+    pub fn register(&self, srv: &Arc<crate::Server>, key: &str) -> Arc<crate::account::Account> {
+        let acc = srv.accounts.get_or_create(key);
+        if !self.wired.lock().insert(key.to_string()) {
+            return acc;
+        }
+        let all: Vec<(String, AccountClaims)> = self
+            .accounts
+            .read()
+            .iter()
+            .map(|(k, a)| (k.clone(), (*a.claims()).clone()))
+            .filter(|(_, c)| self.is_trusted_issuer(&c.data.issuer))
+            .collect();
+        let w = wiring::of(&all, Some(key));
+        if !w.imports.is_empty() {
+            let o = Options {
+                exports: w.exports,
+                imports: w.imports,
+                ..Options::default()
+            };
+            crate::imports::wire(srv, &o);
+        }
+        if let Some((_, list)) = w.mappings.into_iter().next() {
+            if let Ok(m) = crate::mapping::compile(&list) {
+                *acc.mappings.write() = Arc::new(m);
+                srv.mappings_gen.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        crate::sys::serve_accounts(srv);
+        acc
     }
 }
 

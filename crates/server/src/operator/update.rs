@@ -36,13 +36,86 @@ pub enum Outcome {
 }
 
 impl OperatorMode {
-    /// Apply `token`, published as an update of account `key`.
-    pub fn update(&self, srv: &Server, key: &str, token: &str) -> Outcome {
+    /// Apply `token`, published as an update of account `key` (`None`: the key is the
+    /// JWT's subject, `$SYS.REQ.CLAIMS.UPDATE`). Returns the account the answer names.
+    pub fn update(&self, srv: &Server, key: Option<&str>, token: &str) -> (String, Outcome) {
+        let token = token.trim();
+        if self.dir.is_some() {
+            return self.save(srv, key, token);
+        }
+        let key = match key {
+            Some(k) => k.to_string(),
+            None => match jwt::decode_account(token) {
+                Ok(c) => c.data.subject,
+                Err(e) => {
+                    return (
+                        "n/a".into(),
+                        Outcome::Failed {
+                            message: "jwt update resulted in error",
+                            error: e.to_string(),
+                        },
+                    )
+                }
+            },
+        };
+        let out = self.update_memory(srv, &key, token);
+        (key, out)
+    }
+
+    /// The `full` resolver: store the JWT in the directory (if newer), then apply it.
+    fn save(&self, srv: &Server, key: Option<&str>, token: &str) -> (String, Outcome) {
+        let fail = |acc: &str, message, error: String| {
+            (acc.to_string(), Outcome::Failed { message, error })
+        };
+        let claims = match jwt::decode_account(token) {
+            Ok(c) => c,
+            Err(e) => return fail("n/a", "jwt update resulted in error", e.to_string()),
+        };
+        let key = key.unwrap_or(&claims.data.subject).to_string();
+        if claims.data.subject != key {
+            return fail(
+                &key,
+                "jwt update resulted in error",
+                "subject does not match jwt content".into(),
+            );
+        }
+        if let Some(op) = self.operators.first() {
+            if claims.data.issuer == op.data.subject && op.operator.strict_signing_key_usage {
+                return fail(
+                    &key,
+                    "jwt update resulted in error",
+                    "operator requires issuer to be a signing key".into(),
+                );
+            }
+        }
+        let Some(dir) = &self.dir else {
+            return (key, Outcome::Skipped);
+        };
+        match dir.save_if_newer(&key, token) {
+            Err(e) => return fail(&key, "jwt update resulted in error", e),
+            Ok(super::dir::Saved::Unchanged) => return (key, Outcome::Updated),
+            Ok(super::dir::Saved::Written) => {}
+        }
+        let known = self.accounts.read().contains_key(&key);
+        if known {
+            // Go logs a failed apply (an untrusted signer, say) but answers "updated":
+            // the JWT is stored either way.
+            if let Outcome::Failed { message, error } = self.update_memory(srv, &key, token) {
+                crate::error!(srv.log, "{} - {} - {}", message, key, error);
+            }
+        } else {
+            self.store(&key, claims, token);
+        }
+        (key, Outcome::Updated)
+    }
+
+    /// Replace the claims of an account we hold (the `MEMORY` resolver's updates).
+    fn update_memory(&self, srv: &Server, key: &str, token: &str) -> Outcome {
         let fail = |message, error: String| Outcome::Failed { message, error };
-        if token.trim().is_empty() {
+        if token.is_empty() {
             return fail("jwt update error", "request body is empty".into());
         }
-        let claims = match jwt::decode_account(token.trim()) {
+        let claims = match jwt::decode_account(token) {
             Ok(c) => c,
             Err(e) => return fail("jwt update resulted in error", e.to_string()),
         };
@@ -55,7 +128,7 @@ impl OperatorMode {
         let Some(acc) = self.accounts.read().get(key).cloned() else {
             return Outcome::Skipped;
         };
-        if *acc.token.read() == token.trim() {
+        if *acc.token.read() == token {
             crate::debug!(
                 srv.log,
                 "Requested account update for [{}], same claims detected",
@@ -79,7 +152,7 @@ impl OperatorMode {
             key,
             claims.data.name
         );
-        let acc = self.store(key, claims, token.trim());
+        let acc = self.store(key, claims, token);
         if wiring_changed {
             crate::error!(
                 srv.log,
@@ -89,6 +162,42 @@ impl OperatorMode {
         }
         apply_to_clients(srv, &acc);
         Outcome::Updated
+    }
+}
+
+impl OperatorMode {
+    /// An operator key (identity unless strict, or signing key): what may sign requests
+    /// such as `$SYS.REQ.CLAIMS.DELETE`.
+    pub fn is_operator_key(&self, key: &str) -> bool {
+        self.operators.first().is_some_and(|op| {
+            (key == op.data.subject && !op.operator.strict_signing_key_usage)
+                || op.operator.signing_keys.iter().any(|k| k == key)
+        })
+    }
+
+    /// Account `key` was deleted from the resolver: forget it, and disconnect its clients
+    /// as nats-server's `removeCb` does (the account expires).
+    pub fn removed(&self, srv: &Server, key: &str) {
+        crate::debug!(srv.log, "Disable account {} due to remove", key);
+        let Some(acc) = self.accounts.write().remove(key) else {
+            return;
+        };
+        let clients: Vec<_> = acc
+            .clients
+            .lock()
+            .iter()
+            .filter_map(|c| c.conn.upgrade())
+            .collect();
+        for conn in clients {
+            crate::debug!(
+                srv.log,
+                "{} - {}",
+                conn.prefix(),
+                errors::ACCOUNT_AUTH_EXPIRED
+            );
+            conn.send_err(&srv.log, errors::ACCOUNT_AUTH_EXPIRED);
+            conn.close(CloseReason::AuthenticationExpired);
+        }
     }
 }
 

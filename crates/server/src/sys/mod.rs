@@ -67,6 +67,12 @@ enum Service {
     /// Operator mode: `$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE` and
     /// `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.UPDATE`, a new account JWT (see `claims.rs`).
     ClaimsUpdate,
+    /// The `full` resolver: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP`.
+    ClaimsLookup,
+    /// The `full` resolver: `$SYS.REQ.CLAIMS.LIST`.
+    ClaimsList,
+    /// The `full` resolver: `$SYS.REQ.CLAIMS.DELETE`.
+    ClaimsDelete,
 }
 
 /// Work for the system task.
@@ -219,12 +225,26 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     for ep in requests::ACCOUNT_ENDPOINTS {
         subjects.push((format!("$SYS.REQ.ACCOUNT.*.{ep}"), Service::AccountZ(ep)));
     }
-    if srv.operator.is_some() {
+    if let Some(op) = &srv.operator {
         for s in [
             "$SYS.ACCOUNT.*.CLAIMS.UPDATE",
             "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
         ] {
             subjects.push((s.into(), Service::ClaimsUpdate));
+        }
+        if let Some(dir) = &op.dir {
+            subjects.push(("$SYS.REQ.CLAIMS.UPDATE".into(), Service::ClaimsUpdate));
+            subjects.push((
+                "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP".into(),
+                Service::ClaimsLookup,
+            ));
+            subjects.push(("$SYS.REQ.CLAIMS.LIST".into(), Service::ClaimsList));
+            subjects.push(("$SYS.REQ.CLAIMS.DELETE".into(), Service::ClaimsDelete));
+            crate::notice!(
+                srv.log,
+                "Managing all jwt in exclusive directory {}",
+                dir.dir.display()
+            );
         }
     }
     for (subject, service) in subjects {

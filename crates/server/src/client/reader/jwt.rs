@@ -90,7 +90,7 @@ impl ClientState {
         let ac = user.account.claims();
         let acc_gen = user.account.generation();
         let (subs, payload) = self.apply_jwt_limits(&user.account, user.subs, user.payload);
-        let acc = self.srv.accounts.get_or_create(&user.account.key);
+        let acc = op.register(&self.srv, &user.account.key);
         debug!(
             self.srv.log,
             "{} - Authenticated JWT: Client {:?} (claim-name: {:?}) signed with {:?} by Account {:?} (claim-name: {:?})",

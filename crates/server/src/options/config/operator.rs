@@ -201,6 +201,15 @@ pub(super) fn finish(o: &mut Options, resolver_given: bool, d: &mut Diag) {
     if !op.trusted_operators.is_empty() && !op.trusted_keys.is_empty() {
         fail("conflicting options for 'TrustedKeys' and 'TrustedOperators'".into());
     }
+    if matches!(op.resolver, Resolver::Full { .. })
+        && o.system_account.is_empty()
+        && !op.trusted_operators.is_empty()
+    {
+        fail(
+            "using nats based account resolver - the system account needs to be specified in configuration or the operator jwt"
+                .into(),
+        );
+    }
     let claims: Vec<_> = op
         .trusted_operators
         .iter()
