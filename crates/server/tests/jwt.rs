@@ -175,7 +175,10 @@ fn same(conf: &str, want: Option<&str>, f: impl Fn(&str) -> String) -> String {
     let mut results = Vec::new();
     for (who, b) in binaries() {
         let (_d, s) = start(&b, conf);
+        eprintln!("--- {who}");
+        let guard = LogOnPanic(&s);
         let got = f(&s.addr());
+        std::mem::forget(guard);
         results.push((who, got, s.log()));
     }
     if let [ours, go] = results.as_slice() {
@@ -189,6 +192,13 @@ fn same(conf: &str, want: Option<&str>, f: impl Fn(&str) -> String) -> String {
         assert_eq!(results[0].1, w, "our log:\n{}", results[0].2);
     }
     results.swap_remove(0).1
+}
+
+struct LogOnPanic<'a>(&'a ServerProcess);
+impl Drop for LogOnPanic<'_> {
+    fn drop(&mut self) {
+        eprintln!("server log:\n{}", self.0.log());
+    }
 }
 
 const AUTH_VIOLATION: &str = "-ERR 'Authorization Violation'\r\n[closed]";
@@ -1108,4 +1118,75 @@ fn full_resolver_keeps_pushed_accounts_across_restarts() {
         SHORT,
     );
     assert_eq!(got, "PONG\r\n");
+}
+
+#[test]
+fn source_networks_and_zero_limits() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let elsewhere = user_jwt(&u, &w.a, json!({"nats": {"src": ["10.0.0.0/8"]}}));
+    let local = user_jwt(&u, &w.a, json!({"nats": {"src": ["127.0.0.0/8"]}}));
+    // A user JWT without limits: zero subscriptions allowed, which Go enforces at once.
+    let bare = nats_server::jwt::encode(
+        json!({"sub": u.public_key(), "nats": {"type": "user"}}),
+        &w.a,
+        now(),
+    )
+    .unwrap();
+    same(&w.config(""), None, |addr| {
+        let mut out = String::new();
+        for (name, jwt) in [
+            ("elsewhere", &elsewhere),
+            ("local", &local),
+            ("bare", &bare),
+        ] {
+            let login = Login { jwt, key: Some(&u) };
+            out += &format!("{name}: {}\n", session(addr, &login, "", SHORT));
+        }
+        assert!(
+            out.starts_with(&format!(
+                "elsewhere: {AUTH_VIOLATION}\nlocal: PONG\r\n\nbare: "
+            )),
+            "{out}"
+        );
+        // The zero-subscription client is told and closed; the order of that -ERR and
+        // the PONG races in Go as well, so only that much is compared.
+        let bare = &out[out.find("bare: ").unwrap()..];
+        assert!(
+            bare.contains("-ERR 'maximum subscriptions exceeded'\r\n")
+                && bare.ends_with("[closed]\n"),
+            "{out}"
+        );
+        out[..out.find("bare: ").unwrap()].to_string()
+    });
+}
+
+#[test]
+fn an_expiring_account_disconnects_its_clients() {
+    for (who, b) in binaries() {
+        let mut w = World::new(json!({}));
+        let acc = KeyPair::new_account();
+        let c = json!({"sub": acc.public_key(), "name": "B", "exp": now() + 2, "nats": {
+            "limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1},
+            "type": "account"}});
+        w.add(&acc, nats_server::jwt::encode(c, &w.op, now()).unwrap());
+        let u = KeyPair::new_user();
+        let jwt = user_jwt(&u, &acc, json!({}));
+        let (_d, s) = start(&b, &w.config(""));
+        let mut r = logged_in(&s.addr(), &jwt, &u);
+        let got = r.try_expect("-ERR 'Account Authentication Expired'\r\n", T);
+        assert!(got.is_some(), "{who}: {}", r.buffered());
+        assert!(r.closed_within(T), "{who}");
+        // And it can no longer log in.
+        let again = session(
+            &s.addr(),
+            &Login {
+                jwt: &jwt,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        assert_eq!(again, AUTH_VIOLATION, "{who}");
+    }
 }

@@ -129,7 +129,9 @@ pub fn authenticate(
         uc.user.limits = apply_template(&t, &uc, &ac)
             .map_err(|_| debug("User JWT generated invalid permissions"))?;
     }
-    if ac.data.check_times(now) == Err(jwt::TimeError::Expired) {
+    // An account is expired from its `exp` second on (Go's `checkExpiration`), one
+    // second earlier than the library's claim validation says.
+    if ac.data.expires > 0 && now >= ac.data.expires {
         return Err(debug("Account JWT has expired"));
     }
     let limits = &uc.user.limits;
