@@ -1190,3 +1190,82 @@ fn an_expiring_account_disconnects_its_clients() {
         assert_eq!(again, AUTH_VIOLATION, "{who}");
     }
 }
+
+/// Two servers with `full` resolvers whose directories already hold account A: a
+/// subscriber on the second, a publisher on the first that logs in only after the
+/// subscription crossed the route.
+fn operator_cluster(first_go: bool, second_go: bool) {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let bin_of = |go: bool| {
+        if go {
+            testkit::require_go_server()
+        } else {
+            bin()
+        }
+    };
+    let mut guards = Vec::new();
+    let mut servers: Vec<ServerProcess> = Vec::new();
+    for go in [first_go, second_go] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(format!("{}.jwt", w.a.public_key())),
+            &w.preload[1].1,
+        )
+        .unwrap();
+        let routes = servers
+            .first()
+            .map(|f| format!(", routes: [ \"{}\" ]", common::route_url(f)))
+            .unwrap_or_default();
+        let conf = format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\" }}\n\
+             resolver_preload: {{ {}: \"{}\" }}\n\
+             cluster {{ name: op, listen: \"127.0.0.1:-1\"{routes} }}\n",
+            w.op_jwt,
+            w.sys.public_key(),
+            dir.path().display(),
+            w.sys.public_key(),
+            w.preload[0].1
+        );
+        let (d, s) = start(&bin_of(go), &conf);
+        guards.push((dir, d));
+        servers.push(s);
+    }
+    assert!(common::wait_full_mesh(
+        &[&servers[0], &servers[1]],
+        Duration::from_secs(10)
+    ));
+    let mut sub = logged_in(&servers[1].addr(), &jwt, &u);
+    sub.send("SUB foo 1\r\nPING\r\n");
+    sub.expect("PONG\r\n");
+    // Give the interest time to cross before anyone of A logs in on the first server.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut publ = logged_in(&servers[0].addr(), &jwt, &u);
+    let ok = testkit::wait_for(Duration::from_secs(10), || {
+        publ.send("PUB foo 5\r\nprobe\r\nPING\r\n");
+        publ.expect("PONG\r\n");
+        sub.try_expect(r"MSG foo 1 5\r\nprobe\r\n", Duration::from_millis(50))
+            .is_some()
+    });
+    assert!(ok, "A's interest never crossed the route");
+}
+
+#[test]
+fn operator_mode_cluster_of_ours() {
+    operator_cluster(false, false);
+}
+
+#[test]
+fn operator_mode_mixed_cluster_go_first() {
+    if go_server().is_some() {
+        operator_cluster(true, false);
+    }
+}
+
+#[test]
+fn operator_mode_mixed_cluster_go_second() {
+    if go_server().is_some() {
+        operator_cluster(false, true);
+    }
+}

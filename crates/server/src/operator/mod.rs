@@ -310,3 +310,18 @@ pub fn log_startup(srv: &crate::Server, op: &OperatorMode, opts: &Options) {
         crate::warn!(log, "Trusted Operators should utilize a System Account");
     }
 }
+
+/// The account a route op names, registered from the resolver when operator mode knows
+/// it (its first mention may come from a peer, before any local client used it).
+pub fn route_account(
+    srv: &Arc<crate::Server>,
+    name: &[u8],
+) -> Option<Arc<crate::account::Account>> {
+    let op = srv.operator.as_ref()?;
+    let name = std::str::from_utf8(name).ok()?;
+    let acc = op.lookup(name).ok()?;
+    if !op.is_trusted_issuer(&acc.claims().data.issuer) {
+        return None;
+    }
+    Some(op.register(srv, name))
+}
