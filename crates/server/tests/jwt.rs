@@ -1269,3 +1269,88 @@ fn operator_mode_mixed_cluster_go_second() {
         operator_cluster(false, true);
     }
 }
+
+#[test]
+fn operator_signing_keys_strict_usage_and_trusted_keys() {
+    let op = KeyPair::new_operator();
+    let opsk = KeyPair::new_operator();
+    let sys = KeyPair::new_account();
+    let (a, b) = (KeyPair::new_account(), KeyPair::new_account());
+    let u = KeyPair::new_user();
+    let op_jwt = |strict: bool| {
+        nats_server::jwt::encode(
+            json!({"sub": op.public_key(), "name": "OP", "nats": {"type": "operator",
+                "system_account": sys.public_key(), "signing_keys": [opsk.public_key()],
+                "strict_signing_key_usage": strict}}),
+            &op,
+            now(),
+        )
+        .unwrap()
+    };
+    // A signed by the operator's signing key, B by its identity key.
+    let sys_jwt = account_jwt(&sys, &opsk, "SYS", json!({}));
+    let a_jwt = account_jwt(&a, &opsk, "A", json!({}));
+    let b_jwt = account_jwt(&b, &op, "B", json!({}));
+    let ua = user_jwt(&u, &a, json!({}));
+    let ub = user_jwt(&u, &b, json!({}));
+    let preload = format!(
+        "resolver: MEMORY\nresolver_preload: {{\n {}: \"{sys_jwt}\"\n {}: \"{a_jwt}\"\n {}: \"{b_jwt}\"\n}}\n",
+        sys.public_key(),
+        a.public_key(),
+        b.public_key()
+    );
+    for strict in [false, true] {
+        let conf = format!("operator: \"{}\"\n{preload}", op_jwt(strict));
+        let got = same(&conf, None, |addr| {
+            let a = session(
+                addr,
+                &Login {
+                    jwt: &ua,
+                    key: Some(&u),
+                },
+                "",
+                SHORT,
+            );
+            let b = session(
+                addr,
+                &Login {
+                    jwt: &ub,
+                    key: Some(&u),
+                },
+                "",
+                SHORT,
+            );
+            format!("A: {a} B: {b}")
+        });
+        let b_want = if strict { AUTH_VIOLATION } else { "PONG\r\n" };
+        assert_eq!(got, format!("A: PONG\r\n B: {b_want}"), "strict {strict}");
+    }
+    // Bare trusted keys, no operator JWT: the identity key signs.
+    let conf = format!(
+        "trusted: [ {} ]\nsystem_account: {}\n{preload}",
+        op.public_key(),
+        sys.public_key()
+    );
+    let got = same(&conf, None, |addr| {
+        let a = session(
+            addr,
+            &Login {
+                jwt: &ua,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        let b = session(
+            addr,
+            &Login {
+                jwt: &ub,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        format!("A: {a} B: {b}")
+    });
+    assert_eq!(got, format!("A: {AUTH_VIOLATION} B: PONG\r\n"));
+}
