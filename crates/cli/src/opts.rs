@@ -3,7 +3,8 @@
 //! Flag names and environment variables are natscli's (`-s/--server` with `NATS_URL`,
 //! `--user`/`--password` with `NATS_USER`/`NATS_PASSWORD`, `--timeout` with
 //! `NATS_TIMEOUT`, `--connection-name`, `--nkey` with `NATS_NKEY`: a file holding a user
-//! seed, which signs the server's nonce). Durations use Go's syntax (`2s`, `500ms`,
+//! seed, which signs the server's nonce; `--creds` with `NATS_CREDS`: a `.creds` file
+//! holding a user JWT and its seed, for servers in operator mode). Durations use Go's syntax (`2s`, `500ms`,
 //! `1m30s`) because that is what natscli users type. Credentials embedded in a server URL
 //! (`nats://user:pass@host:4222`) are honoured here, since async-nats ignores them.
 
@@ -73,6 +74,9 @@ pub struct GlobalOpts {
     /// User NKEY (a file holding the user's seed)
     #[arg(long, env = "NATS_NKEY", global = true, value_name = "LOCATION")]
     pub nkey: Option<std::path::PathBuf>,
+    /// User credentials (a `.creds` file: user JWT and seed)
+    #[arg(long, env = "NATS_CREDS", global = true, value_name = "FILE")]
+    pub creds: Option<std::path::PathBuf>,
 }
 
 impl GlobalOpts {
@@ -148,6 +152,15 @@ impl GlobalOpts {
         }
         if let Some(path) = &self.nkey {
             opts = opts.nkey(read_user_seed(path)?);
+        }
+        if let Some(path) = &self.creds {
+            // Read here (not by async-nats later) so a bad file fails before connecting;
+            // the error names the file, never its contents.
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read credentials file {}", path.display()))?;
+            opts = opts.credentials(&text).map_err(|_| {
+                anyhow::anyhow!("nats: invalid credentials file {}", path.display())
+            })?;
         }
         Ok(opts)
     }
@@ -369,6 +382,7 @@ mod tests {
             tls_cert: None,
             tls_key: None,
             nkey: None,
+            creds: None,
         };
         assert_eq!(
             g.credentials().ok().flatten(),

@@ -299,3 +299,73 @@ fn silent_server_times_out_with_one_line() {
     );
     drop(listener);
 }
+
+#[test]
+fn creds_file_logs_in_to_an_operator_mode_server() {
+    use nats_server::jwt::{encode, now};
+    let dir = std::env::temp_dir().join(format!("nats-cli-creds-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let op = nkeys::KeyPair::new_operator();
+    let acc = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let op_jwt = encode(
+        serde_json::json!({"sub": op.public_key(), "nats": {"type": "operator"}}),
+        &op,
+        now(),
+    )
+    .unwrap();
+    let acc_jwt = encode(
+        serde_json::json!({"sub": acc.public_key(), "nats": {"type": "account",
+            "limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1}}}),
+        &op,
+        now(),
+    )
+    .unwrap();
+    let user_jwt = encode(
+        serde_json::json!({"sub": user.public_key(), "nats": {"type": "user",
+            "subs": -1, "data": -1, "payload": -1}}),
+        &acc,
+        now(),
+    )
+    .unwrap();
+    let creds = |seed: &str| {
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+             -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+        )
+    };
+    let good = dir.join("good.creds");
+    std::fs::write(&good, creds(&user.seed().unwrap())).unwrap();
+    let wrong_seed = nkeys::KeyPair::new_user().seed().unwrap();
+    let bad = dir.join("bad.creds");
+    std::fs::write(&bad, creds(&wrong_seed)).unwrap();
+    let conf = dir.join("server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "operator: \"{op_jwt}\"\nresolver: MEMORY\nresolver_preload: {{ {}: \"{acc_jwt}\" }}\n",
+            acc.public_key()
+        ),
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    let (good, bad) = (good.display().to_string(), bad.display().to_string());
+    for s in [
+        TestServer::start_with(&["-c", &conf]),
+        TestServer::start_go_with(&["-c", &conf]),
+    ] {
+        let ok = run(&["pub", "-s", &s.url, "--creds", &good, "x", "y"]);
+        assert!(ok.status.success(), "{}", ok.stderr);
+        let refused = run(&["pub", "-s", &s.url, "--creds", &bad, "x", "y"]);
+        assert_eq!(refused.status.code(), Some(1), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("authorization violation"),
+            "{}",
+            refused.stderr
+        );
+        assert!(!refused.stderr.contains(&wrong_seed), "{}", refused.stderr);
+        let none = run(&["pub", "-s", &s.url, "x", "y"]);
+        assert_eq!(none.status.code(), Some(1), "{}", none.stderr);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

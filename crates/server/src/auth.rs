@@ -30,6 +30,7 @@ pub fn auth_configured(opts: &Options) -> bool {
         || !opts.authorization.is_empty()
         || !opts.users.is_empty()
         || !opts.nkeys.is_empty()
+        || opts.operator.enabled()
 }
 
 /// Who a client turned out to be.

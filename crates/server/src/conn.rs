@@ -59,6 +59,9 @@ pub enum CloseReason {
     ClusterNameConflict,
     DuplicateServerName,
     TlsHandshakeError,
+    MaxAccountConnectionsExceeded,
+    AuthenticationExpired,
+    Revocation,
 }
 
 impl CloseReason {
@@ -87,6 +90,9 @@ impl CloseReason {
             CloseReason::ClusterNameConflict => "Cluster Name Conflict",
             CloseReason::DuplicateServerName => "Duplicate Server Name",
             CloseReason::TlsHandshakeError => "TLS Handshake Failure",
+            CloseReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
+            CloseReason::AuthenticationExpired => "Authentication Expired",
+            CloseReason::Revocation => "Credentials Revoked",
         }
     }
 

@@ -16,10 +16,10 @@ use base64::Engine;
 /// nkeys' prefix byte of user public keys (`U` once encoded).
 const PREFIX_USER: u8 = 20 << 3;
 
-/// Whether new clients get a nonce in their INFO (Go's `nonceRequired`, without the
-/// operator mode we do not have): there are nkey users.
+/// Whether new clients get a nonce in their INFO (Go's `nonceRequired`): there are nkey
+/// users, or operator mode is on (user JWTs sign it).
 pub fn nonce_required(opts: &crate::options::Options) -> bool {
-    !opts.nkeys.is_empty()
+    !opts.nkeys.is_empty() || opts.operator.enabled()
 }
 
 /// Go's `nkeys.IsValidPublicUserKey`: 56 base32 characters with a valid CRC whose prefix

@@ -344,6 +344,15 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
             ));
         }
     }
+    // Operator mode is read once at start: its account JWTs are not re-read (nats-server
+    // applies new preloads to connected clients; we refuse rather than keep stale
+    // accounts silently).
+    if old.operator != new.operator {
+        return Err(
+            "config reload not supported for operator mode options (operator, trusted, resolver, resolver_preload)"
+                .into(),
+        );
+    }
     // Accounts may come and go (see `apply_accounts`); the system account stays.
     if old.system_account != new.system_account {
         return Err(format!(

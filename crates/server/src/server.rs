@@ -192,6 +192,8 @@ pub struct Server {
     pub sys: std::sync::OnceLock<Arc<crate::sys::System>>,
     /// JetStream (`jetstream.rs`), when enabled.
     pub js: std::sync::OnceLock<Arc<crate::jetstream::JetStream>>,
+    /// Operator mode (JWT): trusted operators and the account resolver; `None` when off.
+    pub operator: Option<Arc<crate::operator::OperatorMode>>,
     cid: AtomicU64,
     pub clients: Mutex<HashMap<u64, Arc<Conn>>>,
     pub routes: RwLock<RouteTable>,
@@ -316,7 +318,11 @@ impl Server {
                 dynamic: false,
             }
         };
+        let operator = crate::operator::OperatorMode::from_options(&opts)
+            .map_err(|e| anyhow::anyhow!(e))?
+            .map(Arc::new);
         let srv = Arc::new(Server {
+            operator,
             id: id.clone(),
             name: name.clone(),
             accounts: Accounts::new(&opts.accounts, !opts.disable_sublist_cache),
@@ -363,6 +369,9 @@ impl Server {
         notice!(log, "  ID:       {}", id);
         if let Some(cf) = &opts.config_file {
             notice!(log, "Using configuration file: {}", cf.display());
+        }
+        if let Some(op) = &srv.operator {
+            crate::operator::log_startup(&srv, op, &opts);
         }
         if opts.syslog || !opts.remote_syslog.is_empty() {
             warn_unimplemented(log, "Logging to syslog");

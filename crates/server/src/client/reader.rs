@@ -24,6 +24,8 @@ use crate::server::Server;
 use crate::sub::{SubRef, Subscription, Target};
 use crate::{debug, error, trace};
 
+mod jwt;
+
 const MIN_BUF: usize = 512;
 const MAX_BUF: usize = 64 * 1024;
 
@@ -75,6 +77,8 @@ pub struct ClientState {
     /// The account this client publishes and subscribes in: `$G` until CONNECT names a
     /// user of another account.
     acc: Arc<Account>,
+    /// Operator mode: the user JWT session (account connection count, expiry timer).
+    jwt: Option<Box<jwt::JwtSession>>,
 }
 
 impl ClientState {
@@ -112,6 +116,7 @@ impl ClientState {
             auth_gen: srv.auth_gen.load(Ordering::Acquire),
             trace: srv.log.trace_on(),
             acc: srv.global().clone(),
+            jwt: None,
             deferred: None,
             srv,
             conn,
@@ -382,6 +387,9 @@ impl ClientState {
         } else {
             ci.user.clone()
         };
+        if let Some(op) = self.srv.operator.clone() {
+            return self.process_jwt_connect(ci, &op, gen);
+        }
         if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
             return self.process_tls_mapped(ci, &opts, gen);
         }
@@ -466,7 +474,14 @@ impl ClientState {
                 debug!(self.srv.log, "{} - {}", self.conn.prefix(), why);
             }
         }
-        if !opts.nkeys.is_empty() {
+        if opts.operator.enabled() {
+            // nats-server names nobody in operator mode.
+            error!(
+                self.srv.log,
+                "{} - authentication error",
+                self.conn.prefix()
+            );
+        } else if !opts.nkeys.is_empty() {
             // nats-server names the nkey (even an empty one) whenever nkey users exist.
             error!(
                 self.srv.log,
@@ -599,6 +614,8 @@ impl ClientState {
     fn auth_user(&self) -> String {
         if self.log_nkey {
             format!("Nkey {}", errors::go_quote(self.log_user.as_bytes()))
+        } else if let (true, Some(j)) = (self.log_user.is_empty(), &self.jwt) {
+            format!("JWT User {}", errors::go_quote(j.key.as_bytes()))
         } else if self.log_user.is_empty() {
             "User \"N/A\"".to_string()
         } else {
@@ -671,10 +688,19 @@ impl ClientState {
             // From now on this client hears about cluster changes. If one happened since
             // our INFO, send the current picture now.
             self.conn.async_info.store(true, Ordering::Relaxed);
-            if self.srv.urls.lock().generation != self.urls_gen {
+            // A JWT user whose payload limit is not the server's learns its own here.
+            let mpay = self
+                .jwt
+                .as_ref()
+                .map(|j| j.mpay)
+                .filter(|m| *m != self.srv.opts().max_payload);
+            if self.srv.urls.lock().generation != self.urls_gen || mpay.is_some() {
                 let mut info = self.srv.client_info();
                 info.client_id = self.conn.cid;
                 info.client_ip = self.conn.addr.ip().to_string();
+                if let Some(m) = mpay {
+                    info.max_payload = m;
+                }
                 if let Ok(json) = nats_proto::info::to_json(&info) {
                     self.conn.send_with(|b| encode::info_line(b, &json));
                 }
@@ -910,6 +936,8 @@ impl ClientState {
         // large in it.
         self.conn.release_buffers();
         self.conn.meta.lock().auth = None;
+        // Gives the account's connection slot back and stops the expiry timer.
+        self.jwt = None;
     }
 }
 
@@ -991,6 +1019,15 @@ impl OpHandler for ClientState {
         if crate::auth::no_auth_user(&opts).is_some() {
             return None;
         }
+        if opts.operator.enabled() {
+            error!(
+                self.srv.log,
+                "{} - authentication error",
+                self.conn.prefix()
+            );
+            self.send_err(errors::AUTH_VIOLATION);
+            return Some(CloseReason::AuthenticationViolation);
+        }
         // As nats-server's `authViolation`: the nkey when nkey users exist.
         let who = if opts.nkeys.is_empty() {
             "User"
@@ -1018,6 +1055,9 @@ impl OpHandler for ClientState {
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
         if gen != self.auth_gen {
             self.reload_permissions(gen);
+        }
+        if self.jwt.is_some() {
+            self.jwt_account_updated();
         }
     }
 

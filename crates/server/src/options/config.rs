@@ -23,6 +23,7 @@ mod imports;
 mod jetstream;
 mod known;
 mod mappings;
+mod operator;
 mod permissions;
 mod tls;
 mod units;
@@ -86,9 +87,16 @@ pub fn apply_map(opts: &mut Options, map: &nats_conf::Map) -> ConfigReport {
     // depends on TLS (`getDefaultAuthTimeout`).
     opts.auth_timeout = 0.0;
     opts.cluster.auth_timeout = 0.0;
+    let mut resolver_given = false;
     for e in effective(map) {
+        resolver_given |= matches!(
+            e.key.to_ascii_lowercase().as_str(),
+            "resolver" | "account_resolver" | "accounts_resolver"
+        );
         top_level(opts, e, &mut d);
     }
+    operator::finish(opts, resolver_given, &mut d);
+    operator::jwt_accounts(opts);
     set_baseline(opts);
     report
 }
@@ -269,6 +277,12 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "accounts" => accounts::parse(o, e, d),
         "jetstream" => jetstream::parse(o, e, d),
         "store_dir" | "storedir" => set(&mut o.jetstream.store_dir, d.string(pos, v)),
+        "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator" => {
+            operator::operators(o, e, d)
+        }
+        "trusted" | "trusted_keys" => operator::trusted(o, e, d),
+        "resolver" | "account_resolver" | "accounts_resolver" => operator::resolver(o, e, d),
+        "resolver_preload" => operator::preload(o, e, d),
         "tls" => o.tls = tls::parse(e, d, true),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),

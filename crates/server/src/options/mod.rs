@@ -139,6 +139,8 @@ pub struct Options {
     /// every user of `users` that has none of its own. As in nats-server 2.9, they apply to
     /// users of the list only, not to the single user, the token or anonymous clients.
     pub default_permissions: Option<Permissions>,
+    /// Operator mode (JWT): `operator`, `trusted`, `resolver`, `resolver_preload`.
+    pub operator: OperatorOptions,
 
     pub debug: bool,
     pub trace: bool,
@@ -308,6 +310,58 @@ pub struct ResponsePermission {
     pub expires: Option<Duration>,
 }
 
+/// Operator mode: who is trusted to sign accounts, and where account JWTs come from.
+/// Empty (`trusted_operators` and `trusted_keys` both) means operator mode is off.
+#[derive(Clone, Default, PartialEq)]
+pub struct OperatorOptions {
+    /// The operator JWTs of `operator` (read from their files, or given inline).
+    pub trusted_operators: Vec<String>,
+    /// `trusted`: operator public keys trusted without an operator JWT.
+    pub trusted_keys: Vec<String>,
+    pub resolver: Resolver,
+    /// `resolver_preload`: account public key → account JWT, in file order.
+    pub preload: Vec<(String, String)>,
+}
+
+impl OperatorOptions {
+    /// Operator mode is on: every client must present a user JWT.
+    pub fn enabled(&self) -> bool {
+        !self.trusted_operators.is_empty() || !self.trusted_keys.is_empty()
+    }
+}
+
+/// JWTs stay out of debug output (see `redact`).
+impl std::fmt::Debug for OperatorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorOptions")
+            .field("trusted_operators", &self.trusted_operators.len())
+            .field("trusted_keys", &self.trusted_keys)
+            .field("resolver", &self.resolver)
+            .field("preload", &self.preload.len())
+            .finish()
+    }
+}
+
+/// `resolver`: where the server finds account JWTs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resolver {
+    #[default]
+    None,
+    /// `MEMORY` (or `MEM`): the preloaded JWTs only.
+    Memory,
+    /// `{ type: full, dir: … }`: nats-server's NATS-based resolver that keeps every
+    /// account JWT in a directory and takes updates over the system account.
+    Full {
+        dir: std::path::PathBuf,
+        /// `allow_delete`: `$SYS.REQ.CLAIMS.DELETE` may remove accounts.
+        allow_delete: bool,
+        /// `limit`: at most this many JWTs (0: no limit).
+        limit: i64,
+        /// `interval`: how often servers compare their stores (cluster sync; accepted).
+        interval: Duration,
+    },
+}
+
 /// nats-server's `DEFAULT_ALLOW_RESPONSE_MAX_MSGS`.
 pub const DEFAULT_ALLOW_RESPONSE_MAX_MSGS: i64 = 1;
 /// nats-server's `DEFAULT_ALLOW_RESPONSE_EXPIRATION`.
@@ -423,6 +477,7 @@ impl Default for Options {
             no_system_account: false,
             jetstream: JetStreamOpts::default(),
             default_permissions: None,
+            operator: OperatorOptions::default(),
             debug: false,
             trace: false,
             trace_verbose: false,

@@ -344,6 +344,12 @@ impl RouteState {
             self.last_acc = Some(a.clone());
             return Some(a);
         }
+        // Operator mode: an account the resolver knows but no local client has used yet
+        // (Go looks it up through the resolver too).
+        if let Some(a) = crate::operator::route_account(&self.srv, name) {
+            self.last_acc = Some(a.clone());
+            return Some(a);
+        }
         let (n, s) = (
             String::from_utf8_lossy(name),
             String::from_utf8_lossy(subject),

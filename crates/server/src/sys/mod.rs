@@ -15,6 +15,7 @@
 //! [`Delivery`]. A full queue drops the request (the requester sees a timeout), never
 //! blocks a publisher.
 
+mod claims;
 mod events;
 mod requests;
 
@@ -69,6 +70,15 @@ enum Service {
     /// `$SYS.REQ.ACCOUNT.<acc>.CONNS`: that account's connections event, if it has local
     /// connections.
     AccountConns,
+    /// Operator mode: `$SYS.ACCOUNT.<acc>.CLAIMS.UPDATE` and
+    /// `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.UPDATE`, a new account JWT (see `claims.rs`).
+    ClaimsUpdate,
+    /// The `full` resolver: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP`.
+    ClaimsLookup,
+    /// The `full` resolver: `$SYS.REQ.CLAIMS.LIST`.
+    ClaimsList,
+    /// The `full` resolver: `$SYS.REQ.CLAIMS.DELETE`.
+    ClaimsDelete,
 }
 
 /// Work for the system task.
@@ -210,7 +220,12 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     let account = match srv.accounts.lookup(name.as_bytes()) {
         Some(a) => a,
         None if name == DEFAULT_SYSTEM_ACCOUNT => srv.accounts.get_or_create(name),
-        None => anyhow::bail!("error resolving system account: account missing"),
+        // Operator mode: the system account is an account JWT the resolver must have.
+        None => match srv.operator.as_ref().map(|o| o.lookup(name)) {
+            Some(Ok(_)) => srv.accounts.get_or_create(name),
+            Some(Err(e)) => anyhow::bail!("Can't set system account: {e}"),
+            None => anyhow::bail!("error resolving system account: account missing"),
+        },
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     let sys = Arc::new(System {
@@ -243,6 +258,28 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     }
     for ep in requests::ACCOUNT_ENDPOINTS {
         subjects.push((format!("$SYS.REQ.ACCOUNT.*.{ep}"), Service::AccountZ(ep)));
+    }
+    if let Some(op) = &srv.operator {
+        for s in [
+            "$SYS.ACCOUNT.*.CLAIMS.UPDATE",
+            "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
+        ] {
+            subjects.push((s.into(), Service::ClaimsUpdate));
+        }
+        if let Some(dir) = &op.dir {
+            subjects.push(("$SYS.REQ.CLAIMS.UPDATE".into(), Service::ClaimsUpdate));
+            subjects.push((
+                "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP".into(),
+                Service::ClaimsLookup,
+            ));
+            subjects.push(("$SYS.REQ.CLAIMS.LIST".into(), Service::ClaimsList));
+            subjects.push(("$SYS.REQ.CLAIMS.DELETE".into(), Service::ClaimsDelete));
+            crate::notice!(
+                srv.log,
+                "Managing all jwt in exclusive directory {}",
+                dir.dir.display()
+            );
+        }
     }
     for (subject, service) in subjects {
         subscribe(srv, &sys, &sys.account, &subject, service);

@@ -52,6 +52,10 @@ pub(super) fn answer(srv: &Server, sys: &System, req: Request<'_>) {
             }
             return;
         }
+        Service::ClaimsUpdate => return super::claims::update(srv, sys, subject, reply, body),
+        Service::ClaimsLookup => return super::claims::lookup(srv, sys, subject, reply),
+        Service::ClaimsList => return super::claims::list(srv, sys, reply),
+        Service::ClaimsDelete => return super::claims::delete(srv, sys, reply, body),
         _ => {}
     }
     let opts = match parse_options(body) {

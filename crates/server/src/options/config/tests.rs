@@ -585,7 +585,11 @@ fn docker_image_config_and_includes() {
 #[test]
 fn auth_we_cannot_enforce_is_refused() {
     // Each of these is the config's login; ignoring it would let anyone in.
-    for text in ["operator: /etc/nats/op.jwt", "resolver: MEMORY"] {
+    for text in [
+        "resolver: URL(http://localhost:9090/jwt/v1/accounts/)",
+        "resolver: { type: cache, dir: /tmp/jwt }",
+        "resolver_pinned_accounts: [ AB ]",
+    ] {
         let (_, r) = apply(text);
         assert!(
             r.errors.iter().any(|e| e.contains("refusing to run")),
@@ -1206,4 +1210,75 @@ fn exports_and_imports_errors_as_go() {
     let errs =
         errors("port: x\naccounts { B { imports: [ {stream: {account: Z, subject: f}} ] } }");
     assert_eq!(errs.len(), 1, "{errs:?}");
+}
+
+#[test]
+fn operator_mode_options() {
+    let op = nkeys::KeyPair::new_operator();
+    let acc = nkeys::KeyPair::new_account();
+    let ojwt = crate::jwt::encode(
+        serde_json::json!({"sub": op.public_key(), "nats": {"type": "operator",
+            "system_account": acc.public_key()}}),
+        &op,
+        1,
+    )
+    .unwrap();
+    let ajwt = crate::jwt::encode(
+        serde_json::json!({"sub": acc.public_key(), "nats": {"type": "account"}}),
+        &op,
+        1,
+    )
+    .unwrap();
+    let o = ok(&format!(
+        "operator: \"{ojwt}\"\nresolver: MEMORY\nresolver_preload: {{ {}: \"{ajwt}\" }}",
+        acc.public_key()
+    ));
+    assert!(o.operator.enabled());
+    assert_eq!(o.operator.resolver, crate::options::Resolver::Memory);
+    // The operator names the system account.
+    assert_eq!(o.system_account, acc.public_key());
+    assert_eq!(o.operator.preload.len(), 1);
+    // The operator in a file, decorated.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("op.jwt");
+    std::fs::write(
+        &f,
+        format!("-----BEGIN NATS OPERATOR JWT-----\n{ojwt}\n------END NATS OPERATOR JWT------\n"),
+    )
+    .unwrap();
+    let o = ok(&format!(
+        "operator: \"{}\"\nresolver: {{ type: full, dir: \"{}\", allow_delete: true, limit: 5, interval: \"2m\" }}",
+        f.display(),
+        dir.path().join("jwt").display()
+    ));
+    assert!(matches!(
+        o.operator.resolver,
+        crate::options::Resolver::Full {
+            allow_delete: true,
+            limit: 5,
+            ..
+        }
+    ));
+    // Problems nats-server reports.
+    let bad = [
+        ("operator: \"/nonexistent/op.jwt\"\nresolver: MEMORY", "error parsing operator JWT"),
+        (&format!("operator: \"{ojwt}\"") as &str, "operators require an account resolver"),
+        ("trusted: [ NOTAKEY ]\nresolver: MEMORY", "required to be a valid public operator nkey"),
+        (
+            &format!("operator: \"{ojwt}\"\nresolver: MEMORY\nauthorization {{ users: [ {{user: a, password: b}} ] }}"),
+            "operators do not allow users",
+        ),
+        (
+            &format!("operator: \"{ojwt}\"\nresolver: MEMORY\nresolver_preload: {{ {}: \"nope\" }}", acc.public_key()),
+            "invalid account JWT",
+        ),
+        (
+            &format!("operator: \"{ojwt}\"\nresolver: {{ type: full }}"),
+            "dir has no value",
+        ),
+    ];
+    for (text, want) in bad {
+        let (_, r) = apply(text);
+        assert!(r.errors.iter().any(|e| e.contains(want)), "{text}: {r:?}");
+    }
 }

@@ -1,0 +1,1356 @@
+//! Operator mode (JWT), side by side with the Go nats-server 2.9.10 on the same
+//! configuration: an operator, a system account and accounts preloaded into the `MEMORY`
+//! resolver, and users whose JWTs the tests sign themselves (keys made fresh with the
+//! `nkeys` crate, tokens with `nats_server::jwt::encode`). Each case is a raw-protocol
+//! session whose transcript (what the server sent, and whether it closed) must be the
+//! same from both servers; async-nats logs in with a JWT and with a `.creds` file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use common::{bin, Raw, ServerProcess};
+use nkeys::KeyPair;
+use serde_json::{json, Value};
+use testkit::go_server;
+
+const T: Duration = Duration::from_secs(5);
+
+fn binaries() -> Vec<(&'static str, PathBuf)> {
+    let mut v = vec![("ours", bin())];
+    if let Some(go) = go_server() {
+        v.push(("go", go));
+    }
+    v
+}
+
+fn now() -> i64 {
+    nats_server::jwt::now()
+}
+
+/// Merge `over` into `base` (objects recursively; anything else replaces).
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// An account JWT as nsc makes one (unlimited), with `nats` overrides.
+fn account_jwt(acc: &KeyPair, signer: &KeyPair, name: &str, over: Value) -> String {
+    let mut c = json!({"sub": acc.public_key(), "name": name, "nats": {
+        "limits": {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                   "wildcards": true, "conn": -1, "leaf": -1},
+        "default_permissions": {"pub": {}, "sub": {}},
+        "type": "account"}});
+    merge(&mut c, &json!({ "nats": over }));
+    nats_server::jwt::encode(c, signer, now()).unwrap()
+}
+
+/// A user JWT as nsc makes one (no limits), with top-level overrides (`exp`, `name`,
+/// `nats`).
+fn user_jwt(user: &KeyPair, signer: &KeyPair, over: Value) -> String {
+    let mut c = json!({"sub": user.public_key(), "name": "u", "nats": {
+        "pub": {}, "sub": {}, "subs": -1, "data": -1, "payload": -1, "type": "user"}});
+    merge(&mut c, &over);
+    nats_server::jwt::encode(c, signer, now()).unwrap()
+}
+
+/// An operator, its system account and one account `A`.
+struct World {
+    op: KeyPair,
+    sys: KeyPair,
+    a: KeyPair,
+    op_jwt: String,
+    preload: Vec<(String, String)>,
+}
+
+impl World {
+    fn new(a_over: Value) -> World {
+        let op = KeyPair::new_operator();
+        let sys = KeyPair::new_account();
+        let a = KeyPair::new_account();
+        let op_jwt = nats_server::jwt::encode(
+            json!({"sub": op.public_key(), "name": "OP", "nats": {"type": "operator",
+                "system_account": sys.public_key()}}),
+            &op,
+            now(),
+        )
+        .unwrap();
+        let preload = vec![
+            (sys.public_key(), account_jwt(&sys, &op, "SYS", json!({}))),
+            (a.public_key(), account_jwt(&a, &op, "A", a_over)),
+        ];
+        World {
+            op,
+            sys,
+            a,
+            op_jwt,
+            preload,
+        }
+    }
+
+    fn add(&mut self, acc: &KeyPair, jwt: String) {
+        self.preload.push((acc.public_key(), jwt));
+    }
+
+    fn config(&self, extra: &str) -> String {
+        let mut s = format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n",
+            self.op_jwt,
+            self.sys.public_key()
+        );
+        for (k, v) in &self.preload {
+            s.push_str(&format!("  {k}: \"{v}\"\n"));
+        }
+        s.push_str("}\n");
+        s.push_str(extra);
+        s
+    }
+}
+
+fn start(b: &Path, conf: &str) -> (tempfile::TempDir, ServerProcess) {
+    let (d, path) = common::config(conf);
+    let s = ServerProcess::start(b, &["-c", path.as_str()]);
+    (d, s)
+}
+
+fn sign(kp: &KeyPair, nonce: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(kp.sign(nonce.as_bytes()).unwrap())
+}
+
+/// How a session logs in: the user JWT, and the key that signs the nonce (none: no sig).
+struct Login<'a> {
+    jwt: &'a str,
+    key: Option<&'a KeyPair>,
+}
+
+fn connect_line(l: &Login<'_>, nonce: &str) -> String {
+    let mut c = json!({"verbose": false, "pedantic": false, "jwt": l.jwt, "protocol": 1});
+    if let Some(k) = l.key {
+        c["sig"] = sign(k, nonce).into();
+    }
+    format!("CONNECT {c}\r\n")
+}
+
+/// An async INFO reduced to what both servers must agree on.
+fn normalize(s: &str) -> String {
+    let re = regex::Regex::new(r"INFO (\{[^\r]*\}) ?\r\n").unwrap();
+    re.replace_all(s, |c: &regex::Captures<'_>| {
+        let v: Value = serde_json::from_str(&c[1]).unwrap_or_default();
+        format!(
+            "INFO max_payload={} auth_required={}\r\n",
+            v["max_payload"], v["auth_required"]
+        )
+    })
+    .into_owned()
+}
+
+/// Log in, send PING and `then`, and return everything the server sent after its INFO
+/// within `wait`, and whether it closed the connection.
+fn session(addr: &str, l: &Login<'_>, then: &str, wait: Duration) -> String {
+    let mut r = Raw::connect(addr);
+    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+    let info: Value = serde_json::from_str(&caps[1]).unwrap();
+    let nonce = info["nonce"].as_str().expect("nonce in INFO").to_string();
+    assert_eq!(info["auth_required"], true);
+    r.try_send(format!("{}PING\r\n{then}", connect_line(l, &nonce)));
+    let mut out = r.drain(wait);
+    if r.closed_within(Duration::from_millis(200)) {
+        out.push_str(&r.buffered());
+        out.push_str("[closed]");
+    }
+    normalize(&out.replace("PING\r\n", ""))
+}
+
+/// Run `f` against ours and Go (when installed) on the same config; the transcripts must
+/// match, and ours must be `want` (when given).
+fn same(conf: &str, want: Option<&str>, f: impl Fn(&str) -> String) -> String {
+    let mut results = Vec::new();
+    for (who, b) in binaries() {
+        let (_d, s) = start(&b, conf);
+        eprintln!("--- {who}");
+        let guard = LogOnPanic(&s);
+        let got = f(&s.addr());
+        std::mem::forget(guard);
+        results.push((who, got, s.log()));
+    }
+    if let [ours, go] = results.as_slice() {
+        assert_eq!(
+            ours.1, go.1,
+            "ours vs Go\nour log:\n{}\nGo log:\n{}",
+            ours.2, go.2
+        );
+    }
+    if let Some(w) = want {
+        assert_eq!(results[0].1, w, "our log:\n{}", results[0].2);
+    }
+    results.swap_remove(0).1
+}
+
+struct LogOnPanic<'a>(&'a ServerProcess);
+impl Drop for LogOnPanic<'_> {
+    fn drop(&mut self) {
+        eprintln!("server log:\n{}", self.0.log());
+    }
+}
+
+const AUTH_VIOLATION: &str = "-ERR 'Authorization Violation'\r\n[closed]";
+const SHORT: Duration = Duration::from_millis(300);
+
+#[test]
+fn users_log_in_with_a_jwt_and_a_signed_nonce() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let conf = w.config("");
+    same(&conf, Some("PONG\r\n"), |addr| {
+        session(
+            addr,
+            &Login {
+                jwt: &jwt,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        )
+    });
+}
+
+#[test]
+fn bad_logins_are_refused_like_go() {
+    let mut w = World::new(json!({"revocations": {}}));
+    let u = KeyPair::new_user();
+    let other = KeyPair::new_user();
+    // A second account with a revoked user and one that disallows bearer tokens.
+    let b = KeyPair::new_account();
+    let revoked = KeyPair::new_user();
+    w.add(
+        &b,
+        account_jwt(
+            &b,
+            &w.op,
+            "B",
+            json!({"revocations": {revoked.public_key(): now() + 100},
+                   "limits": {"disallow_bearer": true}}),
+        ),
+    );
+    // An account signed by an operator nobody trusts.
+    let rogue_op = KeyPair::new_operator();
+    let c = KeyPair::new_account();
+    w.add(&c, account_jwt(&c, &rogue_op, "C", json!({})));
+    let unknown_acc = KeyPair::new_account();
+    let conf = w.config("");
+
+    let good = user_jwt(&u, &w.a, json!({}));
+    let expired = user_jwt(&u, &w.a, json!({"exp": now() - 10}));
+    let not_yet = user_jwt(&u, &w.a, json!({"nbf": now() + 1000}));
+    let by_unknown = user_jwt(&u, &unknown_acc, json!({}));
+    let by_rogue = user_jwt(&u, &c, json!({}));
+    let rev = user_jwt(&revoked, &b, json!({}));
+    let bearer_b = user_jwt(&u, &b, json!({"nats": {"bearer_token": true}}));
+    let ws_only = user_jwt(
+        &u,
+        &w.a,
+        json!({"nats": {"allowed_connection_types": ["WEBSOCKET"]}}),
+    );
+    let bogus_type = user_jwt(
+        &u,
+        &w.a,
+        json!({"nats": {"allowed_connection_types": ["BOGUS"]}}),
+    );
+    let cases: Vec<(&str, Login<'_>)> = vec![
+        (
+            "no jwt",
+            Login {
+                jwt: "",
+                key: Some(&u),
+            },
+        ),
+        (
+            "garbage",
+            Login {
+                jwt: "eyJhbGciOi.x.y",
+                key: Some(&u),
+            },
+        ),
+        (
+            "no sig",
+            Login {
+                jwt: &good,
+                key: None,
+            },
+        ),
+        (
+            "other key's sig",
+            Login {
+                jwt: &good,
+                key: Some(&other),
+            },
+        ),
+        (
+            "expired",
+            Login {
+                jwt: &expired,
+                key: Some(&u),
+            },
+        ),
+        (
+            "not yet valid",
+            Login {
+                jwt: &not_yet,
+                key: Some(&u),
+            },
+        ),
+        (
+            "unknown account",
+            Login {
+                jwt: &by_unknown,
+                key: Some(&u),
+            },
+        ),
+        (
+            "untrusted operator",
+            Login {
+                jwt: &by_rogue,
+                key: Some(&u),
+            },
+        ),
+        (
+            "revoked",
+            Login {
+                jwt: &rev,
+                key: Some(&revoked),
+            },
+        ),
+        (
+            "bearer disallowed",
+            Login {
+                jwt: &bearer_b,
+                key: None,
+            },
+        ),
+        (
+            "websocket only",
+            Login {
+                jwt: &ws_only,
+                key: Some(&u),
+            },
+        ),
+        (
+            "unknown connection type",
+            Login {
+                jwt: &bogus_type,
+                key: Some(&u),
+            },
+        ),
+    ];
+    same(&conf, None, |addr| {
+        let mut all = String::new();
+        for (name, l) in &cases {
+            let got = session(addr, l, "", SHORT);
+            assert_eq!(got, AUTH_VIOLATION, "{name}");
+            all.push_str(&got);
+        }
+        all
+    });
+}
+
+#[test]
+fn bearer_tokens_need_no_signature() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({"nats": {"bearer_token": true}}));
+    same(&w.config(""), Some("PONG\r\n"), |addr| {
+        session(
+            addr,
+            &Login {
+                jwt: &jwt,
+                key: None,
+            },
+            "",
+            SHORT,
+        )
+    });
+}
+
+#[test]
+fn user_permissions_from_the_jwt_and_account_defaults() {
+    let w = World::new(json!({"default_permissions": {"pub": {"deny": ["secret.>"]}}}));
+    let u = KeyPair::new_user();
+    let own = user_jwt(
+        &u,
+        &w.a,
+        json!({"nats": {"pub": {"allow": ["ok.>"]}, "sub": {"deny": ["no"]}}}),
+    );
+    let dflt = user_jwt(&u, &w.a, json!({}));
+    same(&w.config(""), None, |addr| {
+        let a = session(
+            addr,
+            &Login {
+                jwt: &own,
+                key: Some(&u),
+            },
+            "PUB ok.1 0\r\n\r\nPUB bad 0\r\n\r\nSUB no 1\r\nSUB yes 2\r\nPING\r\n",
+            SHORT,
+        );
+        assert_eq!(
+            a,
+            "PONG\r\n-ERR 'Permissions Violation for Publish to \"bad\"'\r\n\
+             -ERR 'Permissions Violation for Subscription to \"no\"'\r\nPONG\r\n"
+        );
+        let b = session(
+            addr,
+            &Login {
+                jwt: &dflt,
+                key: Some(&u),
+            },
+            "PUB secret.x 0\r\n\r\nPUB open 0\r\n\r\nPING\r\n",
+            SHORT,
+        );
+        assert_eq!(
+            b,
+            "PONG\r\n-ERR 'Permissions Violation for Publish to \"secret.x\"'\r\nPONG\r\n"
+        );
+        a + &b
+    });
+}
+
+#[test]
+fn account_and_user_limits() {
+    let w = World::new(json!({"limits": {"conn": 1, "subs": 2, "payload": 8}}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let one_sub = user_jwt(&u, &w.a, json!({"nats": {"subs": 1}}));
+    let conf = w.config("");
+    same(&conf, None, |addr| {
+        let login = Login {
+            jwt: &jwt,
+            key: Some(&u),
+        };
+        // The first connection holds the account's only slot while the second tries.
+        let mut first = Raw::connect(addr);
+        let caps = first.expect(r"^INFO (\{.*\}) ?\r\n");
+        let info: Value = serde_json::from_str(&caps[1]).unwrap();
+        first.send(format!(
+            "{}PING\r\n",
+            connect_line(&login, info["nonce"].as_str().unwrap())
+        ));
+        first.expect("PONG\r\n");
+        // Its payload limit is not the server's: an INFO follows the first PONG.
+        let info = normalize(&first.drain(SHORT));
+        assert_eq!(info, "INFO max_payload=8 auth_required=true\r\n");
+        let second = session(addr, &login, "", SHORT);
+        assert_eq!(
+            second,
+            "-ERR 'maximum account active connections exceeded'\r\n[closed]"
+        );
+        // Subscriptions: two allowed by the account.
+        first.send("SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPING\r\n");
+        let subs = first.drain(SHORT);
+        assert_eq!(subs, "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
+        // Payload: 8 bytes at most.
+        first.send("PUB a 8\r\n12345678\r\nPUB a 9\r\n123456789\r\n");
+        let mut pay = first.drain(SHORT);
+        if first.closed_within(Duration::from_millis(300)) {
+            pay.push_str("[closed]");
+        }
+        assert!(
+            pay.ends_with("-ERR 'Maximum Payload Violation'\r\n[closed]"),
+            "{pay:?}"
+        );
+        drop(first);
+        // The slot is free again; a user limit below the account's applies.
+        let mut third = String::new();
+        assert!(testkit::wait_for(T, || {
+            third = session(
+                addr,
+                &Login {
+                    jwt: &one_sub,
+                    key: Some(&u),
+                },
+                "SUB a 1\r\nSUB b 2\r\nPING\r\n",
+                SHORT,
+            );
+            !third.contains("active connections")
+        }));
+        assert_eq!(
+            third,
+            "PONG\r\nINFO max_payload=8 auth_required=true\r\n\
+             -ERR 'maximum subscriptions exceeded'\r\nPONG\r\n"
+        );
+        info + &second + &subs + &pay + &third
+    });
+}
+
+#[test]
+fn an_expiring_user_is_disconnected_when_its_jwt_expires() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let conf = w.config("");
+    for (who, b) in binaries() {
+        let (_d, s) = start(&b, &conf);
+        let jwt = user_jwt(&u, &w.a, json!({"exp": now() + 2}));
+        let mut r = Raw::connect(&s.addr());
+        let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+        let info: Value = serde_json::from_str(&caps[1]).unwrap();
+        r.send(format!(
+            "{}PING\r\n",
+            connect_line(
+                &Login {
+                    jwt: &jwt,
+                    key: Some(&u)
+                },
+                info["nonce"].as_str().unwrap()
+            )
+        ));
+        r.expect("PONG\r\n");
+        let t0 = std::time::Instant::now();
+        r.expect("-ERR 'User Authentication Expired'\r\n");
+        assert!(r.closed_within(T), "{who}");
+        let took = t0.elapsed();
+        assert!(
+            took <= Duration::from_secs(4),
+            "{who}: disconnected after {took:?}"
+        );
+    }
+}
+
+#[test]
+fn signing_keys_and_scoped_signing_keys() {
+    let sk = KeyPair::new_account();
+    let scoped = KeyPair::new_account();
+    let w = World::new(json!({"signing_keys": [
+        sk.public_key(),
+        {"kind": "user_scope", "key": scoped.public_key(), "role": "r",
+         "template": {"pub": {"allow": ["{{name()}}.>"]}, "sub": {"allow": ["_INBOX.>"]},
+                      "subs": -1, "payload": -1, "data": -1}}
+    ]}));
+    let u = KeyPair::new_user();
+    let a = w.a.public_key();
+    let by_sk = user_jwt(&u, &sk, json!({"nats": {"issuer_account": a}}));
+    let by_scoped = user_jwt(
+        &u,
+        &scoped,
+        json!({"name": "bob", "nats": {"issuer_account": a, "pub": {}, "sub": {},
+               "subs": 0, "payload": 0, "data": 0}}),
+    );
+    // A scoped key may not sign users that carry their own permissions.
+    let scoped_with_perms = user_jwt(
+        &u,
+        &scoped,
+        json!({"nats": {"issuer_account": a, "pub": {"allow": [">"]}}}),
+    );
+    // A key the account does not list.
+    let stranger = KeyPair::new_account();
+    let by_stranger = user_jwt(&u, &stranger, json!({"nats": {"issuer_account": a}}));
+    same(&w.config(""), None, |addr| {
+        let x = session(
+            addr,
+            &Login {
+                jwt: &by_sk,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        assert_eq!(x, "PONG\r\n");
+        let y = session(
+            addr,
+            &Login {
+                jwt: &by_scoped,
+                key: Some(&u),
+            },
+            "PUB bob.x 0\r\n\r\nPUB alice.x 0\r\n\r\nPING\r\n",
+            SHORT,
+        );
+        assert_eq!(
+            y,
+            "PONG\r\n-ERR 'Permissions Violation for Publish to \"alice.x\"'\r\nPONG\r\n"
+        );
+        let z = session(
+            addr,
+            &Login {
+                jwt: &scoped_with_perms,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        assert_eq!(z, AUTH_VIOLATION);
+        let s = session(
+            addr,
+            &Login {
+                jwt: &by_stranger,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        assert_eq!(s, AUTH_VIOLATION);
+        x + &y + &z + &s
+    });
+}
+
+#[test]
+fn accounts_are_isolated() {
+    let mut w = World::new(json!({}));
+    let b = KeyPair::new_account();
+    w.add(&b, account_jwt(&b, &w.op, "B", json!({})));
+    let ua = KeyPair::new_user();
+    let ub = KeyPair::new_user();
+    let ja = user_jwt(&ua, &w.a, json!({}));
+    let ja2 = user_jwt(&ua, &w.a, json!({}));
+    let jb = user_jwt(&ub, &b, json!({}));
+    same(&w.config(""), None, |addr| {
+        let login = |jwt: &str, kp: &KeyPair| {
+            let mut r = Raw::connect(addr);
+            let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+            let info: Value = serde_json::from_str(&caps[1]).unwrap();
+            r.send(format!(
+                "{}PING\r\n",
+                connect_line(
+                    &Login { jwt, key: Some(kp) },
+                    info["nonce"].as_str().unwrap()
+                )
+            ));
+            r.expect("PONG\r\n");
+            r
+        };
+        let mut sub_a = login(&ja, &ua);
+        let mut sub_b = login(&jb, &ub);
+        sub_a.send("SUB x 1\r\nPING\r\n");
+        sub_a.expect("PONG\r\n");
+        sub_b.send("SUB x 1\r\nPING\r\n");
+        sub_b.expect("PONG\r\n");
+        let mut publ = login(&ja2, &ua);
+        publ.send("PUB x 2\r\nhi\r\nPING\r\n");
+        publ.expect("PONG\r\n");
+        let got_a = sub_a.drain(SHORT);
+        let got_b = sub_b.drain(SHORT);
+        assert_eq!(got_a, "MSG x 1 2\r\nhi\r\n");
+        assert_eq!(got_b, "");
+        got_a + &got_b
+    });
+}
+
+#[test]
+fn operator_config_errors_like_go() {
+    let w = World::new(json!({}));
+    // No resolver.
+    let no_resolver = format!("operator: \"{}\"\n", w.op_jwt);
+    // Users beside operators.
+    let with_users = format!(
+        "{}authorization {{ users: [ {{user: a, password: b}} ] }}\n",
+        w.config("")
+    );
+    // System account not preloaded.
+    let missing_sys = format!(
+        "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\n",
+        w.op_jwt,
+        KeyPair::new_account().public_key()
+    );
+    for conf in [no_resolver, with_users, missing_sys] {
+        for (who, b) in binaries() {
+            let (_d, path) = common::config(&conf);
+            let out = std::process::Command::new(&b)
+                .args(["-c", &path, "-p", "-1", "-a", "127.0.0.1"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let _ = who;
+            assert!(!out.status.success(), "{who} accepted:\n{conf}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn async_nats_with_jwt_and_creds_file() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let (_d, s) = start(&bin(), &w.config(""));
+    let seed = u.seed().unwrap();
+    let kp = std::sync::Arc::new(KeyPair::from_seed(&seed).unwrap());
+    let nc = async_nats::ConnectOptions::with_jwt(jwt.clone(), move |nonce| {
+        let kp = kp.clone();
+        async move { kp.sign(&nonce).map_err(async_nats::AuthError::new) }
+    })
+    .connect(s.addr())
+    .await
+    .expect("connect with a JWT");
+    let mut sub = nc.subscribe("hello").await.unwrap();
+    nc.publish("hello", "world".into()).await.unwrap();
+    use futures::StreamExt;
+    let m = tokio::time::timeout(T, sub.next()).await.unwrap().unwrap();
+    assert_eq!(&m.payload[..], b"world");
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("u.creds");
+    std::fs::write(
+        &creds,
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n\
+             ************************* IMPORTANT *************************\n\n\
+             -----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+        ),
+    )
+    .unwrap();
+    let nc2 = async_nats::ConnectOptions::with_credentials_file(creds)
+        .await
+        .unwrap()
+        .connect(s.addr())
+        .await
+        .expect("connect with a creds file");
+    nc2.flush().await.unwrap();
+}
+
+#[test]
+fn the_jwt_and_signature_stay_out_of_the_trace() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let (_d, s) = start(&bin(), &w.config("trace: true\ndebug: true\n"));
+    let got = session(
+        &s.addr(),
+        &Login {
+            jwt: &jwt,
+            key: Some(&u),
+        },
+        "",
+        SHORT,
+    );
+    assert_eq!(got, "PONG\r\n");
+    assert!(s.wait_log("Authenticated JWT", T), "{}", s.log());
+    let log = s.log();
+    let sig_part = jwt.rsplit('.').next().unwrap();
+    assert!(!log.contains(sig_part), "{log}");
+    assert!(!log.contains(&w.op_jwt), "{log}");
+    assert!(!log.contains(&jwt[..40]), "{log}");
+}
+
+/// Log in on `addr` and wait for the PONG.
+fn logged_in(addr: &str, jwt: &str, kp: &KeyPair) -> Raw {
+    let mut r = Raw::connect(addr);
+    let caps = r.expect(r"^INFO (\{.*\}) ?\r\n");
+    let info: Value = serde_json::from_str(&caps[1]).unwrap();
+    r.send(format!(
+        "{}PING\r\n",
+        connect_line(
+            &Login { jwt, key: Some(kp) },
+            info["nonce"].as_str().unwrap()
+        )
+    ));
+    r.expect("PONG\r\n");
+    r
+}
+
+#[test]
+fn imports_and_exports_from_account_jwts() {
+    // A exports a public stream, a public service and a private stream; B imports them
+    // (the private one with an activation token from A), C imports the private stream
+    // without a token and gets nothing.
+    let b = KeyPair::new_account();
+    let c = KeyPair::new_account();
+    let mut w = World::new(json!({"exports": [
+        {"name": "ev", "subject": "events.>", "type": "stream"},
+        {"name": "help", "subject": "help", "type": "service"},
+        {"name": "priv", "subject": "private.>", "type": "stream", "token_req": true}
+    ]}));
+    let activation = nats_server::jwt::encode(
+        json!({"sub": b.public_key(), "nats": {"type": "activation",
+            "subject": "private.>", "kind": "stream"}}),
+        &w.a,
+        now(),
+    )
+    .unwrap();
+    let a = w.a.public_key();
+    w.add(
+        &b,
+        account_jwt(
+            &b,
+            &w.op,
+            "B",
+            json!({"imports": [
+                {"name": "ev", "subject": "events.>", "account": a, "type": "stream",
+                 "local_subject": "in.events.>"},
+                {"name": "help", "subject": "help", "account": a, "type": "service"},
+                {"name": "priv", "subject": "private.>", "account": a, "type": "stream",
+                 "token": activation}
+            ]}),
+        ),
+    );
+    w.add(
+        &c,
+        account_jwt(
+            &c,
+            &w.op,
+            "C",
+            json!({"imports": [
+                {"name": "priv", "subject": "private.>", "account": a, "type": "stream"}
+            ]}),
+        ),
+    );
+    let (ua, ub, uc) = (
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+    );
+    let ja = user_jwt(&ua, &w.a, json!({}));
+    let jb = user_jwt(&ub, &b, json!({}));
+    let jc = user_jwt(&uc, &c, json!({}));
+    same(&w.config(""), None, |addr| {
+        let mut sb = logged_in(addr, &jb, &ub);
+        let mut sc = logged_in(addr, &jc, &uc);
+        let mut pa = logged_in(addr, &ja, &ua);
+        sb.send("SUB in.events.> 1\r\nSUB private.> 2\r\nPING\r\n");
+        sb.expect("PONG\r\n");
+        sc.send("SUB private.> 1\r\nPING\r\n");
+        sc.expect("PONG\r\n");
+        // A answers help requests.
+        pa.send("SUB help 9\r\nPING\r\n");
+        pa.expect("PONG\r\n");
+        pa.send("PUB events.x 1\r\na\r\nPUB private.y 1\r\nb\r\nPING\r\n");
+        pa.expect("PONG\r\n");
+        let got_b = sb.drain(SHORT);
+        let got_c = sc.drain(SHORT);
+        assert_eq!(
+            got_b, "MSG in.events.x 1 1\r\na\r\nMSG private.y 2 1\r\nb\r\n",
+            "B"
+        );
+        assert_eq!(got_c, "", "C");
+        // B's request reaches A's responder through the service import.
+        sb.send("SUB reply 3\r\nPUB help reply 2\r\nhi\r\nPING\r\n");
+        sb.expect("PONG\r\n");
+        let caps = pa.expect(r"MSG help 9 (\S+) 2\r\nhi\r\n");
+        pa.send(format!("PUB {} 2\r\nok\r\n", caps[1]));
+        sb.expect("MSG reply 3 2\r\nok\r\n");
+        got_b + &got_c
+    });
+}
+
+#[test]
+fn account_jwt_mappings_apply() {
+    let w = World::new(json!({"mappings": {"old": [{"subject": "new", "weight": 100}]}}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    same(&w.config(""), None, |addr| {
+        let mut s = logged_in(addr, &jwt, &u);
+        s.send("SUB new 1\r\nPUB old 1\r\nx\r\nPING\r\n");
+        let got = s.drain(SHORT);
+        assert_eq!(got, "MSG new 1 1\r\nx\r\nPONG\r\n");
+        got
+    });
+}
+
+/// Send `body` as a request on `subject` from `r` (logged in), and return the reply's
+/// JSON.
+fn request(r: &mut Raw, subject: &str, body: &str) -> Value {
+    r.send(format!(
+        "SUB _INBOX.upd 99\r\nPUB {subject} _INBOX.upd {}\r\n{body}\r\nPING\r\n",
+        body.len()
+    ));
+    let caps = r.expect(r"MSG _INBOX.upd 99 +(\d+)\r\n");
+    let n: usize = caps[1].parse().unwrap();
+    let caps = r.expect(&format!(r"(?s)^(.{{{n}}})\r\n"));
+    serde_json::from_str(&caps[1]).unwrap()
+}
+
+#[test]
+fn account_jwt_updates_reach_connected_clients() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let (u1, u2, u3) = (
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+        KeyPair::new_user(),
+    );
+    let j1 = user_jwt(&u1, &w.a, json!({}));
+    let j2 = user_jwt(&u2, &w.a, json!({}));
+    let j3 = user_jwt(&u3, &w.a, json!({}));
+    let a = w.a.public_key();
+    same(&w.config(""), None, |addr| {
+        let mut c1 = logged_in(addr, &j1, &u1);
+        let mut c2 = logged_in(addr, &j2, &u2);
+        let mut c3 = logged_in(addr, &j3, &u3);
+        let mut admin = logged_in(addr, &sys_jwt, &su);
+        // Revoke u1, allow two connections, 8-byte payloads.
+        let update = account_jwt(
+            &w.a,
+            &w.op,
+            "A",
+            json!({"revocations": {u1.public_key(): now() + 5},
+                   "limits": {"conn": 2, "payload": 8}}),
+        );
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &update,
+        );
+        assert_eq!(
+            reply["data"],
+            json!({"account": a, "code": 200, "message": "jwt updated"}),
+            "{reply}"
+        );
+        let mut out = String::new();
+        for (name, c) in [("u1", &mut c1), ("u2", &mut c2)] {
+            let mut got = c.drain(SHORT);
+            if c.closed_within(Duration::from_millis(500)) {
+                got.push_str("[closed]");
+            }
+            out.push_str(&format!("{name}: {got}\n"));
+        }
+        // u3 stays, with the new payload limit.
+        c3.send("PUB x 9\r\n123456789\r\n");
+        let mut got = c3.drain(SHORT);
+        if c3.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out.push_str(&format!("u3: {got}\n"));
+        // A JWT for another account on this subject is refused.
+        let wrong = account_jwt(&w.sys, &w.op, "SYS", json!({}));
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &wrong,
+        );
+        out.push_str(&format!("wrong: {}\n", reply["error"]));
+        // Revoking u2, who is still connected.
+        let update = account_jwt(
+            &w.a,
+            &w.op,
+            "A",
+            json!({"revocations": {u2.public_key(): now() + 5}}),
+        );
+        let reply = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{a}.CLAIMS.UPDATE"),
+            &update,
+        );
+        assert_eq!(reply["data"]["code"], 200, "{reply}");
+        let mut got = c2.drain(SHORT);
+        if c2.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out.push_str(&format!("u2: {got}\n"));
+        // Go keeps the newest clients when the connection limit drops.
+        assert_eq!(
+            out,
+            format!(
+                "u1: -ERR 'maximum account active connections exceeded'\r\n[closed]\n\
+                 u2: \n\
+                 u3: -ERR 'Maximum Payload Violation'\r\n[closed]\n\
+                 wrong: {}\n\
+                 u2: -ERR 'User Authentication Revoked'\r\n[closed]\n",
+                json!({"account": a, "code": 500,
+                       "description": "jwt update resulted in error - subject does not match jwt content"})
+            )
+        );
+        out
+    });
+}
+
+#[test]
+fn full_resolver_takes_pushed_accounts_lists_looks_up_and_deletes() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let u = KeyPair::new_user();
+    let ujwt = user_jwt(&u, &w.a, json!({}));
+    let a = w.a.public_key();
+    let a_jwt = w.preload[1].1.clone();
+    let delete = nats_server::jwt::encode(
+        json!({"sub": w.op.public_key(), "nats": {"accounts": [a]}}),
+        &w.op,
+        now(),
+    )
+    .unwrap();
+    let mut results = Vec::new();
+    for (who, b) in binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\", allow_delete: true }}\n\
+             resolver_preload: {{ {}: \"{}\" }}\n",
+            w.op_jwt,
+            w.sys.public_key(),
+            dir.path().join("jwt").display(),
+            w.sys.public_key(),
+            w.preload[0].1
+        );
+        let (_d, s) = start(&b, &conf);
+        let addr = s.addr();
+        let mut out = String::new();
+        // A is unknown until pushed (Go first asks the cluster, for up to 2 s).
+        let login = Login {
+            jwt: &ujwt,
+            key: Some(&u),
+        };
+        out += &format!(
+            "before: {}",
+            session(&addr, &login, "", Duration::from_secs(3))
+        );
+        let mut admin = logged_in(&addr, &sys_jwt, &su);
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.UPDATE", &a_jwt);
+        out += &format!("\npush: {}", r["data"]);
+        let mut c = logged_in(&addr, &ujwt, &u);
+        out += "\nlogin: ok";
+        admin.send(format!(
+            "SUB _INBOX.look 7\r\nPUB $SYS.REQ.ACCOUNT.{a}.CLAIMS.LOOKUP _INBOX.look 0\r\n\r\nPING\r\n"
+        ));
+        let caps = admin.expect(r"MSG _INBOX.look 7 +(\d+)\r\n");
+        let n: usize = caps[1].parse().unwrap();
+        let caps = admin.expect(&format!(r"(?s)^(.{{{n}}})\r\n"));
+        out += &format!("\nlookup: {}", caps[1] == a_jwt);
+        let list = request(&mut admin, "$SYS.REQ.CLAIMS.LIST", "");
+        let mut keys: Vec<String> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        let mut want = vec![a.clone(), w.sys.public_key()];
+        want.sort();
+        out += &format!("\nlist: {}", keys == want);
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.DELETE", &delete);
+        out += &format!("\ndelete: {}", r["data"]);
+        let mut got = c.drain(SHORT);
+        if c.closed_within(Duration::from_millis(500)) {
+            got.push_str("[closed]");
+        }
+        out += &format!("\nclient: {got}");
+        out += &format!(
+            "\nafter: {}",
+            session(
+                &addr,
+                &Login {
+                    jwt: &ujwt,
+                    key: Some(&u)
+                },
+                "",
+                SHORT
+            )
+        );
+        assert!(
+            dir.path()
+                .join("jwt")
+                .join(format!("{a}.jwt.deleted"))
+                .exists(),
+            "{who}"
+        );
+        results.push((who, out, s.log()));
+    }
+    let ours = &results[0];
+    assert_eq!(
+        ours.1,
+        format!(
+            "before: {AUTH_VIOLATION}\npush: {}\nlogin: ok\nlookup: true\nlist: true\n\
+             delete: {}\nclient: -ERR 'Account Authentication Expired'\r\n[closed]\nafter: {AUTH_VIOLATION}",
+            json!({"account": a, "code": 200, "message": "jwt updated"}),
+            json!({"code": 200, "message": "deleted 1 accounts"})
+        ),
+        "our log:\n{}",
+        ours.2
+    );
+    if let [ours, go] = results.as_slice() {
+        assert_eq!(ours.1, go.1, "Go log:\n{}", go.2);
+    }
+}
+
+#[test]
+fn full_resolver_keeps_pushed_accounts_across_restarts() {
+    let w = World::new(json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let u = KeyPair::new_user();
+    let ujwt = user_jwt(&u, &w.a, json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = format!(
+        "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\" }}\n\
+         resolver_preload: {{ {}: \"{}\" }}\n",
+        w.op_jwt,
+        w.sys.public_key(),
+        dir.path().display(),
+        w.sys.public_key(),
+        w.preload[0].1
+    );
+    {
+        let (_d, s) = start(&bin(), &conf);
+        let mut admin = logged_in(&s.addr(), &sys_jwt, &su);
+        let r = request(
+            &mut admin,
+            &format!("$SYS.REQ.ACCOUNT.{}.CLAIMS.UPDATE", w.a.public_key()),
+            &w.preload[1].1,
+        );
+        assert_eq!(r["data"]["code"], 200, "{r}");
+        // Deleting needs allow_delete.
+        let del = nats_server::jwt::encode(
+            json!({"sub": w.op.public_key(), "nats": {"accounts": [w.a.public_key()]}}),
+            &w.op,
+            now(),
+        )
+        .unwrap();
+        let r = request(&mut admin, "$SYS.REQ.CLAIMS.DELETE", &del);
+        assert_eq!(
+            r["error"]["description"],
+            format!(
+                "delete accounts request by {} failed - delete must be enabled in server config",
+                w.op.public_key()
+            )
+        );
+    }
+    let (_d, s) = start(&bin(), &conf);
+    assert!(s.wait_log("Managing all jwt in exclusive directory", T));
+    let got = session(
+        &s.addr(),
+        &Login {
+            jwt: &ujwt,
+            key: Some(&u),
+        },
+        "",
+        SHORT,
+    );
+    assert_eq!(got, "PONG\r\n");
+}
+
+#[test]
+fn source_networks_and_zero_limits() {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let elsewhere = user_jwt(&u, &w.a, json!({"nats": {"src": ["10.0.0.0/8"]}}));
+    let local = user_jwt(&u, &w.a, json!({"nats": {"src": ["127.0.0.0/8"]}}));
+    // A user JWT without limits: zero subscriptions allowed, which Go enforces at once.
+    let bare = nats_server::jwt::encode(
+        json!({"sub": u.public_key(), "nats": {"type": "user"}}),
+        &w.a,
+        now(),
+    )
+    .unwrap();
+    same(&w.config(""), None, |addr| {
+        let mut out = String::new();
+        for (name, jwt) in [
+            ("elsewhere", &elsewhere),
+            ("local", &local),
+            ("bare", &bare),
+        ] {
+            let login = Login { jwt, key: Some(&u) };
+            out += &format!("{name}: {}\n", session(addr, &login, "", SHORT));
+        }
+        assert!(
+            out.starts_with(&format!(
+                "elsewhere: {AUTH_VIOLATION}\nlocal: PONG\r\n\nbare: "
+            )),
+            "{out}"
+        );
+        // The zero-subscription client is told and closed; the order of that -ERR and
+        // the PONG races in Go as well, so only that much is compared.
+        let bare = &out[out.find("bare: ").unwrap()..];
+        assert!(
+            bare.contains("-ERR 'maximum subscriptions exceeded'\r\n")
+                && bare.ends_with("[closed]\n"),
+            "{out}"
+        );
+        out[..out.find("bare: ").unwrap()].to_string()
+    });
+}
+
+#[test]
+fn an_expiring_account_disconnects_its_clients() {
+    for (who, b) in binaries() {
+        let mut w = World::new(json!({}));
+        let acc = KeyPair::new_account();
+        let c = json!({"sub": acc.public_key(), "name": "B", "exp": now() + 2, "nats": {
+            "limits": {"subs": -1, "data": -1, "payload": -1, "conn": -1},
+            "type": "account"}});
+        w.add(&acc, nats_server::jwt::encode(c, &w.op, now()).unwrap());
+        let u = KeyPair::new_user();
+        let jwt = user_jwt(&u, &acc, json!({}));
+        let (_d, s) = start(&b, &w.config(""));
+        let mut r = logged_in(&s.addr(), &jwt, &u);
+        let got = r.try_expect("-ERR 'Account Authentication Expired'\r\n", T);
+        assert!(got.is_some(), "{who}: {}", r.buffered());
+        assert!(r.closed_within(T), "{who}");
+        // And it can no longer log in.
+        let again = session(
+            &s.addr(),
+            &Login {
+                jwt: &jwt,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        assert_eq!(again, AUTH_VIOLATION, "{who}");
+    }
+}
+
+/// Two servers with `full` resolvers whose directories already hold account A: a
+/// subscriber on the second, a publisher on the first that logs in only after the
+/// subscription crossed the route.
+fn operator_cluster(first_go: bool, second_go: bool) {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let bin_of = |go: bool| {
+        if go {
+            testkit::require_go_server()
+        } else {
+            bin()
+        }
+    };
+    let mut guards = Vec::new();
+    let mut servers: Vec<ServerProcess> = Vec::new();
+    for go in [first_go, second_go] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(format!("{}.jwt", w.a.public_key())),
+            &w.preload[1].1,
+        )
+        .unwrap();
+        let routes = servers
+            .first()
+            .map(|f| format!(", routes: [ \"{}\" ]", common::route_url(f)))
+            .unwrap_or_default();
+        let conf = format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: {{ type: full, dir: \"{}\" }}\n\
+             resolver_preload: {{ {}: \"{}\" }}\n\
+             cluster {{ name: op, listen: \"127.0.0.1:-1\"{routes} }}\n",
+            w.op_jwt,
+            w.sys.public_key(),
+            dir.path().display(),
+            w.sys.public_key(),
+            w.preload[0].1
+        );
+        let (d, s) = start(&bin_of(go), &conf);
+        guards.push((dir, d));
+        servers.push(s);
+    }
+    assert!(common::wait_full_mesh(
+        &[&servers[0], &servers[1]],
+        Duration::from_secs(10)
+    ));
+    let mut sub = logged_in(&servers[1].addr(), &jwt, &u);
+    sub.send("SUB foo 1\r\nPING\r\n");
+    sub.expect("PONG\r\n");
+    // Give the interest time to cross before anyone of A logs in on the first server.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut publ = logged_in(&servers[0].addr(), &jwt, &u);
+    let ok = testkit::wait_for(Duration::from_secs(10), || {
+        publ.send("PUB foo 5\r\nprobe\r\nPING\r\n");
+        publ.expect("PONG\r\n");
+        sub.try_expect(r"MSG foo 1 5\r\nprobe\r\n", Duration::from_millis(50))
+            .is_some()
+    });
+    assert!(ok, "A's interest never crossed the route");
+}
+
+#[test]
+fn operator_mode_cluster_of_ours() {
+    operator_cluster(false, false);
+}
+
+#[test]
+fn operator_mode_mixed_cluster_go_first() {
+    if go_server().is_some() {
+        operator_cluster(true, false);
+    }
+}
+
+#[test]
+fn operator_mode_mixed_cluster_go_second() {
+    if go_server().is_some() {
+        operator_cluster(false, true);
+    }
+}
+
+#[test]
+fn operator_signing_keys_strict_usage_and_trusted_keys() {
+    let op = KeyPair::new_operator();
+    let opsk = KeyPair::new_operator();
+    let sys = KeyPair::new_account();
+    let (a, b) = (KeyPair::new_account(), KeyPair::new_account());
+    let u = KeyPair::new_user();
+    let op_jwt = |strict: bool| {
+        nats_server::jwt::encode(
+            json!({"sub": op.public_key(), "name": "OP", "nats": {"type": "operator",
+                "system_account": sys.public_key(), "signing_keys": [opsk.public_key()],
+                "strict_signing_key_usage": strict}}),
+            &op,
+            now(),
+        )
+        .unwrap()
+    };
+    // A signed by the operator's signing key, B by its identity key.
+    let sys_jwt = account_jwt(&sys, &opsk, "SYS", json!({}));
+    let a_jwt = account_jwt(&a, &opsk, "A", json!({}));
+    let b_jwt = account_jwt(&b, &op, "B", json!({}));
+    let ua = user_jwt(&u, &a, json!({}));
+    let ub = user_jwt(&u, &b, json!({}));
+    let preload = format!(
+        "resolver: MEMORY\nresolver_preload: {{\n {}: \"{sys_jwt}\"\n {}: \"{a_jwt}\"\n {}: \"{b_jwt}\"\n}}\n",
+        sys.public_key(),
+        a.public_key(),
+        b.public_key()
+    );
+    for strict in [false, true] {
+        let conf = format!("operator: \"{}\"\n{preload}", op_jwt(strict));
+        let got = same(&conf, None, |addr| {
+            let a = session(
+                addr,
+                &Login {
+                    jwt: &ua,
+                    key: Some(&u),
+                },
+                "",
+                SHORT,
+            );
+            let b = session(
+                addr,
+                &Login {
+                    jwt: &ub,
+                    key: Some(&u),
+                },
+                "",
+                SHORT,
+            );
+            format!("A: {a} B: {b}")
+        });
+        let b_want = if strict { AUTH_VIOLATION } else { "PONG\r\n" };
+        assert_eq!(got, format!("A: PONG\r\n B: {b_want}"), "strict {strict}");
+    }
+    // Bare trusted keys, no operator JWT: the identity key signs.
+    let conf = format!(
+        "trusted: [ {} ]\nsystem_account: {}\n{preload}",
+        op.public_key(),
+        sys.public_key()
+    );
+    let got = same(&conf, None, |addr| {
+        let a = session(
+            addr,
+            &Login {
+                jwt: &ua,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        let b = session(
+            addr,
+            &Login {
+                jwt: &ub,
+                key: Some(&u),
+            },
+            "",
+            SHORT,
+        );
+        format!("A: {a} B: {b}")
+    });
+    assert_eq!(got, format!("A: {AUTH_VIOLATION} B: PONG\r\n"));
+}
