@@ -183,6 +183,8 @@ pub struct ConnMeta {
     pub stop: Option<SystemTime>,
     /// Set once a TLS handshake completed: version, cipher, the peer's certificate.
     pub tls: Option<Box<crate::tls::transport::TlsInfo>>,
+    /// A client that came through the websocket listener.
+    pub websocket: bool,
 }
 
 pub struct Conn {
@@ -606,7 +608,11 @@ pub async fn write_loop(
         }
     };
     conn.sock.lock().take();
-    sock.close_notify();
+    sock.close_notify(
+        conn.close_reason(),
+        cfg.write_deadline.min(Duration::from_secs(1)),
+    )
+    .await;
     // The write side closes when the last `Arc` (ours) goes: a FIN to the peer.
     let _ = socket2::SockRef::from(sock.tcp().as_ref()).shutdown(std::net::Shutdown::Write);
     exit

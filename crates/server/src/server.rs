@@ -56,11 +56,25 @@ pub struct ClusterName {
 pub struct ConnectUrls {
     pub own: Vec<String>,
     pub peers: Vec<(String, u32)>,
+    /// The websocket URLs (`host:port`) of this server and of the peers that have a
+    /// websocket listener (route INFO's `ws_connect_urls`), for websocket clients.
+    pub ws_own: Vec<String>,
+    pub ws_peers: Vec<(String, u32)>,
     /// Bumped whenever the list changes.
     pub generation: u64,
 }
 
 impl ConnectUrls {
+    pub fn ws_list(&self) -> Vec<String> {
+        let mut v = self.ws_own.clone();
+        for (u, _) in &self.ws_peers {
+            if !v.contains(u) {
+                v.push(u.clone());
+            }
+        }
+        v
+    }
+
     pub fn list(&self) -> Vec<String> {
         let mut v = self.own.clone();
         for (u, _) in &self.peers {
@@ -161,6 +175,7 @@ pub struct Addrs {
     pub client: Option<SocketAddr>,
     pub cluster: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
+    pub websocket: Option<SocketAddr>,
 }
 
 pub const CLOSED_RING_SIZE: usize = 10_000;
@@ -207,6 +222,15 @@ pub struct Server {
     pub http_req_stats: Mutex<std::collections::BTreeMap<String, u64>>,
     pub config_load_time: RwLock<SystemTime>,
     ports_file: Mutex<Option<PathBuf>>,
+    /// What websocket clients are checked against, derived from the options (and made
+    /// again when a reload replaces them).
+    ws_cache: Mutex<Option<WsCache>>,
+}
+
+struct WsCache {
+    base: Arc<Options>,
+    auth: Arc<Options>,
+    policy: Arc<crate::websocket::upgrade::OriginPolicy>,
 }
 
 impl Server {
@@ -243,6 +267,55 @@ impl Server {
 
     pub fn client_addr(&self) -> Option<SocketAddr> {
         self.addrs.read().client
+    }
+
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.addrs.read().websocket
+    }
+
+    pub fn set_websocket_addr(&self, a: SocketAddr) {
+        self.addrs.write().websocket = Some(a);
+        let opts = self.opts();
+        self.urls.lock().ws_own = own_ws_urls(&opts, a.port());
+    }
+
+    fn ws_cache<T>(&self, f: impl FnOnce(&WsCache) -> T) -> T {
+        let base = self.opts();
+        let mut c = self.ws_cache.lock();
+        if !c.as_ref().is_some_and(|c| Arc::ptr_eq(&c.base, &base)) {
+            *c = Some(WsCache {
+                auth: Arc::new(crate::websocket::auth::derive(&base)),
+                policy: Arc::new(crate::websocket::upgrade::OriginPolicy::new(
+                    base.websocket.same_origin,
+                    &base.websocket.allowed_origins,
+                )),
+                base,
+            });
+        }
+        f(c.as_ref().expect("just set"))
+    }
+
+    /// The options websocket clients authenticate against (`websocket::auth`).
+    pub fn ws_auth_opts(&self) -> Arc<Options> {
+        self.ws_cache(|c| c.auth.clone())
+    }
+
+    pub fn ws_origin_policy(&self) -> Arc<crate::websocket::upgrade::OriginPolicy> {
+        self.ws_cache(|c| c.policy.clone())
+    }
+
+    /// The INFO a websocket client gets: as a client's, with the websocket
+    /// authorization override and the websocket URLs as `connect_urls`.
+    pub fn ws_client_info(&self) -> ServerInfo {
+        let mut info = self.client_info();
+        let derived = self.ws_auth_opts();
+        info.auth_required = crate::websocket::auth::auth_required(&derived);
+        info.connect_urls = if info.connect_urls.is_empty() {
+            Vec::new()
+        } else {
+            self.urls.lock().ws_list()
+        };
+        info
     }
 
     /// The INFO a newly accepted client gets (without its client_id/client_ip).
@@ -341,6 +414,7 @@ impl Server {
             http_req_stats: Mutex::new(Default::default()),
             config_load_time: RwLock::new(SystemTime::now()),
             ports_file: Mutex::new(None),
+            ws_cache: Mutex::new(None),
         });
         crate::mapping::install(&srv, &opts);
         crate::imports::wire(&srv, &opts);
@@ -398,6 +472,10 @@ impl Server {
             );
             srv.addrs.write().http = Some(addr);
             crate::monitor::spawn(srv.clone(), l, https);
+        }
+
+        if opts.websocket.port != 0 {
+            crate::websocket::start(&srv).await?;
         }
 
         let l = bind(&opts.host, opts.port).await.map_err(|e| {
@@ -702,6 +780,24 @@ pub fn own_client_urls(opts: &Options, port: u16) -> Vec<String> {
         return vec![join_host_port("127.0.0.1", port)];
     }
     vec![join_host_port(&opts.host, port)]
+}
+
+/// Go's `getConnectURLs` for the websocket listener (`advertise`, or the listen host, or
+/// every non-loopback address for a wildcard host).
+pub fn own_ws_urls(opts: &Options, port: u16) -> Vec<String> {
+    let wo = &opts.websocket;
+    if let Some((h, p)) = advertise_host_port(&wo.advertise) {
+        let p = if p == 0 { port } else { p };
+        return vec![join_host_port(&h, p)];
+    }
+    if is_any(&wo.host) {
+        let ips = non_local_ips();
+        if !ips.is_empty() {
+            return ips.iter().map(|ip| join_host_port(ip, port)).collect();
+        }
+        return vec![join_host_port("127.0.0.1", port)];
+    }
+    vec![join_host_port(&wo.host, port)]
 }
 
 /// Bind a TCP listener on `host:port` (`-1` or 0 = any free port).

@@ -26,6 +26,7 @@ mod permissions;
 mod tls;
 mod units;
 mod value;
+mod websocket;
 
 use super::{
     Options, DEFAULT_AUTH_TIMEOUT, DEFAULT_CONNECT_ERROR_REPORTS, DEFAULT_HOST,
@@ -162,6 +163,9 @@ pub fn set_baseline(o: &mut Options) {
     if o.reconnect_error_reports == 0 {
         o.reconnect_error_reports = DEFAULT_RECONNECT_ERROR_REPORTS;
     }
+    if o.websocket.port != 0 && o.websocket.host.is_empty() {
+        o.websocket.host = DEFAULT_HOST.to_string();
+    }
 }
 
 fn path(s: String) -> Option<PathBuf> {
@@ -267,6 +271,7 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "reconnect_error_reports" => set(&mut o.reconnect_error_reports, d.int(pos, v)),
         "accounts" => accounts::parse(o, e, d),
         "tls" => o.tls = tls::parse(e, d, true),
+        "websocket" | "ws" => websocket::parse(o, e, d),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),
             Some(known::Support::Refuse(what)) => d.refuse(e, what),
