@@ -112,6 +112,7 @@ pub struct ClosedConn {
     pub in_bytes: u64,
     pub out_msgs: u64,
     pub out_bytes: u64,
+    pub websocket: bool,
     pub subs: Box<[ClosedSub]>,
 }
 
@@ -155,6 +156,7 @@ impl ClosedConn {
             in_bytes: conn.in_stats.bytes.load(Relaxed),
             out_msgs,
             out_bytes,
+            websocket: m.websocket,
             subs: subs
                 .iter()
                 .map(|s| ClosedSub {
@@ -593,6 +595,17 @@ impl Server {
             doc.insert(
                 "cluster".into(),
                 host_urls("nats", addrs.cluster, &opts.cluster.host).into(),
+            );
+        }
+        if addrs.websocket.is_some() {
+            let scheme = if opts.websocket.tls.is_some() {
+                "wss"
+            } else {
+                "ws"
+            };
+            doc.insert(
+                "websocket".into(),
+                host_urls(scheme, addrs.websocket, &opts.websocket.host).into(),
             );
         }
         match std::fs::write(&path, serde_json::Value::Object(doc).to_string()) {

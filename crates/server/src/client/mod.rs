@@ -294,10 +294,11 @@ mod task_size {
         let (log, _) = crate::logging::Logger::memory(false, false);
         let srv = crate::server::Server::start(opts, log).await.unwrap();
         let f = super::run(srv.clone(), s, a);
-        // 1,896 bytes before the hardening work (debug build); the bound leaves room
-        // for a few fields, not for a second copy of the reader.
+        // 1,896 bytes before the hardening work (debug build), 2,240 with the websocket
+        // transport arm in the read future; the bound leaves room for a few fields, not
+        // for a second copy of the reader.
         assert!(
-            std::mem::size_of_val(&f) <= 2_200,
+            std::mem::size_of_val(&f) <= 2_300,
             "{}",
             std::mem::size_of_val(&f)
         );

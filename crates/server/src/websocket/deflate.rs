@@ -38,7 +38,7 @@ impl Inflater {
                 return Err("decompressed message too large".into());
             }
             if out.capacity() - out.len() < 1024 {
-                out.reserve((out.len() - start).clamp(4096, limit + 1));
+                out.reserve((out.len() - start).max(4096).min(limit + 1).max(1024));
             }
             let (bi, bo) = (self.0.total_in(), self.0.total_out());
             let st = self

@@ -225,13 +225,16 @@ proptest! {
             let parts: Vec<&[u8]> = if m.is_empty() { vec![&m[..]] } else { m.chunks(step).collect() };
             for (i, p) in parts.iter().enumerate() {
                 let op = if i == 0 { 2 } else { 0 };
-                wire.extend(client_frame(op, i + 1 == parts.len(), false, *key, p));
+                let last = i + 1 == parts.len();
+                wire.extend(client_frame(op, last, false, *key, p));
+                if last {
+                    want.push(Got::Msg(m.clone(), false));
+                }
                 if i == 0 {
                     wire.extend(client_frame(9, true, false, *key, b"p"));
                     want.push(Got::Ping(b"p".to_vec()));
                 }
             }
-            want.push(Got::Msg(m.clone(), false));
         }
         let got = decode_in_pieces(&wire, &pieces).unwrap();
         prop_assert_eq!(got, want);

@@ -90,7 +90,7 @@ struct Pre {
 
 impl Pre {
     async fn read(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-        let mut tmp = [0u8; 4096];
+        let mut tmp = [0u8; 16384];
         let Some(tls) = &mut self.tls else {
             self.stream.readable().await?;
             return match self.stream.try_read(&mut tmp) {
@@ -125,6 +125,31 @@ impl Pre {
             tls.process_new_packets()
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         }
+    }
+
+    /// Answer, then close as Go's HTTP server does after an error it closes on: our
+    /// side first, then up to half a second of discarding what the client still sends,
+    /// so that the answer is not lost to a reset.
+    async fn refuse_and_close(&mut self, answer: &[u8]) {
+        if self.write_all(answer).await.is_err() {
+            return;
+        }
+        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
+        let drain = async {
+            let mut tmp = [0u8; 16384];
+            loop {
+                if self.stream.readable().await.is_err() {
+                    return;
+                }
+                match self.stream.try_read(&mut tmp) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
     }
 
     async fn write_all(&mut self, mut b: &[u8]) -> std::io::Result<()> {
@@ -252,17 +277,31 @@ async fn upgrade_phase(
     let is_tls = pre.tls.is_some();
     let mut buf: Vec<u8> = Vec::new();
     loop {
+        // Parse only when a read brought the end of a head (or the end of the request
+        // line, to refuse garbage early): re-parsing a growing buffer on every read
+        // would cost quadratic time for a large head.
+        let mut scanned: usize = 0;
         let (req, used) = loop {
-            match upgrade::parse(&buf) {
-                upgrade::Parsed::Complete(r, n) => break (r, n),
-                upgrade::Parsed::Partial => {}
-                upgrade::Parsed::Malformed => {
-                    let _ = pre.write_all(&upgrade::server_error_close(400, None)).await;
-                    return None;
-                }
-                upgrade::Parsed::TooLarge => {
-                    let _ = pre.write_all(&upgrade::server_error_close(431, None)).await;
-                    return None;
+            let from = scanned.saturating_sub(3);
+            let first_line = !buf[..scanned].contains(&b'\n') && buf[from..].contains(&b'\n');
+            let parse = buf.len() > upgrade::MAX_HEAD
+                || first_line
+                || buf[from..].windows(4).any(|w| w == b"\r\n\r\n");
+            scanned = buf.len();
+            if parse {
+                match upgrade::parse(&buf) {
+                    upgrade::Parsed::Complete(r, n) => break (r, n),
+                    upgrade::Parsed::Partial => {}
+                    upgrade::Parsed::Malformed => {
+                        pre.refuse_and_close(&upgrade::server_error_close(400, None))
+                            .await;
+                        return None;
+                    }
+                    upgrade::Parsed::TooLarge => {
+                        pre.refuse_and_close(&upgrade::server_error_close(431, None))
+                            .await;
+                        return None;
+                    }
                 }
             }
             match pre.read(&mut buf).await {
