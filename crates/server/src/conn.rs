@@ -168,6 +168,8 @@ pub struct ConnMeta {
     pub route_url: Option<url::Url>,
     /// Route: the client URLs the peer advertised.
     pub connect_urls: Vec<String>,
+    /// Route: the websocket URLs the peer advertised (`ws_connect_urls`).
+    pub ws_connect_urls: Vec<String>,
     pub rtt: Option<Duration>,
     /// Route: the peer's INFO (with `ip` filled in), forwarded to others as gossip.
     pub remote_info: Option<Box<nats_proto::info::ServerInfo>>,

@@ -312,10 +312,14 @@ impl Server {
         let mut info = self.client_info();
         let derived = self.ws_auth_opts();
         info.auth_required = crate::websocket::auth::auth_required(&derived);
-        info.connect_urls = if info.connect_urls.is_empty() {
-            Vec::new()
-        } else {
-            self.urls.lock().ws_list()
+        let opts = self.opts();
+        info.connect_urls = {
+            let u = self.urls.lock();
+            if !self.is_clustered() || opts.cluster.no_advertise || u.ws_peers.is_empty() {
+                Vec::new()
+            } else {
+                u.ws_list()
+            }
         };
         info
     }
@@ -673,11 +677,47 @@ impl Server {
         }
     }
 
+    /// The same for the peers' websocket URLs (websocket clients' `connect_urls`).
+    pub fn update_peer_ws_urls(&self, add: &[String], remove: &[String]) {
+        if add.is_empty() && remove.is_empty() {
+            return;
+        }
+        let changed = {
+            let mut u = self.urls.lock();
+            let mut changed = false;
+            for url in add {
+                if let Some(e) = u.ws_peers.iter_mut().find(|(x, _)| x == url) {
+                    e.1 += 1;
+                } else {
+                    u.ws_peers.push((url.clone(), 1));
+                    changed = true;
+                }
+            }
+            for url in remove {
+                if let Some(i) = u.ws_peers.iter().position(|(x, _)| x == url) {
+                    u.ws_peers[i].1 -= 1;
+                    if u.ws_peers[i].1 == 0 {
+                        u.ws_peers.remove(i);
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                u.generation += 1;
+            }
+            changed
+        };
+        if changed {
+            self.send_async_info_to_clients();
+        }
+    }
+
     pub fn send_async_info_to_clients(&self) {
         if self.is_shutting_down() {
             return;
         }
         let info = self.client_info();
+        let mut ws_info = None;
         let clients: Vec<_> = self
             .clients
             .lock()
@@ -686,7 +726,11 @@ impl Server {
             .cloned()
             .collect();
         for c in clients {
-            let mut i = info.clone();
+            let mut i = if c.meta.lock().websocket {
+                ws_info.get_or_insert_with(|| self.ws_client_info()).clone()
+            } else {
+                info.clone()
+            };
             i.client_id = c.cid;
             i.client_ip = c.addr.ip().to_string();
             if let Ok(json) = nats_proto::info::to_json(&i) {

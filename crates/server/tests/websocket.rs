@@ -440,3 +440,45 @@ mod wss {
         assert!(text.contains("MSG a 1 2\r\nok\r\n"), "{text}");
     }
 }
+
+/// Websocket clients learn the websocket URLs of the cluster (route INFO's
+/// `ws_connect_urls`), plain clients the client URLs, as from Go.
+#[test]
+fn ws_connect_urls_across_routes_match_go() {
+    for b in [bin(), require_go_server()] {
+        let (_d1, p1) = config(&format!(
+            "{PLAIN}cluster {{ listen: 127.0.0.1:-1, name: c }}\n"
+        ));
+        let a = ServerProcess::start(&b, &["-c", &p1]);
+        let route = format!("nats://127.0.0.1:{}", a.cluster_port.unwrap());
+        let (_d2, p2) = config(&format!(
+            "{PLAIN}cluster {{ listen: 127.0.0.1:-1, name: c, routes: [{route}] }}\n"
+        ));
+        let b2 = ServerProcess::start(&b, &["-c", &p2]);
+        let want = {
+            let mut v = vec![ws_addr(&a), ws_addr(&b2)];
+            v.sort();
+            v
+        };
+        let mut got = Vec::new();
+        assert!(
+            common::wait_for(T, || {
+                let mut ws = Ws::connect(&ws_addr(&a), "");
+                let info = ws.expect_nats("INFO ");
+                let json = info.trim_start_matches("INFO ").trim_end();
+                let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                got = v["connect_urls"]
+                    .as_array()
+                    .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default();
+                got.sort();
+                assert!(v.get("ws_connect_urls").is_none(), "{v}");
+                got == want
+            }),
+            "{}: {got:?} != {want:?}",
+            b.display()
+        );
+        let plain = common::connect_urls(&a.addr());
+        assert!(plain.iter().all(|u| !want.contains(u)), "{plain:?}");
+    }
+}
