@@ -203,10 +203,6 @@ async fn accept(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     };
     let Pre { stream, tls } = pre;
     let tls_info = tls.as_ref().map(crate::tls::transport::TlsInfo::of);
-    let peer = match acc.forwarded_ip {
-        Some(ip) => SocketAddr::new(ip, peer.port()),
-        None => peer,
-    };
     let cid = srv.next_cid();
     let conn = Arc::new(Conn::new(
         cid,
@@ -214,6 +210,14 @@ async fn accept(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
         peer,
         opts.max_pending.max(0) as usize,
     ));
+    // A proxy's `X-Forwarded-For` shows in the log prefix only, as in Go.
+    if let Some(ip) = acc.forwarded_ip {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        };
+        conn.set_prefix(format!("{ip}/{peer} - cid:{cid}"));
+    }
     {
         let mut m = conn.meta.lock();
         m.websocket = true;
