@@ -186,14 +186,19 @@ async fn accept(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     } else {
         timeout
     };
-    let phase = upgrade_phase(&srv, stream, peer, tls_cfg);
-    let res = if tls_timeout.is_zero() {
-        Some(phase.await)
-    } else {
-        tokio::select! {
-            r = tokio::time::timeout(tls_timeout, phase) => r.ok(),
-            _ = srv.shutdown.cancelled() => None,
+    // Boxed: the HTTP phase's buffers must not stay in the connection task's future
+    // for the client's whole life (an idle websocket client should be small).
+    let phase = Box::pin(upgrade_phase(&srv, stream, peer, tls_cfg));
+    let bounded = async {
+        if tls_timeout.is_zero() {
+            Some(phase.await)
+        } else {
+            tokio::time::timeout(tls_timeout, phase).await.ok()
         }
+    };
+    let res = tokio::select! {
+        r = bounded => r,
+        _ = srv.shutdown.cancelled() => None,
     };
     let Some(Some((pre, acc, leftover))) = res else {
         if res.is_none() {
