@@ -174,6 +174,8 @@ pub struct ConnMeta {
     pub route_url: Option<url::Url>,
     /// Route: the client URLs the peer advertised.
     pub connect_urls: Vec<String>,
+    /// Route: the websocket URLs the peer advertised (`ws_connect_urls`).
+    pub ws_connect_urls: Vec<String>,
     pub rtt: Option<Duration>,
     /// Route: the peer's INFO (with `ip` filled in), forwarded to others as gossip.
     pub remote_info: Option<Box<nats_proto::info::ServerInfo>>,
@@ -189,6 +191,8 @@ pub struct ConnMeta {
     pub stop: Option<SystemTime>,
     /// Set once a TLS handshake completed: version, cipher, the peer's certificate.
     pub tls: Option<Box<crate::tls::transport::TlsInfo>>,
+    /// A client that came through the websocket listener.
+    pub websocket: bool,
 }
 
 pub struct Conn {
@@ -612,7 +616,11 @@ pub async fn write_loop(
         }
     };
     conn.sock.lock().take();
-    sock.close_notify();
+    sock.close_notify(
+        conn.close_reason(),
+        cfg.write_deadline.min(Duration::from_secs(1)),
+    )
+    .await;
     // The write side closes when the last `Arc` (ours) goes: a FIN to the peer.
     let _ = socket2::SockRef::from(sock.tcp().as_ref()).shutdown(std::net::Shutdown::Write);
     exit

@@ -47,9 +47,25 @@ pub async fn run(srv: Arc<Server>) {
             .map(|(u, _)| u.clone())
             .collect()
     };
+    let mut wsinfo = srv.ws_client_info();
+    wsinfo.ldm = true;
+    wsinfo.connect_urls = if opts.cluster.no_advertise {
+        Vec::new()
+    } else {
+        srv.urls
+            .lock()
+            .ws_peers
+            .iter()
+            .map(|(u, _)| u.clone())
+            .collect()
+    };
     for c in &clients {
         if c.async_info.load(Ordering::Relaxed) {
-            let mut i = cinfo.clone();
+            let mut i = if c.meta.lock().websocket {
+                wsinfo.clone()
+            } else {
+                cinfo.clone()
+            };
             i.client_id = c.cid;
             i.client_ip = c.addr.ip().to_string();
             if let Ok(json) = nats_proto::info::to_json(&i) {

@@ -36,5 +36,6 @@ pub mod sub;
 pub mod subs;
 pub mod sys;
 pub mod tls;
+pub mod websocket;
 
 pub use server::Server;

@@ -176,8 +176,20 @@ pub(crate) fn recheck_client(srv: &Server, c: &Arc<Conn>, opts: &Options) {
     if c.is_closed() {
         return;
     }
-    let Some(creds) = c.meta.lock().auth.clone() else {
+    let (creds, websocket) = {
+        let m = c.meta.lock();
+        (m.auth.clone(), m.websocket)
+    };
+    let Some(creds) = creds else {
         return;
+    };
+    // Websocket clients are checked against the options they logged in with.
+    let ws_opts;
+    let opts = if websocket {
+        ws_opts = crate::websocket::auth::derive(opts);
+        &ws_opts
+    } else {
+        opts
     };
     match crate::auth::recheck(opts, &creds) {
         Recheck::UserRemoved => {
@@ -301,6 +313,24 @@ fn recheck_routes(srv: &Server, opts: &Options) {
 
 /// Options nats-server cannot change without a restart.
 fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
+    // As nats-server: no websocket option may change (certificate files are read again
+    // like any other's; the TLS settings that are not files count).
+    let ws = |o: &Options| {
+        let mut w = o.websocket.clone();
+        if let Some(t) = &mut w.tls {
+            t.cert_file.clear();
+            t.key_file.clear();
+            t.ca_file.clear();
+        }
+        w
+    };
+    if ws(old) != ws(new) {
+        return Err(format!(
+            "config reload not supported for Websocket: old={:?}, new={:?}",
+            ws(old),
+            ws(new)
+        ));
+    }
     let fixed: [(&str, String, String); 8] = [
         ("host", old.host.clone(), new.host.clone()),
         ("port", old.port.to_string(), new.port.to_string()),

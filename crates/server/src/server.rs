@@ -56,11 +56,25 @@ pub struct ClusterName {
 pub struct ConnectUrls {
     pub own: Vec<String>,
     pub peers: Vec<(String, u32)>,
+    /// The websocket URLs (`host:port`) of this server and of the peers that have a
+    /// websocket listener (route INFO's `ws_connect_urls`), for websocket clients.
+    pub ws_own: Vec<String>,
+    pub ws_peers: Vec<(String, u32)>,
     /// Bumped whenever the list changes.
     pub generation: u64,
 }
 
 impl ConnectUrls {
+    pub fn ws_list(&self) -> Vec<String> {
+        let mut v = self.ws_own.clone();
+        for (u, _) in &self.ws_peers {
+            if !v.contains(u) {
+                v.push(u.clone());
+            }
+        }
+        v
+    }
+
     pub fn list(&self) -> Vec<String> {
         let mut v = self.own.clone();
         for (u, _) in &self.peers {
@@ -98,6 +112,7 @@ pub struct ClosedConn {
     pub in_bytes: u64,
     pub out_msgs: u64,
     pub out_bytes: u64,
+    pub websocket: bool,
     pub subs: Box<[ClosedSub]>,
 }
 
@@ -141,6 +156,7 @@ impl ClosedConn {
             in_bytes: conn.in_stats.bytes.load(Relaxed),
             out_msgs,
             out_bytes,
+            websocket: m.websocket,
             subs: subs
                 .iter()
                 .map(|s| ClosedSub {
@@ -161,6 +177,7 @@ pub struct Addrs {
     pub client: Option<SocketAddr>,
     pub cluster: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
+    pub websocket: Option<SocketAddr>,
 }
 
 pub const CLOSED_RING_SIZE: usize = 10_000;
@@ -213,6 +230,15 @@ pub struct Server {
     pub http_req_stats: Mutex<std::collections::BTreeMap<String, u64>>,
     pub config_load_time: RwLock<SystemTime>,
     ports_file: Mutex<Option<PathBuf>>,
+    /// What websocket clients are checked against, derived from the options (and made
+    /// again when a reload replaces them).
+    ws_cache: Mutex<Option<WsCache>>,
+}
+
+struct WsCache {
+    base: Arc<Options>,
+    auth: Arc<Options>,
+    policy: Arc<crate::websocket::upgrade::OriginPolicy>,
 }
 
 impl Server {
@@ -249,6 +275,59 @@ impl Server {
 
     pub fn client_addr(&self) -> Option<SocketAddr> {
         self.addrs.read().client
+    }
+
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.addrs.read().websocket
+    }
+
+    pub fn set_websocket_addr(&self, a: SocketAddr) {
+        self.addrs.write().websocket = Some(a);
+        let opts = self.opts();
+        self.urls.lock().ws_own = own_ws_urls(&opts, a.port());
+    }
+
+    fn ws_cache<T>(&self, f: impl FnOnce(&WsCache) -> T) -> T {
+        let base = self.opts();
+        let mut c = self.ws_cache.lock();
+        if !c.as_ref().is_some_and(|c| Arc::ptr_eq(&c.base, &base)) {
+            *c = Some(WsCache {
+                auth: Arc::new(crate::websocket::auth::derive(&base)),
+                policy: Arc::new(crate::websocket::upgrade::OriginPolicy::new(
+                    base.websocket.same_origin,
+                    &base.websocket.allowed_origins,
+                )),
+                base,
+            });
+        }
+        f(c.as_ref().expect("just set"))
+    }
+
+    /// The options websocket clients authenticate against (`websocket::auth`).
+    pub fn ws_auth_opts(&self) -> Arc<Options> {
+        self.ws_cache(|c| c.auth.clone())
+    }
+
+    pub fn ws_origin_policy(&self) -> Arc<crate::websocket::upgrade::OriginPolicy> {
+        self.ws_cache(|c| c.policy.clone())
+    }
+
+    /// The INFO a websocket client gets: as a client's, with the websocket
+    /// authorization override and the websocket URLs as `connect_urls`.
+    pub fn ws_client_info(&self) -> ServerInfo {
+        let mut info = self.client_info();
+        let derived = self.ws_auth_opts();
+        info.auth_required = crate::websocket::auth::auth_required(&derived);
+        let opts = self.opts();
+        info.connect_urls = {
+            let u = self.urls.lock();
+            if !self.is_clustered() || opts.cluster.no_advertise || u.ws_peers.is_empty() {
+                Vec::new()
+            } else {
+                u.ws_list()
+            }
+        };
+        info
     }
 
     /// The INFO a newly accepted client gets (without its client_id/client_ip).
@@ -353,6 +432,7 @@ impl Server {
             http_req_stats: Mutex::new(Default::default()),
             config_load_time: RwLock::new(SystemTime::now()),
             ports_file: Mutex::new(None),
+            ws_cache: Mutex::new(None),
         });
         crate::mapping::install(&srv, &opts);
         crate::imports::wire(&srv, &opts);
@@ -414,6 +494,10 @@ impl Server {
             );
             srv.addrs.write().http = Some(addr);
             crate::monitor::spawn(srv.clone(), l, https);
+        }
+
+        if opts.websocket.port != 0 {
+            crate::websocket::start(&srv).await?;
         }
 
         let l = bind(&opts.host, opts.port).await.map_err(|e| {
@@ -533,6 +617,17 @@ impl Server {
                 host_urls("nats", addrs.cluster, &opts.cluster.host).into(),
             );
         }
+        if addrs.websocket.is_some() {
+            let scheme = if opts.websocket.tls.is_some() {
+                "wss"
+            } else {
+                "ws"
+            };
+            doc.insert(
+                "websocket".into(),
+                host_urls(scheme, addrs.websocket, &opts.websocket.host).into(),
+            );
+        }
         match std::fs::write(&path, serde_json::Value::Object(doc).to_string()) {
             Ok(()) => *self.ports_file.lock() = Some(path),
             Err(e) => crate::error!(
@@ -598,11 +693,47 @@ impl Server {
         }
     }
 
+    /// The same for the peers' websocket URLs (websocket clients' `connect_urls`).
+    pub fn update_peer_ws_urls(&self, add: &[String], remove: &[String]) {
+        if add.is_empty() && remove.is_empty() {
+            return;
+        }
+        let changed = {
+            let mut u = self.urls.lock();
+            let mut changed = false;
+            for url in add {
+                if let Some(e) = u.ws_peers.iter_mut().find(|(x, _)| x == url) {
+                    e.1 += 1;
+                } else {
+                    u.ws_peers.push((url.clone(), 1));
+                    changed = true;
+                }
+            }
+            for url in remove {
+                if let Some(i) = u.ws_peers.iter().position(|(x, _)| x == url) {
+                    u.ws_peers[i].1 -= 1;
+                    if u.ws_peers[i].1 == 0 {
+                        u.ws_peers.remove(i);
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                u.generation += 1;
+            }
+            changed
+        };
+        if changed {
+            self.send_async_info_to_clients();
+        }
+    }
+
     pub fn send_async_info_to_clients(&self) {
         if self.is_shutting_down() {
             return;
         }
         let info = self.client_info();
+        let mut ws_info = None;
         let clients: Vec<_> = self
             .clients
             .lock()
@@ -611,7 +742,11 @@ impl Server {
             .cloned()
             .collect();
         for c in clients {
-            let mut i = info.clone();
+            let mut i = if c.meta.lock().websocket {
+                ws_info.get_or_insert_with(|| self.ws_client_info()).clone()
+            } else {
+                info.clone()
+            };
             i.client_id = c.cid;
             i.client_ip = c.addr.ip().to_string();
             if let Ok(json) = nats_proto::info::to_json(&i) {
@@ -718,6 +853,24 @@ pub fn own_client_urls(opts: &Options, port: u16) -> Vec<String> {
         return vec![join_host_port("127.0.0.1", port)];
     }
     vec![join_host_port(&opts.host, port)]
+}
+
+/// Go's `getConnectURLs` for the websocket listener (`advertise`, or the listen host, or
+/// every non-loopback address for a wildcard host).
+pub fn own_ws_urls(opts: &Options, port: u16) -> Vec<String> {
+    let wo = &opts.websocket;
+    if let Some((h, p)) = advertise_host_port(&wo.advertise) {
+        let p = if p == 0 { port } else { p };
+        return vec![join_host_port(&h, p)];
+    }
+    if is_any(&wo.host) {
+        let ips = non_local_ips();
+        if !ips.is_empty() {
+            return ips.iter().map(|ip| join_host_port(ip, port)).collect();
+        }
+        return vec![join_host_port("127.0.0.1", port)];
+    }
+    vec![join_host_port(&wo.host, port)]
 }
 
 /// Bind a TCP listener on `host:port` (`-1` or 0 = any free port).

@@ -57,6 +57,8 @@ pub struct ServerProcess {
     pub client_port: u16,
     pub cluster_port: Option<u16>,
     pub http_port: Option<u16>,
+    /// The websocket listener's port, when the server has one.
+    pub websocket_port: Option<u16>,
     log_path: PathBuf,
 }
 
@@ -113,12 +115,14 @@ impl ServerProcess {
             client_port: 0,
             cluster_port: None,
             http_port: None,
+            websocket_port: None,
             log_path,
         };
         let ports = sp.wait_ports_file(Duration::from_secs(10))?;
         sp.client_port = first_port(&ports, "nats").ok_or("no client port in ports file")?;
         sp.cluster_port = first_port(&ports, "cluster");
         sp.http_port = first_port(&ports, "monitoring");
+        sp.websocket_port = first_port(&ports, "websocket");
         Ok(sp)
     }
 

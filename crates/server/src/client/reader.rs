@@ -74,6 +74,9 @@ pub struct ClientState {
     /// `ImportState::gen` they reflect (checked once per batch).
     imports: Option<Arc<crate::imports::ServiceImports>>,
     imports_gen: u64,
+    /// Came through the websocket listener: authenticates against
+    /// `Server::ws_auth_opts`.
+    websocket: bool,
     /// The account this client publishes and subscribes in: `$G` until CONNECT names a
     /// user of another account.
     acc: Arc<Account>,
@@ -127,11 +130,26 @@ impl ClientState {
             urls_gen,
             in_msgs: 0,
             in_bytes: 0,
+            websocket: false,
+        }
+    }
+
+    pub fn set_websocket(&mut self) {
+        self.websocket = true;
+        self.auth_configured = crate::auth::auth_configured(&self.auth_opts());
+    }
+
+    /// The options this client's credentials are checked against.
+    fn auth_opts(&self) -> Arc<crate::options::Options> {
+        if self.websocket {
+            self.srv.ws_auth_opts()
+        } else {
+            self.srv.opts()
         }
     }
 
     pub async fn read_loop(&mut self, r: crate::tls::transport::ReadSide) -> CloseReason {
-        let auth = crate::options::secs_to_duration(self.srv.opts().auth_timeout);
+        let auth = crate::options::secs_to_duration(self.auth_opts().auth_timeout);
         crate::readbuf::read_loop(self, r, ReadBuf::new(MIN_BUF, MAX_BUF), auth).await
     }
 
@@ -219,7 +237,7 @@ impl ClientState {
             // With a `no_auth_user`, a client may skip CONNECT (telnet demos): it is that
             // user from its first op on, as in nats-server.
             let gen = self.srv.auth_gen.load(Ordering::Acquire);
-            let opts = self.srv.opts();
+            let opts = self.auth_opts();
             let Some(user) = crate::auth::no_auth_user(&opts) else {
                 self.send_err(errors::AUTH_VIOLATION);
                 return Err(CloseReason::AuthenticationViolation);
@@ -279,7 +297,7 @@ impl ClientState {
                 }
                 l.push_str(&format!(" {}", m.data.len()));
                 trace!(self.srv.log, "{} - <<- [{}]", p, l);
-                let max = self.srv.opts().max_traced_msg_len.max(0) as usize;
+                let max = self.auth_opts().max_traced_msg_len.max(0) as usize;
                 let payload = if max > 0 && m.data.len() > max {
                     format!("{}...", s(&m.data[..max]))
                 } else {
@@ -359,7 +377,7 @@ impl ClientState {
         // Read before the options: a reload that lands after this sees our credentials
         // or moves the generation (see `auth_checked`).
         let gen = self.srv.auth_gen.load(Ordering::Acquire);
-        let opts = self.srv.opts();
+        let opts = self.auth_opts();
         let headers = !opts.no_header_support && ci.headers;
         self.conn.headers.store(headers, Ordering::Relaxed);
         self.conn.echo.store(ci.echo, Ordering::Relaxed);
@@ -461,14 +479,14 @@ impl ClientState {
             self.log_user = user.clone();
         }
         self.nkey_verified = nkey;
-        self.set_account(crate::auth::account_of(&self.srv.opts(), &user));
+        self.set_account(crate::auth::account_of(&self.auth_opts(), &user));
         self.conn.meta.lock().user = user;
         self.set_permissions(permissions);
     }
 
     /// Log and answer a CONNECT whose credentials do not authenticate.
     fn auth_failed(&self, ci: &ConnectInfo) -> CloseReason {
-        let opts = self.srv.opts();
+        let opts = self.auth_opts();
         if self.srv.log.debug_on() {
             if let Some(why) = crate::auth::nkey_refusal(&opts, ci, self.nonce_bytes()) {
                 debug!(self.srv.log, "{} - {}", self.conn.prefix(), why);
@@ -547,7 +565,7 @@ impl ClientState {
             }
         }
         if self.srv.auth_gen.load(Ordering::Acquire) != gen {
-            crate::reload::recheck_client(&self.srv, &self.conn, &self.srv.opts());
+            crate::reload::recheck_client(&self.srv, &self.conn, &self.auth_opts());
         }
     }
 
@@ -562,7 +580,7 @@ impl ClientState {
         let Some(creds) = self.conn.meta.lock().auth.clone() else {
             return;
         };
-        let opts = self.srv.opts();
+        let opts = self.auth_opts();
         if let crate::auth::Recheck::Keep(p) = crate::auth::recheck(&opts, &creds) {
             // The delivery side was reset by the reload; only the reader's half changes.
             self.perms = p.and_then(ClientPerms::new).map(Box::new);
@@ -989,7 +1007,7 @@ impl OpHandler for ClientState {
 
     fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
         let ci = self.deferred.as_ref()?.0.clone();
-        let opts = self.srv.opts();
+        let opts = self.auth_opts();
         let nonce = self.nonce.clone();
         Some(crate::readbuf::Deferred(Box::new(move || {
             let proof = crate::auth::Proof::Nonce(nonce.as_deref().unwrap_or_default().as_bytes());
@@ -1008,14 +1026,14 @@ impl OpHandler for ClientState {
         match outcome {
             Some(user) => {
                 self.authorized(user.user, user.permissions.as_ref(), user.nkey);
-                self.finish_connect(ci, &self.srv.opts(), gen)
+                self.finish_connect(ci, &self.auth_opts(), gen)
             }
             None => Err(self.auth_failed(&ci)),
         }
     }
 
     fn refuse_before_auth(&mut self) -> Option<CloseReason> {
-        let opts = self.srv.opts();
+        let opts = self.auth_opts();
         if crate::auth::no_auth_user(&opts).is_some() {
             return None;
         }

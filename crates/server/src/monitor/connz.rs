@@ -349,7 +349,7 @@ fn base_info(conn: &Conn, now: SystemTime, o: &ConnzOptions) -> ConnInfo {
     ConnInfo {
         cid: conn.cid,
         kind: "Client",
-        typ: "nats",
+        typ: if meta.websocket { "websocket" } else { "nats" },
         ip: conn.addr.ip().to_string(),
         port: conn.addr.port(),
         start: GoTime(conn.start),
@@ -402,7 +402,7 @@ fn closed_info(cc: &ClosedConn, o: &ConnzOptions) -> ConnInfo {
     let mut ci = ConnInfo {
         cid: cc.cid,
         kind: "Client",
-        typ: "nats",
+        typ: if cc.websocket { "websocket" } else { "nats" },
         ip: cc.addr.ip().to_string(),
         port: cc.addr.port(),
         start: GoTime(cc.start),

@@ -55,7 +55,7 @@ pub(super) struct Varz {
     gateway: Empty,
     leaf: Empty,
     mqtt: Empty,
-    websocket: Empty,
+    websocket: WebsocketVarz,
     jetstream: Empty,
     tls_timeout: f64,
     write_deadline: u64,
@@ -103,6 +103,67 @@ struct ClusterVarz {
     tls_required: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tls_verify: bool,
+}
+
+/// Go's `WebsocketOptsVarz`: every field omitted when empty (`{}` without a listener).
+#[derive(Serialize, Default)]
+struct WebsocketVarz {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    host: String,
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    port: u16,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    advertise: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    no_auth_user: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    jwt_cookie: String,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    handshake_timeout: u64,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    auth_timeout: f64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_tls: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_map: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tls_pinned_certs: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    same_origin: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allowed_origins: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    compression: bool,
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
+fn websocket_varz(srv: &Server, o: &crate::options::Options) -> WebsocketVarz {
+    let w = &o.websocket;
+    if w.port == 0 {
+        return WebsocketVarz::default();
+    }
+    WebsocketVarz {
+        host: w.host.clone(),
+        port: srv.websocket_addr().map_or(0, |a| a.port()),
+        advertise: w.advertise.clone(),
+        no_auth_user: w.no_auth_user.clone(),
+        jwt_cookie: w.jwt_cookie.clone(),
+        handshake_timeout: w.handshake_timeout.as_nanos() as u64,
+        auth_timeout: w.auth_timeout,
+        no_tls: w.no_tls,
+        tls_map: w.tls.as_ref().is_some_and(|t| t.map),
+        tls_pinned_certs: w
+            .tls
+            .as_ref()
+            .map(|t| t.pinned_certs.clone())
+            .unwrap_or_default(),
+        same_origin: w.same_origin,
+        allowed_origins: w.allowed_origins.clone(),
+        compression: w.compression,
+    }
 }
 
 /// A feature block we do not implement: `{}`.
@@ -200,7 +261,7 @@ pub(super) fn varz(srv: &Server) -> Varz {
         gateway: Empty {},
         leaf: Empty {},
         mqtt: Empty {},
-        websocket: Empty {},
+        websocket: websocket_varz(srv, &opts),
         jetstream: Empty {},
         tls_timeout: opts.tls.as_ref().map_or(TLS_TIMEOUT, |t| t.timeout),
         write_deadline: opts.write_deadline.as_nanos() as u64,

@@ -28,6 +28,7 @@ mod permissions;
 mod tls;
 mod units;
 mod value;
+mod websocket;
 
 use super::{
     Options, DEFAULT_AUTH_TIMEOUT, DEFAULT_CONNECT_ERROR_REPORTS, DEFAULT_HOST,
@@ -171,6 +172,9 @@ pub fn set_baseline(o: &mut Options) {
     if o.reconnect_error_reports == 0 {
         o.reconnect_error_reports = DEFAULT_RECONNECT_ERROR_REPORTS;
     }
+    if o.websocket.port != 0 && o.websocket.host.is_empty() {
+        o.websocket.host = DEFAULT_HOST.to_string();
+    }
 }
 
 fn path(s: String) -> Option<PathBuf> {
@@ -284,6 +288,7 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "resolver" | "account_resolver" | "accounts_resolver" => operator::resolver(o, e, d),
         "resolver_preload" => operator::preload(o, e, d),
         "tls" => o.tls = tls::parse(e, d, true),
+        "websocket" | "ws" => websocket::parse(o, e, d),
         other => match known::top_level(other) {
             Some(known::Support::Ignore(what)) => d.unsupported(e, what),
             Some(known::Support::Refuse(what)) => d.refuse(e, what),

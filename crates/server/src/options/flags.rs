@@ -388,6 +388,60 @@ fn validate(o: &Options) -> Result<(), String> {
             ));
         }
     }
+    validate_websocket(o)
+}
+
+/// nats-server's `validateWebsocketOptions` (run last, as there).
+fn validate_websocket(o: &Options) -> Result<(), String> {
+    let wo = &o.websocket;
+    if wo.port == 0 {
+        return Ok(());
+    }
+    if wo.tls.is_none() && !wo.no_tls {
+        return Err("websocket requires TLS configuration".into());
+    }
+    for ao in &wo.allowed_origins {
+        if let Err(e) = url::Url::parse(ao) {
+            // Go's `url.Parse` accepts far more than a URL with a scheme (a bare host is
+            // a path to it); only what it also rejects is refused.
+            if !matches!(e, url::ParseError::RelativeUrlWithoutBase) {
+                return Err(format!("unable to parse allowed origin: {e}"));
+            }
+        }
+    }
+    if !wo.no_auth_user.is_empty() {
+        if o.users.is_empty() {
+            return Err(format!(
+                "no_auth_user: \"{}\" present, but users are not defined",
+                wo.no_auth_user
+            ));
+        }
+        if !o.users.iter().any(|u| u.username == wo.no_auth_user) {
+            return Err(format!(
+                "no_auth_user: \"{}\" not present as user in authorization block or account configuration",
+                wo.no_auth_user
+            ));
+        }
+    }
+    if !o.users.is_empty() || !o.nkeys.is_empty() {
+        if !wo.username.is_empty() {
+            return Err(
+                "websocket authentication username not compatible with presence of users/nkeys"
+                    .into(),
+            );
+        }
+        if !wo.token.is_empty() {
+            return Err(
+                "websocket authentication token not compatible with presence of users/nkeys".into(),
+            );
+        }
+    }
+    if !wo.jwt_cookie.is_empty() {
+        return Err(format!(
+            "trusted operators or trusted keys configuration is required for JWT authentication via cookie \"{}\"",
+            wo.jwt_cookie
+        ));
+    }
     Ok(())
 }
 

@@ -174,6 +174,44 @@ pub struct Options {
     /// `imports` of the accounts in `accounts {}`, in file order, validated likewise
     /// (the exporter exists and grants the importer, no cycles, subjects and transforms).
     pub imports: Vec<Import>,
+
+    /// The `websocket {}` (alias `ws`) block; port 0 = no websocket listener.
+    pub websocket: WebsocketOpts,
+}
+
+/// The `websocket {}` block (nats-server's `WebsocketOpts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebsocketOpts {
+    pub host: String,
+    /// 0 = off, -1 = a random port.
+    pub port: i32,
+    /// `advertise`: `host[:port]` given to websocket clients in `connect_urls`.
+    pub advertise: String,
+    /// `no_tls`: allow a plain-text (`ws://`) listener.
+    pub no_tls: bool,
+    pub tls: Option<TlsOpts>,
+    pub same_origin: bool,
+    pub allowed_origins: Vec<String>,
+    /// Bounds the HTTP upgrade (and the TLS handshake with `tls {}`); zero = unbounded,
+    /// as in Go.
+    pub handshake_timeout: Duration,
+    pub compression: bool,
+    /// `authorization {}` inside the block: override the top-level credentials for
+    /// websocket clients.
+    pub username: String,
+    pub password: String,
+    pub token: String,
+    pub auth_timeout: f64,
+    /// Parsed for compatibility; it needs operator mode, which is refused.
+    pub jwt_cookie: String,
+    pub no_auth_user: String,
+}
+
+impl WebsocketOpts {
+    /// nats-server's `authOverride`: credentials of the block replace the top-level ones.
+    pub fn auth_override(&self) -> bool {
+        !self.username.is_empty() || !self.token.is_empty() || !self.no_auth_user.is_empty()
+    }
 }
 
 /// nats-server's default `response_threshold` of a service export
@@ -496,6 +534,7 @@ impl Default for Options {
             account_mappings: Vec::new(),
             exports: Vec::new(),
             imports: Vec::new(),
+            websocket: WebsocketOpts::default(),
         }
     }
 }

@@ -505,8 +505,12 @@ impl RouteState {
             rest = others;
         }
         if self.urls_added {
-            let urls = self.conn.meta.lock().connect_urls.clone();
+            let (urls, ws) = {
+                let m = self.conn.meta.lock();
+                (m.connect_urls.clone(), m.ws_connect_urls.clone())
+            };
             srv.update_peer_urls(&[], &urls);
+            srv.update_peer_ws_urls(&[], &ws);
         }
         self.conn.release_buffers();
         self.reconnect(reason);

@@ -70,6 +70,11 @@ impl Server {
             } else {
                 self.urls.lock().own.clone()
             },
+            ws_connect_urls: if opts.cluster.no_advertise {
+                Vec::new()
+            } else {
+                self.urls.lock().ws_own.clone()
+            },
             rs_version: RS_VERSION.to_string(),
             ..Default::default()
         }

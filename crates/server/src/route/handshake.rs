@@ -193,10 +193,17 @@ impl RouteState {
             if !self.remote_id.is_empty() && info.server_id != self.remote_id {
                 self.srv.process_implicit_route(info);
             } else if info.ldm {
-                let urls = std::mem::take(&mut self.conn.meta.lock().connect_urls);
+                let (urls, ws) = {
+                    let mut m = self.conn.meta.lock();
+                    (
+                        std::mem::take(&mut m.connect_urls),
+                        std::mem::take(&mut m.ws_connect_urls),
+                    )
+                };
                 if self.urls_added && !self.srv.opts().cluster.no_advertise {
                     self.urls_added = false;
                     self.srv.update_peer_urls(&[], &urls);
+                    self.srv.update_peer_ws_urls(&[], &ws);
                 }
             }
             return Ok(());
@@ -230,6 +237,7 @@ impl RouteState {
             m.remote_id = info.server_id.clone();
             m.remote_name = info.server_name.clone();
             m.connect_urls = info.connect_urls.clone();
+            m.ws_connect_urls = info.ws_connect_urls.clone();
             if m.route_url.is_none() {
                 let hp = crate::server::join_host_port(&info.host, info.port);
                 m.route_url = url::Url::parse(&format!("nats-route://{hp}/")).ok();
@@ -330,9 +338,12 @@ impl RouteState {
             old.close(CloseReason::DuplicateRoute);
         }
         srv.gossip_new_route(&self.conn, &info, &others);
-        if !srv.opts().cluster.no_advertise && !info.connect_urls.is_empty() {
+        if !srv.opts().cluster.no_advertise
+            && (!info.connect_urls.is_empty() || !info.ws_connect_urls.is_empty())
+        {
             self.urls_added = true;
             srv.update_peer_urls(&info.connect_urls, &[]);
+            srv.update_peer_ws_urls(&info.ws_connect_urls, &[]);
         }
         Ok(())
     }

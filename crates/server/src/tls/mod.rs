@@ -360,6 +360,8 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 pub struct TlsState {
     pub client: Option<Arc<Tls>>,
     pub route: Option<Arc<Tls>>,
+    /// `websocket { tls {} }` (wss).
+    pub websocket: Option<Arc<Tls>>,
 }
 
 impl TlsState {
@@ -372,7 +374,15 @@ impl TlsState {
             Some(t) => Some(Arc::new(build(t, true)?)),
             None => None,
         };
-        Ok(TlsState { client, route })
+        let websocket = match &o.websocket.tls {
+            Some(t) if o.websocket.port != 0 => Some(Arc::new(build(t, false)?)),
+            _ => None,
+        };
+        Ok(TlsState {
+            client,
+            route,
+            websocket,
+        })
     }
 }
 

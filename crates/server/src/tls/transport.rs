@@ -33,11 +33,15 @@ pub type Session = Mutex<rustls::Connection>;
 pub enum ReadSide {
     Tcp(OwnedReadHalf),
     Tls(OwnedReadHalf, Arc<Session>),
+    /// Websocket framing over one of the other two (boxed: an idle connection's read
+    /// future must not grow by the framing state).
+    Ws(Box<crate::websocket::stream::WsRead>),
 }
 
 pub enum WriteSide {
     Tcp(OwnedWriteHalf),
     Tls(OwnedWriteHalf, Arc<Session>),
+    Ws(Box<crate::websocket::stream::WsWrite>),
 }
 
 /// Split a connected stream (after its TLS handshake, if any) into the two halves.
@@ -63,6 +67,20 @@ impl ReadSide {
     pub async fn read(&mut self, buf: &mut [u8], conn: &Conn) -> io::Result<usize> {
         match self {
             ReadSide::Tcp(r) => r.read(buf).await,
+            // Boxed so that the plain arms' future stays as small as it was.
+            ReadSide::Ws(w) => Box::pin(w.read(buf, conn)).await,
+            ReadSide::Tls(r, s) => {
+                std::future::poll_fn(|cx| poll_read_tls(cx, r, s, buf, conn)).await
+            }
+        }
+    }
+
+    /// `read` for the transports under websocket framing (a websocket inside a websocket
+    /// is not a thing: it reads nothing).
+    pub async fn read_plain(&mut self, buf: &mut [u8], conn: &Conn) -> io::Result<usize> {
+        match self {
+            ReadSide::Tcp(r) => r.read(buf).await,
+            ReadSide::Ws(_) => Ok(0),
             // A poll function rather than an `async fn`: its state is a few references,
             // so the TLS arm does not enlarge every connection's read future.
             ReadSide::Tls(r, s) => {
@@ -120,6 +138,7 @@ impl WriteSide {
     pub fn tcp(&self) -> &OwnedWriteHalf {
         match self {
             WriteSide::Tcp(w) | WriteSide::Tls(w, _) => w,
+            WriteSide::Ws(w) => w.inner().tcp(),
         }
     }
 
@@ -141,15 +160,18 @@ impl WriteSide {
                 }
                 Ok(n)
             }
+            WriteSide::Ws(w) => w.try_write(chunk),
         }
     }
 
-    /// Write TLS records still held in rustls; true when none are left (always for TCP).
+    /// Write TLS records still held in rustls (and websocket frames not yet written);
+    /// true when none are left (always for TCP).
     #[inline]
     pub fn flush_backlog(&self) -> io::Result<bool> {
         match self {
             WriteSide::Tcp(_) => Ok(true),
             WriteSide::Tls(w, s) => flush(&mut s.lock(), w),
+            WriteSide::Ws(w) => w.flush_backlog(),
         }
     }
 
@@ -157,12 +179,36 @@ impl WriteSide {
         self.tcp().writable().await
     }
 
-    /// Before the write side closes: a TLS close_notify, best effort.
-    pub fn close_notify(&self) {
-        if let WriteSide::Tls(w, s) = self {
-            let mut tls = s.lock();
-            tls.send_close_notify();
-            let _ = flush(&mut tls, w);
+    /// Before the write side closes: a websocket close frame (waiting up to `wait` for
+    /// the socket to take it), then a TLS close_notify, best effort.
+    pub async fn close_notify(
+        &self,
+        reason: Option<crate::conn::CloseReason>,
+        wait: std::time::Duration,
+    ) {
+        match self {
+            WriteSide::Tcp(_) => {}
+            WriteSide::Tls(w, s) => {
+                let mut tls = s.lock();
+                tls.send_close_notify();
+                let _ = flush(&mut tls, w);
+            }
+            WriteSide::Ws(ws) => {
+                ws.queue_close(reason);
+                let flushed = async {
+                    while let Ok(false) = ws.flush_backlog() {
+                        if self.writable().await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(wait, flushed).await;
+                if let WriteSide::Tls(w, s) = ws.inner() {
+                    let mut tls = s.lock();
+                    tls.send_close_notify();
+                    let _ = flush(&mut tls, w);
+                }
+            }
         }
     }
 }
@@ -181,7 +227,7 @@ fn flush(tls: &mut rustls::Connection, w: &OwnedWriteHalf) -> io::Result<bool> {
 
 /// Non-blocking `Read`/`Write` over a tokio TCP half (readiness is cleared on
 /// `WouldBlock`, so the next `readable()`/`writable()` waits).
-struct HalfIo<'a, T>(&'a T);
+pub(crate) struct HalfIo<'a, T>(pub &'a T);
 
 impl Read for HalfIo<'_, OwnedReadHalf> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

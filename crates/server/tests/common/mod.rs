@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod ws;
+
 pub use testkit::{require_go_server, wait_for, Raw, ServerProcess};
 
 /// Our `nats-server` binary, built by cargo for these tests.

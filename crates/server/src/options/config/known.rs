@@ -21,7 +21,6 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
         "default_js_domain" => Ignore("JetStream domains across leaf nodes are not implemented"),
         "leaf" | "leafnodes" => Ignore("leaf nodes are not implemented"),
         "gateway" => Ignore("gateways are not implemented"),
-        "websocket" | "ws" => Ignore("websocket is not implemented"),
         "mqtt" => Ignore("MQTT is not implemented"),
         // Ignoring it only refuses plain-text clients that Go would let in.
         "allow_non_tls" => Ignore("plain-text clients on a TLS port are not implemented"),

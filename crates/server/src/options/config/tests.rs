@@ -416,12 +416,12 @@ fn keys_used_only_as_variables_are_not_unknown() {
 fn newer_and_unimplemented_keys_are_reported_not_fatal() {
     let (o, r) = apply(
         "jetstream { store_dir: /data }\naccounts { A: {} }\nleafnodes { port: 7422 }\n\
-         gateway { name: g }\nwebsocket { port: 8080 }\nmqtt { port: 1883 }\nserver_tags: [a]\n\
+         gateway { name: g }\nmqtt { port: 1883 }\nserver_tags: [a]\n\
          write_timeout: \"1s\"\nport: 4999",
     );
     assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
-    // JetStream is ours now: the other six are reported.
-    assert_eq!(r.unsupported.len(), 6, "{r:?}");
+    // JetStream and websocket are ours now: the other five are reported.
+    assert_eq!(r.unsupported.len(), 5, "{r:?}");
     assert_eq!(
         (o.jetstream.enabled, o.jetstream.store_dir.as_str()),
         (true, "/data")
