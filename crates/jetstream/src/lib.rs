@@ -8,11 +8,14 @@
 //! defaults and texts; the store underneath is `nats-store`.
 
 pub mod config;
+pub mod consumer;
+pub mod consumer_config;
 pub mod error;
 pub mod headers;
 pub mod stream;
 pub mod time;
 
 pub use config::{Discard, Retention, Storage, StreamConfig};
+pub use consumer_config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
 pub use error::ApiError;
 pub use stream::{Published, StateJson, Stream};

@@ -87,6 +87,11 @@ pub struct Delivery {
     /// Messages and bytes delivered to clients of one account since its counters were
     /// last published (at flush, or when a delivery goes to another account).
     acc_out: Option<(Arc<Account>, u64, u64)>,
+    /// While `publish_as` runs: the subject local subscribers see in `MSG` instead of the
+    /// one the message is routed by (JetStream delivers a stored message to a consumer's
+    /// deliver subject or a pull request's inbox under its original subject).
+    wire: Vec<u8>,
+    wire_on: bool,
 }
 
 impl Delivery {
@@ -167,7 +172,26 @@ impl Delivery {
             self.send_to_routes(srv, acc.name.as_bytes(), &r, m);
         }
         self.expire(srv);
+        self.wire_on = false;
         self.run_internal(srv, m, from.map(|c| c.cid));
+        delivered
+    }
+
+    /// Publish `m` (routed by its subject) from inside the server, but show local
+    /// subscribers `wire_subject` in the `MSG` line. Over a route it keeps its routing
+    /// subject, which the other server needs to deliver it.
+    pub fn publish_as(
+        &mut self,
+        srv: &Server,
+        acc: &Arc<Account>,
+        wire_subject: &[u8],
+        m: Msg<'_>,
+    ) -> bool {
+        self.wire.clear();
+        self.wire.extend_from_slice(wire_subject);
+        self.wire_on = true;
+        let delivered = self.publish(srv, acc, None, true, m);
+        self.wire_on = false;
         delivered
     }
 
@@ -472,9 +496,10 @@ impl Delivery {
         }
         let (hdr, body) = split_for(conn, m);
         let total = body.len();
+        let subject: &[u8] = if self.wire_on { &self.wire } else { m.subject };
         if srv.log.trace_on() {
             let mut line = Vec::new();
-            encode::msg_line(&mut line, m.subject, &sub.sid, m.reply, hdr, total);
+            encode::msg_line(&mut line, subject, &sub.sid, m.reply, hdr, total);
             trace!(
                 srv.log,
                 "{} - ->> [{}]",
@@ -483,7 +508,7 @@ impl Delivery {
             );
         }
         let q = conn.queue_msg(total, |b| {
-            encode::msg_line(b, m.subject, &sub.sid, m.reply, hdr, total);
+            encode::msg_line(b, subject, &sub.sid, m.reply, hdr, total);
             b.extend_from_slice(body);
             b.extend_from_slice(b"\r\n");
         });

@@ -267,3 +267,218 @@ fn api_answers_match_go() {
         assert_eq!(o, g, "step {i}: {} {}", script[i].0, script[i].1);
     }
 }
+
+/// Pull consumers as async-nats uses them: fetch batches, explicit acks, redelivery of
+/// what was not acknowledged, and a durable's progress surviving kill -9.
+#[test]
+fn pull_consumer_fetch_ack_redeliver_and_survive_kill_9() {
+    use async_nats::jetstream::consumer::{self, pull, AckPolicy};
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = start_js(&common::bin(), dir.path());
+    let url = srv.url();
+    let last_new = rt().block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = jetstream::new(client);
+        let s = js
+            .create_stream(stream::Config {
+                name: "JOBS".into(),
+                subjects: vec!["jobs.>".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for i in 1..=10u64 {
+            js.publish(format!("jobs.{i}"), format!("job {i}").into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        let c: consumer::PullConsumer = s
+            .create_consumer(pull::Config {
+                durable_name: Some("worker".into()),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(1),
+                ..Default::default()
+            })
+            .await
+            .expect("create consumer");
+        let mut batch = c.fetch().max_messages(4).messages().await.unwrap();
+        let mut got = Vec::new();
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            got.push(String::from_utf8_lossy(&m.payload).into_owned());
+            let info = m.info().unwrap();
+            // Leave job 2 unacknowledged: it must come back after ack_wait.
+            if info.stream_sequence != 2 {
+                m.ack().await.unwrap();
+            }
+        }
+        assert_eq!(got, ["job 1", "job 2", "job 3", "job 4"]);
+        let mut c = c;
+        let info = c.info().await.unwrap();
+        assert_eq!((info.num_ack_pending, info.num_pending), (1, 6));
+        assert_eq!(info.ack_floor.stream_sequence, 1);
+        // Newer jobs keep coming (all acknowledged) until ack_wait has passed and job 2
+        // comes back, with a delivery count of 2.
+        let mut redelivered = None;
+        let mut last_new = 4;
+        for _ in 0..50 {
+            let mut b = c
+                .fetch()
+                .max_messages(1)
+                .expires(Duration::from_millis(200))
+                .messages()
+                .await
+                .unwrap();
+            if let Some(m) = b.next().await {
+                let m = m.unwrap();
+                let i = m.info().unwrap();
+                let (seq, dc) = (i.stream_sequence, i.delivered);
+                m.ack().await.unwrap();
+                if seq == 2 {
+                    redelivered = Some(dc);
+                    break;
+                }
+                last_new = seq;
+            }
+        }
+        assert_eq!(redelivered, Some(2));
+        let info = c.info().await.unwrap();
+        assert_eq!(info.ack_floor.stream_sequence, last_new);
+        assert_eq!(info.num_ack_pending, 0);
+        last_new
+    });
+    srv.kill();
+    let srv = start_js(&common::bin(), dir.path());
+    let url = srv.url();
+    rt().block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = jetstream::new(client);
+        let s = js.get_stream("JOBS").await.unwrap();
+        let c: consumer::PullConsumer = s
+            .get_consumer("worker")
+            .await
+            .expect("durable after restart");
+        let mut batch = c
+            .fetch()
+            .max_messages(10)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+            .unwrap();
+        let mut seqs = Vec::new();
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            seqs.push(m.info().unwrap().stream_sequence);
+            m.ack().await.unwrap();
+        }
+        let want: Vec<u64> = (last_new + 1..=10).collect();
+        assert_eq!(seqs, want, "the durable resumes after its acks");
+    });
+}
+
+/// A push consumer delivering to a subscription, an ordered consumer (what key-value
+/// watch uses), and key-value keys/history/watch.
+#[test]
+fn push_consumers_and_key_value_watch() {
+    use async_nats::jetstream::consumer::{self, push};
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_js(&common::bin(), dir.path());
+    let url = srv.url();
+    rt().block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = jetstream::new(client.clone());
+        let s = js
+            .create_stream(stream::Config {
+                name: "EV".into(),
+                subjects: vec!["ev.*".into()],
+                storage: stream::StorageType::Memory,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for i in 1..=5 {
+            js.publish(format!("ev.{i}"), "x".into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        let c: consumer::PushConsumer = s
+            .create_consumer(push::Config {
+                deliver_subject: client.new_inbox(),
+                durable_name: Some("pusher".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut msgs = c.messages().await.unwrap();
+        let mut subjects = Vec::new();
+        for _ in 0..5 {
+            let m = tokio::time::timeout(Duration::from_secs(5), msgs.next())
+                .await
+                .expect("push delivery")
+                .unwrap()
+                .unwrap();
+            subjects.push(m.subject.to_string());
+            m.ack().await.unwrap();
+        }
+        assert_eq!(subjects, ["ev.1", "ev.2", "ev.3", "ev.4", "ev.5"]);
+        let oc: consumer::OrderedPushConsumer = s
+            .create_consumer(push::OrderedConfig {
+                deliver_subject: client.new_inbox(),
+                filter_subject: "ev.3".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut om = oc.messages().await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), om.next())
+            .await
+            .expect("ordered delivery")
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.subject.as_str(), "ev.3");
+
+        let kv = js
+            .create_key_value(jetstream::kv::Config {
+                bucket: "cfg".into(),
+                history: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut watch = kv.watch("app.>").await.unwrap();
+        kv.put("app.a", "1".into()).await.unwrap();
+        kv.put("app.b", "2".into()).await.unwrap();
+        kv.put("app.a", "3".into()).await.unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let e = tokio::time::timeout(Duration::from_secs(5), watch.next())
+                .await
+                .expect("watch")
+                .unwrap()
+                .unwrap();
+            seen.push((
+                e.key.clone(),
+                String::from_utf8_lossy(&e.value).into_owned(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                ("app.a".into(), "1".into()),
+                ("app.b".into(), "2".into()),
+                ("app.a".into(), "3".into())
+            ]
+        );
+        let mut keys: Vec<String> = kv.keys().await.unwrap().map(|k| k.unwrap()).collect().await;
+        keys.sort();
+        assert_eq!(keys, ["app.a", "app.b"]);
+        let history: Vec<_> = kv.history("app.a").await.unwrap().collect().await;
+        assert_eq!(history.len(), 2);
+    });
+}

@@ -206,12 +206,25 @@ fn info(s: &Stream) -> Info {
 }
 
 /// One `$JS.API` request, on the JetStream task.
-pub(super) fn handle(srv: &Server, js: &JetStream, job: Job) {
+pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
     let Some(reply) = job.reply.as_deref() else {
         return;
     };
     let body = job.data.get(job.hdr_len.unwrap_or(0)..).unwrap_or_default();
     let op = job.subject.strip_prefix(PREFIX).unwrap_or_default();
+    // A pull request is answered by the consumer with messages or a status, outside
+    // the API layer (and its statistics), as in Go.
+    if let Some(rest) = op.strip_prefix("CONSUMER.MSG.NEXT.") {
+        if let Some((stream_name, consumer)) = rest.split_once('.') {
+            if let Ok(sh) = stream(&job.account, stream_name) {
+                let ch = sh.consumers.lock().get(consumer).cloned();
+                if let Some(ch) = ch {
+                    super::consumers::next_request(srv, &sh, &ch, reply, body);
+                    return;
+                }
+            }
+        }
+    }
     let (answer, failed) = answer(srv, js, &job.account, op, body);
     if !untracked(op, failed) {
         count_api(js, failed);
@@ -229,7 +242,7 @@ fn untracked(op: &str, failed: bool) -> bool {
 /// The JSON answer to `op` (the subject after `$JS.API.`), and whether Go counts it as
 /// an error.
 fn answer(
-    srv: &Server,
+    srv: &Arc<Server>,
     js: &JetStream,
     ja: &Arc<JsAccount>,
     op: &str,
@@ -400,14 +413,142 @@ fn answer(
                 _ => reply!("error_response", Err::<Nothing, _>(ApiError::bad_request())),
             }
         }
-        ("CONSUMER", _) => reply!(
-            "consumer_create_response",
-            Err::<Nothing, _>(ApiError::general(
-                "consumers are not supported by this server yet"
-            ))
+        ("CONSUMER", "CREATE") => {
+            // CREATE.<stream>[.<name>[.<filter>]]
+            let mut t = rest.splitn(3, '.');
+            let (sn, name, filter) = (t.next().unwrap_or_default(), t.next(), t.next());
+            reply!(
+                "consumer_create_response",
+                consumer_create(srv, ja, sn, name, filter, false, body)
+            )
+        }
+        ("CONSUMER", "DURABLE") => {
+            // DURABLE.CREATE.<stream>.<durable>
+            let mut t = rest.splitn(3, '.');
+            let (what, sn, name) = (
+                t.next().unwrap_or_default(),
+                t.next().unwrap_or_default(),
+                t.next(),
+            );
+            if what != "CREATE" {
+                return reply!("error_response", Err::<Nothing, _>(ApiError::bad_request()));
+            }
+            reply!(
+                "consumer_create_response",
+                consumer_create(srv, ja, sn, name, None, true, body)
+            )
+        }
+        ("CONSUMER", "INFO") => reply!(
+            "consumer_info_response",
+            consumer_of(ja, rest).map(|(sh, ch)| consumer_info(&sh, &ch))
+        ),
+        ("CONSUMER", "DELETE") => reply!(
+            "consumer_delete_response",
+            consumer_of(ja, rest).map(|(sh, ch)| {
+                let name = ch.consumer.lock().name().to_string();
+                super::consumers::delete(srv, &sh, &name);
+                Success { success: true }
+            })
+        ),
+        ("CONSUMER", "NAMES") => reply!(
+            "consumer_names_response",
+            stream(ja, rest).and_then(|sh| {
+                let req: PageReq = parse(body)?;
+                let all: Vec<String> = sh.consumers.lock().keys().cloned().collect();
+                Ok(ConsumerNames {
+                    page: Paged {
+                        total: all.len(),
+                        offset: req.offset,
+                        limit: NAMES_LIMIT,
+                    },
+                    consumers: all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect(),
+                })
+            })
+        ),
+        ("CONSUMER", "LIST") => reply!(
+            "consumer_list_response",
+            stream(ja, rest).and_then(|sh| {
+                let req: PageReq = parse(body)?;
+                let all: Vec<_> = sh.consumers.lock().values().cloned().collect();
+                Ok(ConsumerList {
+                    page: Paged {
+                        total: all.len(),
+                        offset: req.offset,
+                        limit: LIST_LIMIT,
+                    },
+                    consumers: all
+                        .iter()
+                        .skip(req.offset)
+                        .take(LIST_LIMIT)
+                        .map(|ch| consumer_info(&sh, ch))
+                        .collect(),
+                })
+            })
         ),
         _ => reply!("error_response", Err::<Nothing, _>(ApiError::bad_request())),
     }
+}
+
+#[derive(Serialize)]
+struct ConsumerNames {
+    #[serde(flatten)]
+    page: Paged,
+    consumers: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ConsumerList {
+    #[serde(flatten)]
+    page: Paged,
+    consumers: Vec<nats_jetstream::consumer::ConsumerInfo>,
+}
+
+fn consumer_create(
+    srv: &Arc<Server>,
+    ja: &Arc<JsAccount>,
+    stream_name: &str,
+    name: Option<&str>,
+    filter: Option<&str>,
+    durable_api: bool,
+    body: &[u8],
+) -> Result<nats_jetstream::consumer::ConsumerInfo, ApiError> {
+    use super::consumers;
+    let req: consumers::CreateReq =
+        serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())?;
+    if req.stream_name != stream_name {
+        return Err(ApiError::stream_mismatch());
+    }
+    let sh = stream(ja, stream_name)?;
+    if durable_api && name.is_none() {
+        return Err(consumers::errors::durable_not_in_subject());
+    }
+    let ch = consumers::create(srv, ja, &sh, req, name, filter, durable_api)?;
+    Ok(consumer_info(&sh, &ch))
+}
+
+/// `<stream>.<consumer>` of an INFO or DELETE subject.
+fn consumer_of(
+    ja: &JsAccount,
+    rest: &str,
+) -> Result<(Arc<StreamHandle>, Arc<super::consumers::ConsumerHandle>), ApiError> {
+    let (sn, cn) = rest.split_once('.').unwrap_or((rest, ""));
+    let sh = stream(ja, sn)?;
+    let ch = sh
+        .consumers
+        .lock()
+        .get(cn)
+        .cloned()
+        .ok_or_else(super::consumers::errors::not_found)?;
+    Ok((sh, ch))
+}
+
+fn consumer_info(
+    sh: &StreamHandle,
+    ch: &super::consumers::ConsumerHandle,
+) -> nats_jetstream::consumer::ConsumerInfo {
+    let c = ch.consumer.lock();
+    let s = sh.stream.lock();
+    c.info(s.store(), now_nanos())
 }
 
 fn stream(ja: &JsAccount, name: &str) -> Result<Arc<StreamHandle>, ApiError> {
@@ -578,6 +719,12 @@ fn delete(srv: &Server, ja: &JsAccount, name: &str) -> Result<Success, ApiError>
         .remove(name)
         .ok_or_else(ApiError::stream_not_found)?;
     unsubscribe_stream(srv, &h);
+    let consumers: Vec<_> = std::mem::take(&mut *h.consumers.lock())
+        .into_values()
+        .collect();
+    for ch in consumers {
+        super::consumers::stop(srv, &ch, false);
+    }
     if let Some(dir) = &h.dir {
         if let Err(e) = std::fs::remove_dir_all(dir) {
             crate::error!(

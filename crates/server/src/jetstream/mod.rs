@@ -18,6 +18,7 @@
 //! snapshots, clustering.
 
 mod api;
+pub mod consumers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,8 @@ pub struct StreamHandle {
     subs: Mutex<Vec<SubRef>>,
     /// Its directory, for file streams.
     dir: Option<PathBuf>,
+    /// Its consumers by name.
+    pub consumers: Mutex<BTreeMap<String, Arc<consumers::ConsumerHandle>>>,
 }
 
 /// An account with JetStream.
@@ -155,7 +158,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
 }
 
 /// Give `acc` JetStream: its API subscriptions and its streams from disk.
-fn enable_account(srv: &Server, js: &Arc<JetStream>, acc: Arc<Account>) {
+fn enable_account(srv: &Arc<Server>, js: &Arc<JetStream>, acc: Arc<Account>) {
     let ja = Arc::new(JsAccount {
         account: acc.clone(),
         streams: Mutex::new(BTreeMap::new()),
@@ -216,7 +219,7 @@ fn account_dir(js: &JetStream, acc: &Account) -> PathBuf {
 }
 
 /// File streams of `ja` from disk.
-fn recover_streams(srv: &Server, js: &JetStream, ja: &Arc<JsAccount>) {
+fn recover_streams(srv: &Arc<Server>, js: &JetStream, ja: &Arc<JsAccount>) {
     let dir = account_dir(js, &ja.account);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
@@ -274,7 +277,8 @@ fn recover_streams(srv: &Server, js: &JetStream, ja: &Arc<JsAccount>) {
                 }
                 let stream = Stream::new(meta.config, Box::new(store), meta.created);
                 let st = stream.state();
-                install(srv, ja, stream, Some(path));
+                let h = install(srv, ja, stream, Some(path.clone()));
+                consumers::recover(srv, ja, &h, &path);
                 notice!(
                     srv.log,
                     "  Restored {} messages for stream '{} > {}'",
@@ -331,6 +335,7 @@ fn install(
         stream: Mutex::new(stream),
         subs: Mutex::new(Vec::new()),
         dir,
+        consumers: Mutex::new(BTreeMap::new()),
     });
     subscribe_stream(srv, ja, &handle);
     let name = handle.stream.lock().config().name.clone();
@@ -353,6 +358,11 @@ fn subscribe_stream(srv: &Server, ja: &Arc<JsAccount>, handle: &Arc<StreamHandle
                 .stream
                 .lock()
                 .publish(&subject, hdr, data, now_nanos(), m.reply.is_some());
+            if out.seq.is_some() {
+                for c in h.consumers.lock().values() {
+                    c.wake.notify_one();
+                }
+            }
             if let (Some(reply), Some(ack)) = (m.reply, out.ack) {
                 d.publish(
                     srv,

@@ -49,10 +49,7 @@ fn decode_in_pieces(wire: &[u8], pieces: &[usize]) -> Result<Vec<Got>, ProtocolE
             buf.extend_from_slice(&wire[fed..fed + n]);
             fed += n;
         }
-        loop {
-            let Some((used, f)) = d.next(&mut buf)? else {
-                break;
-            };
+        while let Some((used, f)) = d.next(&mut buf)? {
             match f {
                 Frame::Data {
                     payload,

@@ -94,41 +94,7 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
 
 /// Go's `Duration.String()`: `1h2m3.5s`, `1.5s`, `500ms`, `0s`.
 pub(crate) fn go_duration_string(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".into();
-    }
-    let neg = nanos < 0;
-    let u = nanos.unsigned_abs() as u128;
-    let sign = if neg { "-" } else { "" };
-    let frac = |v: u128, unit: u128| -> String {
-        let whole = v / unit;
-        let rest = v % unit;
-        if rest == 0 {
-            return whole.to_string();
-        }
-        let digits = unit.to_string().len() - 1;
-        let f = format!("{rest:0digits$}");
-        format!("{whole}.{}", f.trim_end_matches('0'))
-    };
-    if u < 1_000 {
-        return format!("{sign}{u}ns");
-    }
-    if u < 1_000_000 {
-        return format!("{sign}{}µs", frac(u, 1_000));
-    }
-    if u < 1_000_000_000 {
-        return format!("{sign}{}ms", frac(u, 1_000_000));
-    }
-    let secs_total = u / 1_000_000_000;
-    let sub = u % 1_000_000_000;
-    let h = secs_total / 3600;
-    let m = (secs_total % 3600) / 60;
-    let s = frac((secs_total % 60) * 1_000_000_000 + sub, 1_000_000_000);
-    match (h, m) {
-        (0, 0) => format!("{sign}{s}s"),
-        (0, m) => format!("{sign}{m}m{s}s"),
-        (h, m) => format!("{sign}{h}h{m}m{s}s"),
-    }
+    nats_jetstream::time::go_duration(nanos)
 }
 
 pub(crate) fn to_duration(nanos: i64) -> Option<Duration> {

@@ -1,0 +1,725 @@
+//! Consumers on the server: each one is a [`nats_jetstream::consumer::Consumer`] state
+//! machine behind a lock, an internal subscription on its ack subjects, and a task that
+//! hands out messages — to the deliver subject (push) or to waiting pull requests —
+//! whenever the stream stores a message, a request or an ack arrives, or a timer
+//! (redelivery, request expiry, heartbeat, inactivity) is due.
+//!
+//! Lock order: consumer, then stream. A stream's capture path takes only the stream
+//! lock and then wakes its consumers.
+//!
+//! Durable consumers of file streams keep `consumers/<name>.json` (config, creation
+//! time, delivered/ack floor/pending) in the stream's directory, rewritten (atomically)
+//! after changes; what a kill -9 loses is at most the last few acks, which come back
+//! as redeliveries — JetStream's at-least-once, as in Go.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use nats_jetstream::consumer::{AckKind, Consumer, ConsumerState, NextRequest, Outgoing, Status};
+use nats_jetstream::{ApiError, ConsumerConfig, Retention};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{internal_sub, now_nanos, JsAccount, StreamHandle};
+use crate::account::Account;
+use crate::deliver::{Delivery, Msg};
+use crate::server::Server;
+use crate::sub::SubRef;
+use crate::warn;
+
+/// Messages one wake-up hands out before letting other tasks run.
+const BATCH: usize = 1024;
+/// How often an idle consumer's task looks at its timers anyway.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// nats-server 2.9.10's inactivity threshold for ephemeral consumers.
+const EPHEMERAL_INACTIVE: i64 = 5_000_000_000;
+
+pub struct ConsumerHandle {
+    pub consumer: Mutex<Consumer>,
+    pub wake: Notify,
+    stream: Weak<StreamHandle>,
+    account: Arc<Account>,
+    ack_sub: Mutex<Option<SubRef>>,
+    /// `consumers/<name>.json` for a durable consumer of a file stream.
+    file: Option<PathBuf>,
+    ephemeral: bool,
+    /// Last time a client showed interest (a pull request, or the deliver subject had
+    /// subscribers), Unix ns.
+    last_active: AtomicI64,
+    stop: CancellationToken,
+    /// Whether the task should save the state when it can.
+    deleted: AtomicBool,
+}
+
+/// What `consumers/<name>.json` holds.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    config: ConsumerConfig,
+    created: i64,
+    state: ConsumerState,
+}
+
+/// Errors of the consumer API, with nats-server 2.9.10's codes.
+pub mod errors {
+    use nats_jetstream::ApiError;
+
+    fn e(code: u16, err_code: u16, d: &str) -> ApiError {
+        ApiError {
+            code,
+            err_code,
+            description: d.to_string(),
+        }
+    }
+    pub fn not_found() -> ApiError {
+        e(404, 10014, "consumer not found")
+    }
+    pub fn name_exists() -> ApiError {
+        e(400, 10013, "consumer name already in use")
+    }
+    pub fn durable_not_match_subject() -> ApiError {
+        e(
+            400,
+            10017,
+            "consumer name in subject does not match durable name in request",
+        )
+    }
+    pub fn durable_not_in_subject() -> ApiError {
+        e(
+            400,
+            10016,
+            "consumer expected to be durable but no durable name set in subject",
+        )
+    }
+    pub fn ephemeral_with_durable() -> ApiError {
+        e(
+            400,
+            10020,
+            "consumer expected to be ephemeral but a durable name was set in request",
+        )
+    }
+    pub fn filter_mismatch() -> ApiError {
+        e(
+            400,
+            10131,
+            "Consumer create request did not match filtered subject from create subject",
+        )
+    }
+    pub fn wq_requires_explicit_ack() -> ApiError {
+        e(400, 10098, "workqueue stream requires explicit ack")
+    }
+    pub fn wq_multiple_unfiltered() -> ApiError {
+        e(
+            400,
+            10099,
+            "multiple non-filtered consumers not allowed on workqueue stream",
+        )
+    }
+    pub fn wq_not_unique() -> ApiError {
+        e(
+            400,
+            10100,
+            "filtered consumer not unique on workqueue stream",
+        )
+    }
+    pub fn path_separators() -> ApiError {
+        e(400, 10127, "Consumer name can not contain path separators")
+    }
+    pub fn bad_name() -> ApiError {
+        e(400, 10103, "durable name can not contain '.', '*', '>'")
+    }
+    pub fn create(why: &str) -> ApiError {
+        e(500, 10012, why)
+    }
+}
+
+/// `$JS.API.CONSUMER.CREATE…` / `DURABLE.CREATE…`'s body.
+#[derive(Deserialize)]
+pub struct CreateReq {
+    #[serde(default)]
+    pub stream_name: String,
+    pub config: ConsumerConfig,
+}
+
+/// A random ephemeral consumer name (8 characters, as Go's).
+fn ephemeral_name() -> String {
+    let id = crate::ids::nuid();
+    id[id.len() - 8..].to_string()
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.contains(['/', '\\']) {
+        return Err(errors::path_separators());
+    }
+    if name.contains(['.', '*', '>']) {
+        return Err(errors::bad_name());
+    }
+    Ok(())
+}
+
+/// Create (or return, or update) a consumer on `sh`. `subject_name`/`subject_filter`
+/// are what the request subject named; `durable_api` is the DURABLE.CREATE form.
+pub fn create(
+    srv: &Arc<Server>,
+    ja: &Arc<JsAccount>,
+    sh: &Arc<StreamHandle>,
+    req: CreateReq,
+    subject_name: Option<&str>,
+    subject_filter: Option<&str>,
+    durable_api: bool,
+) -> Result<Arc<ConsumerHandle>, ApiError> {
+    let mut cfg = req.config;
+    if durable_api {
+        let name = subject_name.unwrap_or_default();
+        if cfg.durable_name.is_empty() {
+            return Err(errors::durable_not_in_subject());
+        }
+        if cfg.durable_name != name {
+            return Err(errors::durable_not_match_subject());
+        }
+    } else if let Some(name) = subject_name {
+        if !cfg.durable_name.is_empty() && cfg.durable_name != name {
+            return Err(errors::durable_not_match_subject());
+        }
+        if !cfg.name.is_empty() && cfg.name != name {
+            return Err(errors::durable_not_match_subject());
+        }
+        if let Some(f) = subject_filter {
+            if cfg.filter_subject != f {
+                return Err(errors::filter_mismatch());
+            }
+        }
+        if cfg.name.is_empty() {
+            cfg.name = name.to_string();
+        }
+    } else if !cfg.durable_name.is_empty() {
+        return Err(errors::ephemeral_with_durable());
+    }
+    let stream_cfg = sh.stream.lock().config().clone();
+    let cfg = cfg.normalized(&stream_cfg)?;
+    let durable = !cfg.durable_name.is_empty();
+    let name = if durable {
+        cfg.durable_name.clone()
+    } else if !cfg.name.is_empty() {
+        cfg.name.clone()
+    } else {
+        ephemeral_name()
+    };
+    check_name(&name)?;
+    if let Some(existing) = sh.consumers.lock().get(&name).cloned() {
+        let mut c = existing.consumer.lock();
+        if *c.config() == cfg || (!durable && cfg.name.is_empty()) {
+            drop(c);
+            return Ok(existing);
+        }
+        // Go lets a durable change its limits and timers, not what it delivers.
+        let old = c.config();
+        let same_shape = old.deliver_policy == cfg.deliver_policy
+            && old.ack_policy == cfg.ack_policy
+            && old.filter_subject == cfg.filter_subject
+            && old.opt_start_seq == cfg.opt_start_seq
+            && old.replay_policy == cfg.replay_policy
+            && old.deliver_subject.is_empty() == cfg.deliver_subject.is_empty();
+        if !same_shape {
+            return Err(errors::name_exists());
+        }
+        c.set_config(cfg);
+        drop(c);
+        existing.wake.notify_one();
+        return Ok(existing);
+    }
+    if stream_cfg.retention == Retention::Workqueue {
+        if cfg.ack_policy != nats_jetstream::AckPolicy::Explicit {
+            return Err(errors::wq_requires_explicit_ack());
+        }
+        for other in sh.consumers.lock().values() {
+            let f = other.consumer.lock().config().filter_subject.clone();
+            if f.is_empty() || cfg.filter_subject.is_empty() {
+                return Err(errors::wq_multiple_unfiltered());
+            }
+            if subjects_collide(&f, &cfg.filter_subject) {
+                return Err(errors::wq_not_unique());
+            }
+        }
+    }
+    let created = now_nanos();
+    let consumer = {
+        let s = sh.stream.lock();
+        Consumer::new(&stream_cfg.name, &name, cfg, created, s.store())
+    };
+    let file = (durable && sh.dir.is_some())
+        .then(|| {
+            sh.dir
+                .as_ref()
+                .map(|d| d.join("consumers").join(format!("{name}.json")))
+        })
+        .flatten();
+    let ch = start(srv, ja, sh, consumer, file, !durable);
+    save(&ch);
+    Ok(ch)
+}
+
+fn subjects_collide(a: &str, b: &str) -> bool {
+    use nats_jetstream::consumer::nats_subject_matches as m;
+    m(a, b) || m(b, a)
+}
+
+/// Put a consumer in its stream: its ack subscription and its task.
+fn start(
+    srv: &Arc<Server>,
+    ja: &Arc<JsAccount>,
+    sh: &Arc<StreamHandle>,
+    consumer: Consumer,
+    file: Option<PathBuf>,
+    ephemeral: bool,
+) -> Arc<ConsumerHandle> {
+    let name = consumer.name().to_string();
+    let stream_name = consumer.stream_name().to_string();
+    let ch = Arc::new(ConsumerHandle {
+        consumer: Mutex::new(consumer),
+        wake: Notify::new(),
+        stream: Arc::downgrade(sh),
+        account: ja.account.clone(),
+        ack_sub: Mutex::new(None),
+        file,
+        ephemeral,
+        last_active: AtomicI64::new(now_nanos()),
+        stop: CancellationToken::new(),
+        deleted: AtomicBool::new(false),
+    });
+    let weak = Arc::downgrade(&ch);
+    let handler = move |srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>| {
+        let Some(ch) = weak.upgrade() else { return };
+        on_ack(srv, d, &sub.account, &ch, m);
+    };
+    let ack_subject = format!("$JS.ACK.{stream_name}.{name}.>");
+    *ch.ack_sub.lock() = internal_sub(
+        srv,
+        &ja.account,
+        &ack_subject,
+        "jetstream ack",
+        Box::new(handler),
+    );
+    let n = {
+        let mut map = sh.consumers.lock();
+        map.insert(name, ch.clone());
+        map.len()
+    };
+    sh.stream.lock().set_consumers(n);
+    srv.tasks.spawn(run(srv.clone(), sh.clone(), ch.clone()));
+    ch
+}
+
+/// Remove a consumer: its subscription, its task, its file. Waiting pull requests get
+/// Go's 409 Consumer Deleted.
+pub fn delete(srv: &Server, sh: &StreamHandle, name: &str) -> bool {
+    let Some(ch) = sh.consumers.lock().remove(name) else {
+        return false;
+    };
+    let n = sh.consumers.lock().len();
+    sh.stream.lock().set_consumers(n);
+    stop(srv, &ch, true);
+    true
+}
+
+/// Stop a consumer's task and subscription; `forget` also removes its file.
+pub fn stop(srv: &Server, ch: &ConsumerHandle, forget: bool) {
+    ch.deleted.store(forget, Ordering::Relaxed);
+    if let Some(s) = ch.ack_sub.lock().take() {
+        srv.remove_sub(&s, false);
+    }
+    let statuses = ch.consumer.lock().drain_requests();
+    let mut d = Delivery::new();
+    send_statuses(srv, &mut d, &ch.account, statuses);
+    d.flush(srv);
+    ch.stop.cancel();
+    if forget {
+        if let Some(f) = &ch.file {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+/// Durable consumers of a file stream, from `<dir>/consumers/`.
+pub fn recover(srv: &Arc<Server>, ja: &Arc<JsAccount>, sh: &Arc<StreamHandle>, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("consumers")) else {
+        return;
+    };
+    let stream_name = sh.stream.lock().config().name.clone();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let saved: Saved = match std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s,
+            Err(err) => {
+                warn!(
+                    srv.log,
+                    "  Error reading consumer state {:?}: {}",
+                    path.display().to_string(),
+                    err
+                );
+                continue;
+            }
+        };
+        let name = saved.config.durable_name.clone();
+        let c = Consumer::restore(
+            &stream_name,
+            &name,
+            saved.config,
+            saved.created,
+            saved.state,
+            now_nanos(),
+        );
+        start(srv, ja, sh, c, Some(path), false);
+    }
+}
+
+/// Write a durable consumer's file (write, rename).
+fn save(ch: &ConsumerHandle) {
+    let Some(path) = &ch.file else { return };
+    let body = {
+        let c = ch.consumer.lock();
+        serde_json::to_vec(&Saved {
+            config: c.config().clone(),
+            created: c.created(),
+            state: c.state().clone(),
+        })
+    };
+    let Ok(body) = body else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension("json.tmp");
+    if std::fs::write(&tmp, &body).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+/// A pull request (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`): queued, or
+/// answered at once with a status.
+pub fn next_request(
+    srv: &Server,
+    sh: &StreamHandle,
+    ch: &ConsumerHandle,
+    reply: &str,
+    body: &[u8],
+) {
+    let body = body.trim_ascii();
+    let req = if body.is_empty() {
+        NextRequest {
+            batch: 1,
+            ..Default::default()
+        }
+    } else if let Ok(n) = std::str::from_utf8(body).unwrap_or("").parse::<i64>() {
+        NextRequest {
+            batch: n,
+            ..Default::default()
+        }
+    } else {
+        match serde_json::from_slice::<NextRequest>(body) {
+            Ok(r) => r,
+            Err(_) => {
+                let mut d = Delivery::new();
+                let st = Status {
+                    reply: reply.to_string(),
+                    hdr: nats_jetstream::consumer::status_hdr(400, "Bad Request"),
+                };
+                send_statuses(srv, &mut d, &ch.account, vec![st]);
+                d.flush(srv);
+                return;
+            }
+        }
+    };
+    let now = now_nanos();
+    ch.last_active.store(now, Ordering::Relaxed);
+    let status = {
+        let mut c = ch.consumer.lock();
+        let s = sh.stream.lock();
+        c.add_request(reply, req, s.store(), now)
+    };
+    if let Some(st) = status {
+        let mut d = Delivery::new();
+        send_statuses(srv, &mut d, &ch.account, vec![st]);
+        d.flush(srv);
+    }
+    ch.wake.notify_one();
+}
+
+/// An ack: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>` with an ack
+/// body. A reply subject (an "ack sync") gets an empty message once it is applied.
+fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandle, m: Msg<'_>) {
+    let subject = String::from_utf8_lossy(m.subject);
+    let tokens: Vec<&str> = subject.split('.').collect();
+    if tokens.len() < 7 {
+        return;
+    }
+    let (Ok(sseq), Ok(cseq)) = (tokens[5].parse::<u64>(), tokens[6].parse::<u64>()) else {
+        return;
+    };
+    let body = &m.data[m.hdr_len.unwrap_or(0).min(m.data.len())..];
+    let Some(kind) = AckKind::parse(body) else {
+        return;
+    };
+    let now = now_nanos();
+    let done = ch.consumer.lock().ack(sseq, cseq, kind, now);
+    if !done.is_empty() {
+        if let Some(sh) = ch.stream.upgrade() {
+            retire(&sh, &done);
+        }
+    }
+    if let Some(reply) = m.reply {
+        d.publish(
+            srv,
+            acc,
+            None,
+            true,
+            Msg {
+                subject: reply,
+                reply: None,
+                hdr_len: None,
+                data: b"",
+            },
+        );
+    }
+    // +NXT asks for more on the same subject: a pull request for the reply.
+    if body.trim_ascii().starts_with(b"+NXT") {
+        if let (Some(reply), Some(sh)) = (m.reply, ch.stream.upgrade()) {
+            let rest = body.trim_ascii()[4..].trim_ascii();
+            next_request(srv, &sh, ch, &String::from_utf8_lossy(reply), rest);
+        }
+    }
+    ch.wake.notify_one();
+}
+
+/// Acknowledged messages leave a work-queue stream, and an interest stream once no
+/// consumer needs them.
+fn retire(sh: &StreamHandle, seqs: &[u64]) {
+    let retention = sh.stream.lock().config().retention;
+    match retention {
+        Retention::Limits => {}
+        Retention::Workqueue => {
+            let mut s = sh.stream.lock();
+            for seq in seqs {
+                let _ = s.store_mut().remove(*seq, false);
+            }
+        }
+        Retention::Interest => {
+            let consumers: Vec<Arc<ConsumerHandle>> =
+                sh.consumers.lock().values().cloned().collect();
+            for seq in seqs {
+                let subject = match sh.stream.lock().store().get(*seq) {
+                    Ok(Some(m)) => m.subject,
+                    _ => continue,
+                };
+                if !consumers
+                    .iter()
+                    .any(|c| c.consumer.lock().needs(*seq, &subject))
+                {
+                    let _ = sh.stream.lock().store_mut().remove(*seq, false);
+                }
+            }
+        }
+    }
+}
+
+fn send_statuses(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, statuses: Vec<Status>) {
+    for st in statuses {
+        let hdr = st.hdr.as_bytes();
+        d.publish(
+            srv,
+            acc,
+            None,
+            true,
+            Msg {
+                subject: st.reply.as_bytes(),
+                reply: None,
+                hdr_len: Some(hdr.len()),
+                data: hdr,
+            },
+        );
+    }
+}
+
+/// The consumer's task.
+async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
+    let mut d = Delivery::new();
+    let mut last_push = now_nanos();
+    loop {
+        let (due, more) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
+        d.flush(&srv);
+        if ch.consumer.lock().take_dirty() {
+            save(&ch);
+        }
+        if ch.ephemeral && inactive(&srv, &ch) {
+            let name = ch.consumer.lock().name().to_string();
+            delete(&srv, &sh, &name);
+            return;
+        }
+        if more {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let wait = due
+            .map(|t| Duration::from_nanos((t - now_nanos()).max(0) as u64))
+            .unwrap_or(IDLE_TICK)
+            .min(IDLE_TICK);
+        tokio::select! {
+            _ = ch.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = ch.stop.cancelled() => return,
+            _ = srv.shutdown.cancelled() => {
+                if !ch.deleted.load(Ordering::Relaxed) {
+                    save(&ch);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Whether an ephemeral consumer has gone unused past its threshold.
+fn inactive(srv: &Server, ch: &ConsumerHandle) -> bool {
+    let c = ch.consumer.lock();
+    let cfg = c.config();
+    let threshold = if cfg.inactive_threshold > 0 {
+        cfg.inactive_threshold
+    } else {
+        EPHEMERAL_INACTIVE
+    };
+    let now = now_nanos();
+    let active = if cfg.is_pull() {
+        c.waiting() > 0
+    } else {
+        has_interest(&ch.account, &cfg.deliver_subject)
+    };
+    drop(c);
+    if active {
+        ch.last_active.store(now, Ordering::Relaxed);
+        return false;
+    }
+    let _ = srv;
+    now - ch.last_active.load(Ordering::Relaxed) > threshold
+}
+
+fn has_interest(acc: &Account, subject: &str) -> bool {
+    let r = acc.sl.match_subject(subject.as_bytes());
+    !r.psubs.is_empty() || !r.qsubs.is_empty()
+}
+
+/// Hand out what can go out now. Returns the next time something is due, and whether
+/// it stopped at its batch limit with more to send.
+fn pump(
+    srv: &Server,
+    sh: &StreamHandle,
+    ch: &ConsumerHandle,
+    d: &mut Delivery,
+    last_push: &mut i64,
+) -> (Option<i64>, bool) {
+    let now = now_nanos();
+    let mut out: Vec<Outgoing> = Vec::new();
+    let mut statuses: Vec<Status> = Vec::new();
+    let (due, deliver_subject, headers_only, heartbeat, names) = {
+        let mut c = ch.consumer.lock();
+        let s = sh.stream.lock();
+        let store = s.store();
+        let due = c.tick(now);
+        c.expire_requests(now, &mut statuses);
+        statuses.extend(c.heartbeats(now));
+        let cfg = c.config().clone();
+        if cfg.is_pull() {
+            while out.len() < BATCH {
+                match c.next_pull(store, now, &mut statuses) {
+                    Some(o) => out.push(o),
+                    None => break,
+                }
+            }
+            c.end_no_wait(store, &mut statuses);
+        } else if has_interest(&ch.account, &cfg.deliver_subject) {
+            ch.last_active.store(now, Ordering::Relaxed);
+            while out.len() < BATCH {
+                match c.next_push(store, now) {
+                    Some(o) => out.push(o),
+                    None => break,
+                }
+            }
+        }
+        let names = (c.stream_name().to_string(), c.name().to_string());
+        let st = c.state().delivered;
+        let hb = (!cfg.is_pull() && cfg.idle_heartbeat > 0).then_some((
+            cfg.idle_heartbeat,
+            st.consumer,
+            st.stream,
+        ));
+        (due, cfg.deliver_subject, cfg.headers_only, hb, names)
+    };
+    let more = out.len() >= BATCH;
+    if !out.is_empty() {
+        *last_push = now;
+    }
+    for o in &out {
+        let ack = o.ack_subject(&names.0, &names.1);
+        let to = o.to.as_deref().unwrap_or(&deliver_subject);
+        let buf: Vec<u8>;
+        let (hdr_len, data): (Option<usize>, &[u8]) = if headers_only {
+            // The headers and the payload's size instead of the payload.
+            let mut h = if o.msg.hdr.is_empty() {
+                b"NATS/1.0\r\n".to_vec()
+            } else {
+                o.msg.hdr[..o.msg.hdr.len() - 2].to_vec()
+            };
+            h.extend_from_slice(format!("Nats-Msg-Size: {}\r\n\r\n", o.msg.data.len()).as_bytes());
+            buf = h;
+            (Some(buf.len()), &buf[..])
+        } else if o.msg.hdr.is_empty() {
+            (None, &o.msg.data[..])
+        } else {
+            let mut h = Vec::with_capacity(o.msg.hdr.len() + o.msg.data.len());
+            h.extend_from_slice(&o.msg.hdr);
+            h.extend_from_slice(&o.msg.data);
+            buf = h;
+            (Some(o.msg.hdr.len()), &buf[..])
+        };
+        d.publish_as(
+            srv,
+            &ch.account,
+            o.msg.subject.as_bytes(),
+            Msg {
+                subject: to.as_bytes(),
+                reply: Some(ack.as_bytes()),
+                hdr_len,
+                data,
+            },
+        );
+    }
+    send_statuses(srv, d, &ch.account, statuses);
+    let mut due = due;
+    if let Some((every, cseq, sseq)) = heartbeat {
+        if now - *last_push >= every {
+            *last_push = now;
+            let hdr = nats_jetstream::consumer::idle_heartbeat_hdr(cseq, sseq);
+            d.publish(
+                srv,
+                &ch.account,
+                None,
+                true,
+                Msg {
+                    subject: deliver_subject.as_bytes(),
+                    reply: None,
+                    hdr_len: Some(hdr.len()),
+                    data: hdr.as_bytes(),
+                },
+            );
+        }
+        let next = *last_push + every;
+        due = Some(due.map_or(next, |t| t.min(next)));
+    }
+    (due, more)
+}
