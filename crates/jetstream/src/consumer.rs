@@ -167,6 +167,10 @@ pub struct Consumer {
     waiting: VecDeque<PullRequest>,
     /// Whether the state changed since [`Consumer::take_dirty`].
     dirty: bool,
+    /// When something was last delivered and last acknowledged (Unix ns, 0: never), for
+    /// INFO's `last_active`.
+    last_delivered: i64,
+    last_acked: i64,
 }
 
 impl Consumer {
@@ -238,6 +242,8 @@ impl Consumer {
             lps,
             waiting: VecDeque::new(),
             dirty: true,
+            last_delivered: 0,
+            last_acked: 0,
         }
     }
 
@@ -267,6 +273,8 @@ impl Consumer {
             lps: VecDeque::new(),
             waiting: VecDeque::new(),
             dirty: false,
+            last_delivered: 0,
+            last_acked: 0,
         }
     }
 
@@ -379,6 +387,7 @@ impl Consumer {
             }
         }
         self.dirty = true;
+        self.last_delivered = now;
         let pending = self.num_pending(store);
         Outgoing {
             msg: m,
@@ -616,6 +625,9 @@ impl Consumer {
     /// that are now done with (for interest and work-queue retention).
     pub fn ack(&mut self, sseq: u64, cseq: u64, kind: AckKind, now: i64) -> Vec<u64> {
         let mut done = Vec::new();
+        if matches!(kind, AckKind::Ack | AckKind::Term) {
+            self.last_acked = now;
+        }
         match kind {
             AckKind::Progress => {
                 if let Some(p) = self.state.pending.get_mut(&sseq) {
@@ -713,8 +725,8 @@ impl Consumer {
 
     /// `CONSUMER.INFO`'s body.
     pub fn info(&self, store: &dyn Store, now: i64) -> ConsumerInfo {
-        let last = |seq: u64| (seq > 0).then_some(GoTime(now));
-        let _ = last;
+        let _ = now;
+        let at = |t: i64| (t > 0).then_some(GoTime(t));
         ConsumerInfo {
             stream_name: self.stream.clone(),
             name: self.name.clone(),
@@ -723,10 +735,12 @@ impl Consumer {
             delivered: SeqInfo {
                 consumer_seq: self.state.delivered.consumer,
                 stream_seq: self.state.delivered.stream,
+                last_active: at(self.last_delivered),
             },
             ack_floor: SeqInfo {
                 consumer_seq: self.state.ack_floor.consumer,
                 stream_seq: self.state.ack_floor.stream,
+                last_active: at(self.last_acked),
             },
             num_ack_pending: self.state.pending.len(),
             num_redelivered: self.state.redelivered.len(),
@@ -763,6 +777,8 @@ pub fn nats_subject_matches(pattern: &str, subject: &str) -> bool {
 pub struct SeqInfo {
     pub consumer_seq: u64,
     pub stream_seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_active: Option<GoTime>,
 }
 
 /// Go's `ConsumerInfo` (single server: no cluster).

@@ -183,9 +183,34 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A request whose answer may carry headers: the `MSG`/`HMSG` line without its sid,
+    /// then the whole body (headers included).
+    fn request_raw(&mut self, subject: &str, body: &str) -> String {
+        write!(self.w, "PUB {subject} _R {}\r\n{body}\r\n", body.len()).unwrap();
+        let mut line = String::new();
+        while !(line.starts_with("MSG") || line.starts_with("HMSG")) {
+            line.clear();
+            self.r.read_line(&mut line).expect("a reply");
+        }
+        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
+        let mut buf = vec![0u8; n + 2];
+        self.r.read_exact(&mut buf).unwrap();
+        buf.truncate(n);
+        // Without the sid and the sizes (compared through the body itself).
+        let mut parts: Vec<&str> = line.split_whitespace().collect();
+        parts.remove(2);
+        parts.pop();
+        if parts[0] == "HMSG" {
+            parts.pop();
+        }
+        format!("{}\n{}", parts.join(" "), String::from_utf8(buf).unwrap())
+    }
+}
+
 /// Times differ between runs: replace every RFC 3339 value but Go's zero time.
 fn without_times(s: &str) -> String {
-    let re = regex::Regex::new(r#""(created|first_ts|last_ts|time)":"[^"]+""#).unwrap();
+    let re = regex::Regex::new(r#""(created|first_ts|last_ts|time|last_active)":"[^"]+""#).unwrap();
     re.replace_all(s, |c: &regex::Captures| {
         if c[0].contains("0001-01-01") {
             c[0].to_string()
@@ -481,4 +506,86 @@ fn push_consumers_and_key_value_watch() {
         let history: Vec<_> = kv.history("app.a").await.unwrap().collect().await;
         assert_eq!(history.len(), 2);
     });
+}
+
+/// The consumer API and pull deliveries, step by step, against nats-server 2.9.10: the
+/// same answers (times, ack timestamps and ephemeral names aside).
+#[test]
+fn consumer_api_matches_go() {
+    let script: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","subjects":["s.>"]}"#,
+        ),
+        ("s.1", "one"),
+        ("s.2", "two"),
+        ("s.1", "three"),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S.D",
+            r#"{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S.D",
+            r#"{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S.D",
+            r#"{"stream_name":"S","config":{"durable_name":"X","ack_policy":"explicit"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.S",
+            r#"{"stream_name":"S","config":{"durable_name":"E"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.S.N",
+            r#"{"stream_name":"S","config":{"name":"N","ack_policy":"explicit","filter_subject":"s.2"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.S.M.s.1",
+            r#"{"stream_name":"S","config":{"name":"M","filter_subject":"s.2"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.NOPE",
+            r#"{"stream_name":"NOPE","config":{}}"#,
+        ),
+        ("$JS.API.CONSUMER.CREATE.S", "nope"),
+        ("$JS.API.CONSUMER.INFO.S.D", ""),
+        ("$JS.API.CONSUMER.INFO.S.NOPE", ""),
+        ("$JS.API.CONSUMER.NAMES.S", ""),
+        ("$JS.API.CONSUMER.LIST.S", ""),
+        ("$JS.API.CONSUMER.MSG.NEXT.S.D", r#"{"batch":1}"#),
+        (
+            "$JS.API.CONSUMER.MSG.NEXT.S.N",
+            r#"{"batch":1,"no_wait":true}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.MSG.NEXT.S.N",
+            r#"{"batch":1,"no_wait":true}"#,
+        ),
+        ("$JS.API.CONSUMER.INFO.S.D", ""),
+        ("$JS.API.CONSUMER.INFO.S.N", ""),
+        ("$JS.API.CONSUMER.DELETE.S.N", ""),
+        ("$JS.API.CONSUMER.DELETE.S.N", ""),
+        ("$JS.API.STREAM.INFO.S", ""),
+        ("$JS.API.INFO", ""),
+    ];
+    let ack_ts = regex::Regex::new(r"(\$JS\.ACK\.S\.\w+\.\d+\.\d+\.\d+)\.\d+\.").unwrap();
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut c = Client::connect(srv.client_port);
+        script
+            .iter()
+            .map(|(subject, body)| {
+                let got = c.request_raw(subject, body);
+                let got = ack_ts.replace_all(&got, "$1.TS.").into_owned();
+                without_times(&got).replace(r#""reserved_memory":0,"reserved_storage":0,"#, "")
+            })
+            .collect::<Vec<_>>()
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    for (i, (g, o)) in go.iter().zip(&ours).enumerate() {
+        assert_eq!(o, g, "step {i}: {} {}", script[i].0, script[i].1);
+    }
 }

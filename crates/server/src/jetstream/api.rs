@@ -520,7 +520,7 @@ fn consumer_create(
     }
     let sh = stream(ja, stream_name)?;
     if durable_api && name.is_none() {
-        return Err(consumers::errors::durable_not_in_subject());
+        return Err(ApiError::consumer_durable_name_not_in_subject());
     }
     let ch = consumers::create(srv, ja, &sh, req, name, filter, durable_api)?;
     Ok(consumer_info(&sh, &ch))
@@ -538,7 +538,7 @@ fn consumer_of(
         .lock()
         .get(cn)
         .cloned()
-        .ok_or_else(super::consumers::errors::not_found)?;
+        .ok_or_else(ApiError::consumer_not_found)?;
     Ok((sh, ch))
 }
 
@@ -585,7 +585,12 @@ fn account_info(js: &JetStream, ja: &JsAccount) -> AccountInfo {
         reserved_memory: 0,
         reserved_storage: 0,
         streams,
-        consumers: 0,
+        consumers: ja
+            .streams
+            .lock()
+            .values()
+            .map(|h| h.consumers.lock().len())
+            .sum(),
         limits: Limits {
             max_memory: -1,
             max_storage: -1,

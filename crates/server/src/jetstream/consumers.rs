@@ -63,79 +63,6 @@ struct Saved {
     state: ConsumerState,
 }
 
-/// Errors of the consumer API, with nats-server 2.9.10's codes.
-pub mod errors {
-    use nats_jetstream::ApiError;
-
-    fn e(code: u16, err_code: u16, d: &str) -> ApiError {
-        ApiError {
-            code,
-            err_code,
-            description: d.to_string(),
-        }
-    }
-    pub fn not_found() -> ApiError {
-        e(404, 10014, "consumer not found")
-    }
-    pub fn name_exists() -> ApiError {
-        e(400, 10013, "consumer name already in use")
-    }
-    pub fn durable_not_match_subject() -> ApiError {
-        e(
-            400,
-            10017,
-            "consumer name in subject does not match durable name in request",
-        )
-    }
-    pub fn durable_not_in_subject() -> ApiError {
-        e(
-            400,
-            10016,
-            "consumer expected to be durable but no durable name set in subject",
-        )
-    }
-    pub fn ephemeral_with_durable() -> ApiError {
-        e(
-            400,
-            10020,
-            "consumer expected to be ephemeral but a durable name was set in request",
-        )
-    }
-    pub fn filter_mismatch() -> ApiError {
-        e(
-            400,
-            10131,
-            "Consumer create request did not match filtered subject from create subject",
-        )
-    }
-    pub fn wq_requires_explicit_ack() -> ApiError {
-        e(400, 10098, "workqueue stream requires explicit ack")
-    }
-    pub fn wq_multiple_unfiltered() -> ApiError {
-        e(
-            400,
-            10099,
-            "multiple non-filtered consumers not allowed on workqueue stream",
-        )
-    }
-    pub fn wq_not_unique() -> ApiError {
-        e(
-            400,
-            10100,
-            "filtered consumer not unique on workqueue stream",
-        )
-    }
-    pub fn path_separators() -> ApiError {
-        e(400, 10127, "Consumer name can not contain path separators")
-    }
-    pub fn bad_name() -> ApiError {
-        e(400, 10103, "durable name can not contain '.', '*', '>'")
-    }
-    pub fn create(why: &str) -> ApiError {
-        e(500, 10012, why)
-    }
-}
-
 /// `$JS.API.CONSUMER.CREATE…` / `DURABLE.CREATE…`'s body.
 #[derive(Deserialize)]
 pub struct CreateReq {
@@ -152,10 +79,10 @@ fn ephemeral_name() -> String {
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     if name.contains(['/', '\\']) {
-        return Err(errors::path_separators());
+        return Err(ApiError::consumer_name_contains_path_separators());
     }
     if name.contains(['.', '*', '>']) {
-        return Err(errors::bad_name());
+        return Err(ApiError::consumer_bad_durable_name());
     }
     Ok(())
 }
@@ -175,28 +102,28 @@ pub fn create(
     if durable_api {
         let name = subject_name.unwrap_or_default();
         if cfg.durable_name.is_empty() {
-            return Err(errors::durable_not_in_subject());
+            return Err(ApiError::consumer_durable_name_not_in_subject());
         }
         if cfg.durable_name != name {
-            return Err(errors::durable_not_match_subject());
+            return Err(ApiError::consumer_durable_name_not_match_subject());
         }
     } else if let Some(name) = subject_name {
         if !cfg.durable_name.is_empty() && cfg.durable_name != name {
-            return Err(errors::durable_not_match_subject());
+            return Err(ApiError::consumer_durable_name_not_match_subject());
         }
         if !cfg.name.is_empty() && cfg.name != name {
-            return Err(errors::durable_not_match_subject());
+            return Err(ApiError::consumer_durable_name_not_match_subject());
         }
         if let Some(f) = subject_filter {
             if cfg.filter_subject != f {
-                return Err(errors::filter_mismatch());
+                return Err(ApiError::consumer_create_filter_subject_mismatch());
             }
         }
         if cfg.name.is_empty() {
             cfg.name = name.to_string();
         }
     } else if !cfg.durable_name.is_empty() {
-        return Err(errors::ephemeral_with_durable());
+        return Err(ApiError::consumer_ephemeral_with_durable_name());
     }
     let stream_cfg = sh.stream.lock().config().clone();
     let cfg = cfg.normalized(&stream_cfg)?;
@@ -224,7 +151,7 @@ pub fn create(
             && old.replay_policy == cfg.replay_policy
             && old.deliver_subject.is_empty() == cfg.deliver_subject.is_empty();
         if !same_shape {
-            return Err(errors::name_exists());
+            return Err(ApiError::consumer_name_exists());
         }
         c.set_config(cfg);
         drop(c);
@@ -232,16 +159,14 @@ pub fn create(
         return Ok(existing);
     }
     if stream_cfg.retention == Retention::Workqueue {
-        if cfg.ack_policy != nats_jetstream::AckPolicy::Explicit {
-            return Err(errors::wq_requires_explicit_ack());
-        }
+        // (Explicit acks and deliver-all are checked by `normalized`.)
         for other in sh.consumers.lock().values() {
             let f = other.consumer.lock().config().filter_subject.clone();
             if f.is_empty() || cfg.filter_subject.is_empty() {
-                return Err(errors::wq_multiple_unfiltered());
+                return Err(ApiError::consumer_wq_multiple_unfiltered());
             }
             if subjects_collide(&f, &cfg.filter_subject) {
-                return Err(errors::wq_not_unique());
+                return Err(ApiError::consumer_wq_not_unique());
             }
         }
     }
