@@ -1276,6 +1276,7 @@ fn operator_signing_keys_strict_usage_and_trusted_keys() {
     let opsk = KeyPair::new_operator();
     let sys = KeyPair::new_account();
     let (a, b) = (KeyPair::new_account(), KeyPair::new_account());
+    let ask = KeyPair::new_account();
     let u = KeyPair::new_user();
     let op_jwt = |strict: bool| {
         nats_server::jwt::encode(
@@ -1287,11 +1288,18 @@ fn operator_signing_keys_strict_usage_and_trusted_keys() {
         )
         .unwrap()
     };
-    // A signed by the operator's signing key, B by its identity key.
+    // A signed by the operator's signing key, B by its identity key. A has a signing key
+    // of its own.
     let sys_jwt = account_jwt(&sys, &opsk, "SYS", json!({}));
-    let a_jwt = account_jwt(&a, &opsk, "A", json!({}));
+    let a_jwt = account_jwt(&a, &opsk, "A", json!({"signing_keys": [ask.public_key()]}));
     let b_jwt = account_jwt(&b, &op, "B", json!({}));
+    // Users of A: one signed by A's identity key, one by A's signing key.
     let ua = user_jwt(&u, &a, json!({}));
+    let uask = user_jwt(
+        &u,
+        &ask,
+        json!({"nats": {"issuer_account": a.public_key()}}),
+    );
     let ub = user_jwt(&u, &b, json!({}));
     let preload = format!(
         "resolver: MEMORY\nresolver_preload: {{\n {}: \"{sys_jwt}\"\n {}: \"{a_jwt}\"\n {}: \"{b_jwt}\"\n}}\n",
@@ -1299,58 +1307,39 @@ fn operator_signing_keys_strict_usage_and_trusted_keys() {
         a.public_key(),
         b.public_key()
     );
+    let logins = |addr: &str| {
+        let login = |jwt: &str| session(addr, &Login { jwt, key: Some(&u) }, "", SHORT);
+        format!("A: {} A/sk: {} B: {}", login(&ua), login(&uask), login(&ub))
+    };
     for strict in [false, true] {
         let conf = format!("operator: \"{}\"\n{preload}", op_jwt(strict));
-        let got = same(&conf, None, |addr| {
-            let a = session(
-                addr,
-                &Login {
-                    jwt: &ua,
-                    key: Some(&u),
-                },
-                "",
-                SHORT,
-            );
-            let b = session(
-                addr,
-                &Login {
-                    jwt: &ub,
-                    key: Some(&u),
-                },
-                "",
-                SHORT,
-            );
-            format!("A: {a} B: {b}")
-        });
-        let b_want = if strict { AUTH_VIOLATION } else { "PONG\r\n" };
-        assert_eq!(got, format!("A: PONG\r\n B: {b_want}"), "strict {strict}");
+        let got = same(&conf, None, logins);
+        // Strict usage refuses accounts the operator's identity key signed (B), and, as
+        // Go does, makes accounts its signing keys signed (A) strict too: only A's
+        // signing keys may sign its users, not A's identity key.
+        let want = if strict {
+            format!("A: {AUTH_VIOLATION} A/sk: PONG\r\n B: {AUTH_VIOLATION}")
+        } else {
+            "A: PONG\r\n A/sk: PONG\r\n B: PONG\r\n".to_string()
+        };
+        assert_eq!(got, want, "strict {strict}");
     }
-    // Bare trusted keys, no operator JWT: the identity key signs.
+    // Bare trusted keys, no operator JWT: the identity key signs. The system account
+    // must be signed by a trusted key too (else Go does not start: "error resolving
+    // system account: account validation failed").
+    let sys_jwt = account_jwt(&sys, &op, "SYS", json!({}));
     let conf = format!(
-        "trusted: [ {} ]\nsystem_account: {}\n{preload}",
+        "trusted: [ {} ]\nsystem_account: {}\nresolver: MEMORY\nresolver_preload: {{\n \
+         {}: \"{sys_jwt}\"\n {}: \"{a_jwt}\"\n {}: \"{b_jwt}\"\n}}\n",
         op.public_key(),
-        sys.public_key()
+        sys.public_key(),
+        sys.public_key(),
+        a.public_key(),
+        b.public_key()
     );
-    let got = same(&conf, None, |addr| {
-        let a = session(
-            addr,
-            &Login {
-                jwt: &ua,
-                key: Some(&u),
-            },
-            "",
-            SHORT,
-        );
-        let b = session(
-            addr,
-            &Login {
-                jwt: &ub,
-                key: Some(&u),
-            },
-            "",
-            SHORT,
-        );
-        format!("A: {a} B: {b}")
-    });
-    assert_eq!(got, format!("A: {AUTH_VIOLATION} B: PONG\r\n"));
+    let got = same(&conf, None, logins);
+    assert_eq!(
+        got,
+        format!("A: {AUTH_VIOLATION} A/sk: {AUTH_VIOLATION} B: PONG\r\n")
+    );
 }

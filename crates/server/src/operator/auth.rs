@@ -105,11 +105,13 @@ pub fn authenticate(
     if !op.is_trusted_issuer(&ac.data.issuer) {
         return Err(debug("Account JWT not signed by trusted operator"));
     }
-    // The account's own key signs unless its operator asks for strict signing keys.
-    let strict = op
-        .operators()
-        .iter()
-        .any(|o| o.data.subject == ac.data.issuer && o.operator.strict_signing_key_usage);
+    // The account's own key signs users unless the account was issued by a signing key
+    // of an operator that asks for strict signing key usage (Go's `strictSigningKeyUsage`
+    // map, keyed by those signing keys): then only the account's signing keys do.
+    let strict = op.operators().iter().any(|o| {
+        o.operator.strict_signing_key_usage
+            && o.operator.signing_keys.iter().any(|k| *k == ac.data.issuer)
+    });
     let signer = &uc.data.issuer;
     let scope = if *signer == ac.data.subject && !strict {
         None

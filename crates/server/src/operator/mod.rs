@@ -225,7 +225,9 @@ impl OperatorMode {
             }
         };
         let c = a.claims();
-        if c.data.subject != key {
+        // Go's `verifyAccountClaims`: an account no trusted key signed is not found
+        // (so a system account signed by an untrusted key stops the start).
+        if !self.is_trusted_issuer(&c.data.issuer) || c.data.subject != key {
             return Err("account validation failed".into());
         }
         Ok(a)

@@ -223,7 +223,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
         // Operator mode: the system account is an account JWT the resolver must have.
         None => match srv.operator.as_ref().map(|o| o.lookup(name)) {
             Some(Ok(_)) => srv.accounts.get_or_create(name),
-            Some(Err(e)) => anyhow::bail!("Can't set system account: {e}"),
+            Some(Err(e)) => anyhow::bail!("error resolving system account: {e}"),
             None => anyhow::bail!("error resolving system account: account missing"),
         },
     };
