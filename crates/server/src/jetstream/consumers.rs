@@ -182,6 +182,9 @@ pub fn create(
                 .map(|d| d.join("consumers").join(format!("{name}.json")))
         })
         .flatten();
+    if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
     let ch = start(srv, ja, sh, consumer, file, !durable);
     save(&ch);
     Ok(ch)
@@ -310,6 +313,10 @@ pub fn recover(srv: &Arc<Server>, ja: &Arc<JsAccount>, sh: &Arc<StreamHandle>, d
 /// Write a durable consumer's file (write, rename).
 fn save(ch: &ConsumerHandle) {
     let Some(path) = &ch.file else { return };
+    // A stopped consumer's stream may be gone, directory and all: never write there.
+    if ch.stop.is_cancelled() {
+        return;
+    }
     let body = {
         let c = ch.consumer.lock();
         serde_json::to_vec(&Saved {
@@ -319,9 +326,6 @@ fn save(ch: &ConsumerHandle) {
         })
     };
     let Ok(body) = body else { return };
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
     let tmp = path.with_extension("json.tmp");
     if std::fs::write(&tmp, &body).is_ok() {
         let _ = std::fs::rename(&tmp, path);
@@ -480,7 +484,7 @@ async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
     loop {
         let (due, more) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
         d.flush(&srv);
-        if ch.consumer.lock().take_dirty() {
+        if ch.consumer.lock().take_dirty() && !ch.stop.is_cancelled() {
             save(&ch);
         }
         if ch.ephemeral && inactive(&srv, &ch) {

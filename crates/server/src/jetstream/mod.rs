@@ -303,6 +303,10 @@ fn create_store(
         return Ok((Box::new(MemStore::new()), None));
     }
     let dir = account_dir(js, &ja.account).join(&cfg.name);
+    // A new stream starts empty, whatever an earlier one of the name left behind.
+    if dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     write_meta(&dir, cfg, created)?;
     let (store, _) = FileStore::open(FileStoreConfig::new(&dir)).map_err(|e| e.to_string())?;

@@ -13,8 +13,9 @@
 //! whether the client was the bottleneck; `--json` prints the results as one JSON line
 //! instead of the natscli-style report.
 //!
-//! Two more workloads are subcommands: `nats bench conns` (many idle connections) and
-//! `nats bench subs` (a large subject index); see `conns.rs` and `subs.rs`.
+//! More workloads are subcommands: `nats bench conns` (many idle connections),
+//! `nats bench subs` (a large subject index) and `nats bench js` (JetStream); see
+//! `conns.rs`, `subs.rs` and `js.rs`.
 //!
 //! Order of events: subscribers connect, subscribe and confirm; publishers connect;
 //! all publishers start together; when they are done the coordinator waits until the
@@ -22,6 +23,7 @@
 //! or Ctrl-C.
 
 mod conns;
+mod js;
 mod report;
 mod subs;
 
@@ -101,6 +103,8 @@ pub enum BenchMode {
     Conns(conns::ConnsArgs),
     /// Create N subscriptions on one connection; report subscribe time and publish rate
     Subs(subs::SubsArgs),
+    /// JetStream: acknowledged publishes, pull and push consumers, key-value put/get
+    Js(js::JsArgs),
 }
 
 /// Byte sizes: `128`, `1KB` (1000), `1KiB` (1024), `1MB`, `1MiB`.
@@ -130,6 +134,7 @@ pub async fn run(global: &GlobalOpts, args: BenchArgs) -> anyhow::Result<ExitCod
     match args.mode {
         Some(BenchMode::Conns(a)) => return conns::run(global, a).await,
         Some(BenchMode::Subs(a)) => return subs::run(global, a).await,
+        Some(BenchMode::Js(a)) => return js::run(global, a).await,
         None => {}
     }
     validate(&args)?;
