@@ -171,6 +171,9 @@ pub struct Consumer {
     /// INFO's `last_active`.
     last_delivered: i64,
     last_acked: i64,
+    /// No pending message is due before this (a lower bound; `i64::MAX`: none), so
+    /// that [`Consumer::tick`] scans the pending set only when something may be due.
+    next_due: i64,
 }
 
 impl Consumer {
@@ -222,8 +225,14 @@ impl Consumer {
                 st.last_seq + 1
             }
         };
+        // Into the stream's range, as Go clamps it (an empty stream starts at 1).
+        let sseq = if st.first_seq == 0 || st.last_seq == 0 {
+            sseq.max(1)
+        } else {
+            sseq.clamp(st.first_seq, st.last_seq + 1)
+        };
         let start = lps.front().copied().unwrap_or(sseq);
-        let floor = SeqPair {
+        let delivered = SeqPair {
             consumer: 0,
             stream: start.saturating_sub(1),
         };
@@ -232,9 +241,9 @@ impl Consumer {
             name: name.to_string(),
             cfg,
             created,
+            // Go reports a zero ack floor until the first ack.
             state: ConsumerState {
-                delivered: floor,
-                ack_floor: floor,
+                delivered,
                 ..Default::default()
             },
             sseq,
@@ -244,6 +253,7 @@ impl Consumer {
             dirty: true,
             last_delivered: 0,
             last_acked: 0,
+            next_due: i64::MAX,
         }
     }
 
@@ -262,7 +272,7 @@ impl Consumer {
             p.due = p.due.min(now + wait);
         }
         let sseq = state.delivered.stream + 1;
-        Consumer {
+        let mut c = Consumer {
             stream: stream.to_string(),
             name: name.to_string(),
             cfg,
@@ -275,7 +285,10 @@ impl Consumer {
             dirty: false,
             last_delivered: 0,
             last_acked: 0,
-        }
+            next_due: i64::MAX,
+        };
+        c.next_due = 0;
+        c
     }
 
     pub fn name(&self) -> &str {
@@ -317,7 +330,7 @@ impl Consumer {
     }
 
     /// Whether a new message could go out now (ack pending below its limit).
-    fn below_max_ack_pending(&self) -> bool {
+    pub fn below_max_ack_pending(&self) -> bool {
         self.cfg.ack_policy == AckPolicy::None
             || self.cfg.max_ack_pending <= 0
             || (self.state.pending.len() as i64) < self.cfg.max_ack_pending
@@ -384,6 +397,7 @@ impl Consumer {
             _ => {
                 let due = now + self.ack_wait_for(dc);
                 self.state.pending.insert(m.seq, Pending { cseq, due });
+                self.next_due = self.next_due.min(due);
             }
         }
         self.dirty = true;
@@ -632,6 +646,7 @@ impl Consumer {
             AckKind::Progress => {
                 if let Some(p) = self.state.pending.get_mut(&sseq) {
                     p.due = now + self.cfg.ack_wait;
+                    self.next_due = self.next_due.min(p.due);
                     self.dirty = true;
                 }
             }
@@ -639,6 +654,7 @@ impl Consumer {
                 if let Some(p) = self.state.pending.get_mut(&sseq) {
                     if delay > 0 {
                         p.due = now + delay;
+                        self.next_due = self.next_due.min(p.due);
                     } else {
                         self.rdq.insert(sseq);
                     }
@@ -648,24 +664,57 @@ impl Consumer {
             AckKind::Ack | AckKind::Term => match self.cfg.ack_policy {
                 AckPolicy::None => {}
                 AckPolicy::Explicit => {
-                    if self.state.pending.remove(&sseq).is_some() {
+                    // Go's processAckMsg: the floor moves only when the ack is the next
+                    // delivery above it (then up to the next pending message), or
+                    // when nothing is pending any more.
+                    let mut dseq = cseq;
+                    if let Some(p) = self.state.pending.remove(&sseq) {
+                        dseq = p.cseq;
                         self.state.redelivered.remove(&sseq);
                         self.rdq.remove(&sseq);
                         done.push(sseq);
-                        self.update_floor();
                     }
+                    if self.state.pending.is_empty() {
+                        self.state.ack_floor = SeqPair {
+                            consumer: self.state.delivered.consumer,
+                            stream: self.sseq.saturating_sub(1),
+                        };
+                    } else if dseq == self.state.ack_floor.consumer + 1 {
+                        self.state.ack_floor = SeqPair {
+                            consumer: dseq,
+                            stream: sseq,
+                        };
+                        if let Some((ss, p)) = self.state.pending.range(sseq + 1..).next() {
+                            self.state.ack_floor = SeqPair {
+                                consumer: p.cseq.saturating_sub(1),
+                                stream: ss - 1,
+                            };
+                        }
+                    }
+                    self.dirty = true;
                 }
                 AckPolicy::All => {
-                    let _ = cseq;
-                    let acked: Vec<u64> =
-                        self.state.pending.range(..=sseq).map(|(s, _)| *s).collect();
+                    let floor = self.state.ack_floor;
+                    if cseq <= floor.consumer || sseq <= floor.stream {
+                        return done;
+                    }
+                    self.state.ack_floor = SeqPair {
+                        consumer: cseq,
+                        stream: sseq,
+                    };
+                    let acked: Vec<u64> = self
+                        .state
+                        .pending
+                        .range(floor.stream + 1..=sseq)
+                        .map(|(s, _)| *s)
+                        .collect();
                     for s in acked {
                         self.state.pending.remove(&s);
                         self.state.redelivered.remove(&s);
                         self.rdq.remove(&s);
                         done.push(s);
                     }
-                    self.update_floor();
+                    self.dirty = true;
                 }
             },
         }
@@ -689,12 +738,19 @@ impl Consumer {
     /// earliest time something else will be due (for the caller's timer).
     pub fn tick(&mut self, now: i64) -> Option<i64> {
         let mut next: Option<i64> = None;
-        for (seq, p) in &self.state.pending {
-            if p.due <= now {
-                self.rdq.insert(*seq);
-            } else {
-                next = Some(next.map_or(p.due, |n| n.min(p.due)));
+        if now >= self.next_due {
+            let mut earliest = i64::MAX;
+            for (seq, p) in &self.state.pending {
+                if p.due <= now {
+                    self.rdq.insert(*seq);
+                } else {
+                    earliest = earliest.min(p.due);
+                }
             }
+            self.next_due = earliest;
+        }
+        if self.next_due != i64::MAX {
+            next = Some(self.next_due);
         }
         for r in &self.waiting {
             for t in [r.expires, r.next_heartbeat] {

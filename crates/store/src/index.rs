@@ -329,18 +329,39 @@ impl<T> Index<T> {
     }
 
     pub fn count_from(&self, start: u64, sel: &Selector) -> u64 {
-        match sel {
-            Selector::All if start <= self.first => self.msgs,
-            Selector::None => 0,
-            Selector::One(id) if start <= self.per[*id as usize].first => {
-                self.per[*id as usize].msgs
-            }
-            _ => {
-                let from = start.max(self.first);
-                (from..=self.last)
-                    .filter(|&s| self.get(s).is_some_and(|x| sel.selects(x.subj)))
-                    .count() as u64
-            }
+        let from = start.max(self.first);
+        if from > self.last {
+            return 0;
+        }
+        // How many selected messages there are in all: known without a scan.
+        let total = match sel {
+            Selector::None => return 0,
+            Selector::All => self.msgs,
+            Selector::One(id) => self.per[*id as usize].msgs,
+            Selector::Many(ids) => ids
+                .iter()
+                .enumerate()
+                .filter(|(_, on)| **on)
+                .map(|(i, _)| self.per.get(i).map_or(0, |p| p.msgs))
+                .sum(),
+        };
+        if from == self.first {
+            return total;
+        }
+        if matches!(sel, Selector::All) && self.msgs == self.last - self.first + 1 {
+            // No gaps: plain arithmetic (a consumer asks this for every delivery).
+            return self.last - from + 1;
+        }
+        // Otherwise count whichever side of `from` is shorter.
+        let count = |range: std::ops::RangeInclusive<u64>| {
+            range
+                .filter(|&s| self.get(s).is_some_and(|x| sel.selects(x.subj)))
+                .count() as u64
+        };
+        if from - self.first < self.last - from {
+            total - count(self.first..=from - 1)
+        } else {
+            count(from..=self.last)
         }
     }
 

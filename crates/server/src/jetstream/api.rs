@@ -224,6 +224,11 @@ pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
                 }
             }
         }
+        // Go has no subscription for a consumer that does not exist: the requester
+        // gets no-responders.
+        let hdr = b"NATS/1.0 503\r\n\r\n";
+        js.publish(srv, &job.account.account, reply, Some(hdr.len()), hdr);
+        return;
     }
     let (answer, failed) = answer(srv, js, &job.account, op, body);
     if !untracked(op, failed) {

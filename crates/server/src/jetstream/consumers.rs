@@ -160,12 +160,21 @@ pub fn create(
     }
     if stream_cfg.retention == Retention::Workqueue {
         // (Explicit acks and deliver-all are checked by `normalized`.)
-        for other in sh.consumers.lock().values() {
-            let f = other.consumer.lock().config().filter_subject.clone();
-            if f.is_empty() || cfg.filter_subject.is_empty() {
+        // Go: a second consumer must be filtered, and its filter unique.
+        let others: Vec<String> = sh
+            .consumers
+            .lock()
+            .values()
+            .map(|o| o.consumer.lock().config().filter_subject.clone())
+            .collect();
+        if !others.is_empty() && !cfg.direct {
+            if cfg.filter_subject.is_empty() {
                 return Err(ApiError::consumer_wq_multiple_unfiltered());
             }
-            if subjects_collide(&f, &cfg.filter_subject) {
+            if others
+                .iter()
+                .any(|f| f.is_empty() || subjects_collide(f, &cfg.filter_subject))
+            {
                 return Err(ApiError::consumer_wq_not_unique());
             }
         }
@@ -398,7 +407,17 @@ fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandl
         return;
     };
     let now = now_nanos();
-    let done = ch.consumer.lock().ack(sseq, cseq, kind, now);
+    // The task has work only when this ack frees room under max_ack_pending or asks
+    // for a redelivery; waking it for every ack would cost a pass per ack.
+    let (done, wake) = {
+        let mut c = ch.consumer.lock();
+        let was_full = !c.below_max_ack_pending();
+        let done = c.ack(sseq, cseq, kind, now);
+        (
+            done,
+            was_full || matches!(kind, AckKind::Nak(_)) || c.has_redeliveries(),
+        )
+    };
     if !done.is_empty() {
         if let Some(sh) = ch.stream.upgrade() {
             retire(&sh, &done);
@@ -425,7 +444,9 @@ fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandl
             next_request(srv, &sh, ch, &String::from_utf8_lossy(reply), rest);
         }
     }
-    ch.wake.notify_one();
+    if wake {
+        ch.wake.notify_one();
+    }
 }
 
 /// Acknowledged messages leave a work-queue stream, and an interest stream once no
