@@ -268,48 +268,6 @@ pub fn parse_ack_subject(reply: &str) -> Option<AckInfo> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_and_ages() {
-        assert_eq!(parse_bytes("1024"), Ok(1024));
-        assert_eq!(parse_bytes("1KB"), Ok(1024));
-        assert_eq!(parse_bytes("2m"), Ok(2 * 1024 * 1024));
-        assert_eq!(parse_bytes("-1"), Ok(-1));
-        assert!(parse_bytes("x").is_err());
-        assert_eq!(parse_age("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_age("2d"), Ok(Duration::from_secs(2 * 86400)));
-        assert_eq!(parse_age("-1"), Ok(Duration::ZERO));
-    }
-
-    #[test]
-    fn ack_subjects() {
-        let a = parse_ack_subject("$JS.ACK.ORDERS.C1.2.10.3.1700000000000000000.5").unwrap();
-        assert_eq!(
-            (a.delivered, a.stream_seq, a.consumer_seq, a.pending),
-            (2, 10, 3, 5)
-        );
-        let b = parse_ack_subject("$JS.ACK.dom.ACCHASH.ORDERS.C1.1.4.4.1700000000000000000.0.tok")
-            .unwrap();
-        assert_eq!((b.stream_seq, b.pending), (4, 0));
-        assert!(parse_ack_subject("_INBOX.x").is_none());
-    }
-
-    #[test]
-    fn api_errors() {
-        let v: Value = serde_json::from_str(
-            r#"{"type":"x","error":{"code":404,"err_code":10059,"description":"stream not found"}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            check(&v).unwrap_err().to_string(),
-            "stream not found (10059)"
-        );
-    }
-}
-
 /// natscli's confirmation prompt, for `rm`/`purge`/`del` without `--force`: only on a
 /// terminal; elsewhere it fails with natscli's message.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
@@ -357,4 +315,46 @@ pub fn header(msg: &async_nats::Message, name: &str) -> Option<String> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_ages() {
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert_eq!(parse_bytes("1KB"), Ok(1024));
+        assert_eq!(parse_bytes("2m"), Ok(2 * 1024 * 1024));
+        assert_eq!(parse_bytes("-1"), Ok(-1));
+        assert!(parse_bytes("x").is_err());
+        assert_eq!(parse_age("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_age("2d"), Ok(Duration::from_secs(2 * 86400)));
+        assert_eq!(parse_age("-1"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn ack_subjects() {
+        let a = parse_ack_subject("$JS.ACK.ORDERS.C1.2.10.3.1700000000000000000.5").unwrap();
+        assert_eq!(
+            (a.delivered, a.stream_seq, a.consumer_seq, a.pending),
+            (2, 10, 3, 5)
+        );
+        let b = parse_ack_subject("$JS.ACK.dom.ACCHASH.ORDERS.C1.1.4.4.1700000000000000000.0.tok")
+            .unwrap();
+        assert_eq!((b.stream_seq, b.pending), (4, 0));
+        assert!(parse_ack_subject("_INBOX.x").is_none());
+    }
+
+    #[test]
+    fn api_errors() {
+        let v: Value = serde_json::from_str(
+            r#"{"type":"x","error":{"code":404,"err_code":10059,"description":"stream not found"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            check(&v).unwrap_err().to_string(),
+            "stream not found (10059)"
+        );
+    }
 }

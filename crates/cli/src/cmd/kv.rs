@@ -444,7 +444,7 @@ async fn ls_buckets(js: &Js, names: bool) -> anyhow::Result<ExitCode> {
     let mut found: Vec<Value> = super::stream::list_all(js, None)
         .await?
         .into_iter()
-        .filter(|s| is_kv_stream(s))
+        .filter(is_kv_stream)
         .collect();
     if names {
         for s in &found {
