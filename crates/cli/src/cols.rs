@@ -109,7 +109,7 @@ mod tests {
         c.row("Messages", 0);
         assert_eq!(
             c.render(),
-            "Information for Stream X\n\n    Subjects: a, b\n    Replicas: 1\n\nOptions:\n\n   Retention: Limits\n\nState:\n\n    Messages: 0\n"
+            "Information for Stream X\n\n   Subjects: a, b\n   Replicas: 1\n\nOptions:\n\n  Retention: Limits\n\nState:\n\n   Messages: 0\n"
         );
     }
 }
