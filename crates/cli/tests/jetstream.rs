@@ -214,6 +214,15 @@ fn streams_and_consumers() {
             d.stderr
         );
 
+        // An unknown consumer: Go has no responder for its pull subject, ours answers
+        // with an error document; either way the command fails naming the consumer.
+        let d = s.nats(&["--timeout", "2s", "consumer", "next", "ORDERS", "NOPE"]);
+        assert!(!d.status.success(), "{which}: {}", d.stdout);
+        assert_eq!(
+            d.stderr, "nats: error: could not load consumer \"NOPE\": consumer not found (10014)\n",
+            "{which}"
+        );
+
         // A push consumer with the other flags.
         let out = s.ok(&[
             "consumer",

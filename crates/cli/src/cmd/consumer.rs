@@ -322,6 +322,17 @@ async fn next(js: &Js, a: NextArgs) -> anyhow::Result<ExitCode> {
             let desc = msg.description.clone().unwrap_or_default();
             bail!("no message received: {} {desc}", u16::from(status));
         }
+        // nats-server never answers a pull with a JetStream error document, but a
+        // server that does (an unknown consumer, a bad request) must not look like a
+        // delivered message.
+        if msg.reply.is_none() {
+            if let Ok(v) = serde_json::from_slice::<Value>(&msg.payload) {
+                if !v["error"].is_null() {
+                    fail_if_not_pull(js, &a).await?;
+                    js::check(&v).context("could not request next message")?;
+                }
+            }
+        }
         let mut buf = String::new();
         if a.raw {
             buf.push_str(&String::from_utf8_lossy(&msg.payload));
