@@ -7,13 +7,16 @@
 //! `nats: error: ...`, and exit code 1 — never a panic or a backtrace.
 //!
 //! Layout: `opts` (global flags, connecting), `out` (printing helpers), `template` (body
-//! templates and `-H` headers), `cmd/*` (one file per command), `bench/*` (the load
+//! templates and `-H` headers), `cmd/*` (one file per command), `js` (JetStream API requests), `cols` (natscli's
+//! label: value blocks), `bench/*` (the load
 //! generator: statistics, async-nats workers, the raw-protocol client), `http` (a tiny
 //! HTTP/1.0 GET for the monitoring port), `table` (natscli's rounded tables).
 
 mod bench;
 mod cmd;
+mod cols;
 mod http;
+mod js;
 mod opts;
 mod out;
 mod signal;
@@ -24,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// NATS utility: publish, subscribe, request, reply, benchmark and check servers.
+/// NATS utility: publish, subscribe, request, reply, benchmark, check servers and manage JetStream.
 #[derive(Parser, Debug)]
 #[command(name = "nats", version, about, long_about = None)]
 struct Cli {
@@ -52,6 +55,14 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Server information, ping and health checks
     Server(cmd::server::ServerArgs),
+    /// JetStream Stream management
+    #[command(alias = "str")]
+    Stream(cmd::stream::StreamArgs),
+    /// JetStream Consumer management
+    #[command(alias = "con")]
+    Consumer(cmd::consumer::ConsumerArgs),
+    /// Interacts with a JetStream based Key-Value store
+    Kv(cmd::kv::KvArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +99,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reply(args) => cmd::reply::run(&global, args).await,
         Command::Bench(args) => cmd::bench::run(&global, args).await,
         Command::Server(args) => cmd::server::run(&global, args).await,
+        Command::Stream(args) => cmd::stream::run(&global, args).await,
+        Command::Consumer(args) => cmd::consumer::run(&global, args).await,
+        Command::Kv(args) => cmd::kv::run(&global, args).await,
     }
 }
 

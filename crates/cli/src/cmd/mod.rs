@@ -2,10 +2,13 @@
 //! from `-H K:V` flags and reading a body from stdin.
 
 pub mod bench;
+pub mod consumer;
+pub mod kv;
 pub mod pub_;
 pub mod reply;
 pub mod req;
 pub mod server;
+pub mod stream;
 pub mod sub;
 
 use std::io::{IsTerminal, Read};
