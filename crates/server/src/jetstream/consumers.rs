@@ -35,6 +35,13 @@ use crate::warn;
 const BATCH: usize = 1024;
 /// How often an idle consumer's task looks at its timers anyway.
 const IDLE_TICK: Duration = Duration::from_secs(1);
+/// A durable's state is written at most this often (and at shutdown): a kill -9 may
+/// redeliver what was acknowledged in the last interval, never lose a message.
+const SAVE_EVERY: Duration = Duration::from_millis(100);
+/// How soon a push consumer without subscribers looks for them again, at first and
+/// at most.
+const NO_INTEREST_MIN: Duration = Duration::from_millis(1);
+const NO_INTEREST_MAX: Duration = Duration::from_millis(250);
 /// nats-server 2.9.10's inactivity threshold for ephemeral consumers.
 const EPHEMERAL_INACTIVE: i64 = 5_000_000_000;
 
@@ -502,11 +509,19 @@ fn send_statuses(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, statuses: V
 async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
     let mut d = Delivery::new();
     let mut last_push = now_nanos();
+    let mut unsaved = false;
+    let mut last_save = std::time::Instant::now();
+    // A push consumer without subscribers looks again soon, then less often: nothing
+    // wakes it when a subscription appears.
+    let mut no_interest_wait = NO_INTEREST_MIN;
     loop {
-        let (due, more) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
+        let (due, more, no_interest) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
         d.flush(&srv);
-        if ch.consumer.lock().take_dirty() && !ch.stop.is_cancelled() {
+        unsaved |= ch.consumer.lock().take_dirty();
+        if unsaved && last_save.elapsed() >= SAVE_EVERY && !ch.stop.is_cancelled() {
             save(&ch);
+            unsaved = false;
+            last_save = std::time::Instant::now();
         }
         if ch.ephemeral && inactive(&srv, &ch) {
             let name = ch.consumer.lock().name().to_string();
@@ -517,10 +532,19 @@ async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
             tokio::task::yield_now().await;
             continue;
         }
-        let wait = due
+        let mut wait = due
             .map(|t| Duration::from_nanos((t - now_nanos()).max(0) as u64))
             .unwrap_or(IDLE_TICK)
             .min(IDLE_TICK);
+        if no_interest {
+            wait = wait.min(no_interest_wait);
+            no_interest_wait = (no_interest_wait * 2).min(NO_INTEREST_MAX);
+        } else {
+            no_interest_wait = NO_INTEREST_MIN;
+        }
+        if unsaved {
+            wait = wait.min(SAVE_EVERY.saturating_sub(last_save.elapsed()));
+        }
         tokio::select! {
             _ = ch.wake.notified() => {}
             _ = tokio::time::sleep(wait) => {}
@@ -572,8 +596,9 @@ fn pump(
     ch: &ConsumerHandle,
     d: &mut Delivery,
     last_push: &mut i64,
-) -> (Option<i64>, bool) {
+) -> (Option<i64>, bool, bool) {
     let now = now_nanos();
+    let mut no_interest = false;
     let mut out: Vec<Outgoing> = Vec::new();
     let mut statuses: Vec<Status> = Vec::new();
     let (due, deliver_subject, headers_only, heartbeat, names) = {
@@ -600,6 +625,8 @@ fn pump(
                     None => break,
                 }
             }
+        } else {
+            no_interest = true;
         }
         let names = (c.stream_name().to_string(), c.name().to_string());
         let st = c.state().delivered;
@@ -671,5 +698,5 @@ fn pump(
         let next = *last_push + every;
         due = Some(due.map_or(next, |t| t.min(next)));
     }
-    (due, more)
+    (due, more, no_interest)
 }
