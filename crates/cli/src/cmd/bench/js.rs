@@ -66,6 +66,9 @@ pub struct JsArgs {
     /// Print the result as one JSON line
     #[arg(long)]
     pub json: bool,
+    /// Keep the stream (or bucket) at the end, e.g. to measure the server holding it
+    #[arg(long)]
+    pub keep: bool,
 }
 
 const STREAM: &str = "BENCH";
@@ -130,8 +133,10 @@ pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> 
             }
         }
     };
-    let _ = js.delete_stream(STREAM).await;
-    let _ = js.delete_key_value(STREAM).await;
+    if !args.keep {
+        let _ = js.delete_stream(STREAM).await;
+        let _ = js.delete_key_value(STREAM).await;
+    }
     let secs = elapsed.as_secs_f64().max(1e-9);
     let rate = args.msgs as f64 / secs;
     let mbps = rate * args.size as f64 / (1024.0 * 1024.0);
