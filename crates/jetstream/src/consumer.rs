@@ -787,7 +787,7 @@ impl Consumer {
             stream_name: self.stream.clone(),
             name: self.name.clone(),
             created: GoTime(self.created),
-            config: self.cfg.clone(),
+            config: Some(self.cfg.clone()),
             delivered: SeqInfo {
                 consumer_seq: self.state.delivered.consumer,
                 stream_seq: self.state.delivered.stream,
@@ -843,7 +843,9 @@ pub struct ConsumerInfo {
     pub stream_name: String,
     pub name: String,
     pub created: GoTime,
-    pub config: ConsumerConfig,
+    /// Always there in the API; `/jsz` leaves it out unless asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConsumerConfig>,
     pub delivered: SeqInfo,
     pub ack_floor: SeqInfo,
     pub num_ack_pending: usize,

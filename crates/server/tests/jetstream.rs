@@ -589,3 +589,51 @@ fn consumer_api_matches_go() {
         assert_eq!(o, g, "step {i}: {} {}", script[i].0, script[i].1);
     }
 }
+
+/// `/jsz` with account, stream and consumer details, and `/varz`'s `jetstream` block, as
+/// nats-server 2.9.10 shows them (times, ids, the disk-dependent storage limit and the
+/// store path aside).
+#[test]
+fn jsz_and_varz_match_go() {
+    let norm = regex::Regex::new(
+        r#""(now|created|first_ts|last_ts|server_id|leader|store_dir|server_name)": "[^"]*"|"max_storage": \d+"#,
+    )
+    .unwrap();
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = dir.path().display().to_string();
+        let srv = ServerProcess::start(bin, &["-js", "-sd", &sd, "-m", "-1"]);
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","subjects":["s.>"]}"#,
+        );
+        c.request("s.1", "x");
+        c.request(
+            "$JS.API.CONSUMER.DURABLE.CREATE.S.D",
+            r#"{"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}}"#,
+        );
+        let mut out = Vec::new();
+        for path in [
+            "/jsz",
+            "/jsz?consumers=true&config=true",
+            "/jsz?streams=true",
+        ] {
+            let (code, body) = srv.http_get(path).unwrap();
+            assert_eq!(code, 200);
+            out.push(norm.replace_all(&body, "X").into_owned());
+        }
+        let (_, varz) = srv.http_get("/varz").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&varz).unwrap();
+        let mut js = v["jetstream"].clone();
+        js["config"]["max_storage"] = 0.into();
+        js["config"]["store_dir"] = "X".into();
+        out.push(js.to_string());
+        out
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    for (g, o) in go.iter().zip(&ours) {
+        assert_eq!(o, g);
+    }
+}

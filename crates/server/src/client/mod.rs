@@ -295,10 +295,11 @@ mod task_size {
         let srv = crate::server::Server::start(opts, log).await.unwrap();
         let f = super::run(srv.clone(), s, a);
         // 1,896 bytes before the hardening work (debug build), 2,240 with the websocket
-        // transport arm in the read future; the bound leaves room for a few fields, not
-        // for a second copy of the reader.
+        // transport arm in the read future, 2,304 with the reader's service-import cache
+        // next to it; the bound leaves room for a few fields, not for a second copy of
+        // the reader.
         assert!(
-            std::mem::size_of_val(&f) <= 2_300,
+            std::mem::size_of_val(&f) <= 2_400,
             "{}",
             std::mem::size_of_val(&f)
         );

@@ -293,11 +293,22 @@ pub fn recover(srv: &Arc<Server>, ja: &Arc<JsAccount>, sh: &Arc<StreamHandle>, d
         return;
     };
     let stream_name = sh.stream.lock().config().name.clone();
-    for e in entries.flatten() {
+    let entries: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    if entries.is_empty() {
+        return;
+    }
+    crate::notice!(
+        srv.log,
+        "  Recovering {} consumers for stream - '{} > {}'",
+        entries.len(),
+        ja.account.name,
+        stream_name
+    );
+    for e in entries {
         let path = e.path();
-        if path.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
         let saved: Saved = match std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))

@@ -100,6 +100,50 @@ pub fn now_nanos() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
+/// What nats-server 2.9.10 logs when JetStream starts (before its limits).
+const BANNER: &[&str] = &[
+    "    _ ___ _____ ___ _____ ___ ___   _   __  __",
+    " _ | | __|_   _/ __|_   _| _ \\ __| /_\\ |  \\/  |",
+    "| || | _|  | | \\__ \\ | | |   / _| / _ \\| |\\/| |",
+    " \\__/|___| |_| |___/ |_| |_|_\\___/_/ \\_\\_|  |_|",
+    "",
+    "         https://docs.nats.io/jetstream",
+    "",
+    "---------------- JETSTREAM ----------------",
+];
+
+/// Go's `friendlyBytes`: `17.66 GB`, `512.00 MB`, `100 B`.
+pub fn friendly_bytes(bytes: i64) -> String {
+    let f = bytes as f64;
+    if f < 1024.0 {
+        return format!("{f} B");
+    }
+    let exp = (f.ln() / 1024f64.ln()) as i32;
+    let unit = ["K", "M", "G", "T", "P", "E"][(exp - 1).clamp(0, 5) as usize];
+    format!("{:.2} {unit}B", f / 1024f64.powi(exp))
+}
+
+/// nats-server's default memory limit: 75% of the machine's memory.
+fn default_max_memory() -> i64 {
+    let total_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok())
+        })
+        .unwrap_or(0);
+    total_kb * 1024 / 4 * 3
+}
+
+/// nats-server's default storage limit: 75% of the space available where the store is.
+fn default_max_store(dir: &Path) -> i64 {
+    match rustix::fs::statvfs(dir) {
+        Ok(st) => (st.f_bavail as i64).saturating_mul(st.f_frsize as i64) / 4 * 3,
+        Err(_) => i64::MAX,
+    }
+}
+
 /// Start JetStream if the options enable it: the store directory, every account that
 /// has it, their streams recovered from disk, and the API task.
 pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
@@ -125,18 +169,40 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
         api_total: AtomicU64::new(0),
         api_errors: AtomicU64::new(0),
         sync_interval: js_opts.sync_interval.unwrap_or(DEFAULT_SYNC),
-        max_memory: js_opts.max_memory,
-        max_store: js_opts.max_store,
+        max_memory: if js_opts.max_memory > 0 {
+            js_opts.max_memory
+        } else {
+            default_max_memory()
+        },
+        max_store: if js_opts.max_store > 0 {
+            js_opts.max_store
+        } else {
+            default_max_store(&dir)
+        },
         domain: js_opts.domain.clone(),
     });
     if srv.js.set(js.clone()).is_err() {
         return Ok(());
     }
     notice!(srv.log, "Starting JetStream");
+    for line in BANNER {
+        notice!(srv.log, "{}", line);
+    }
+    notice!(
+        srv.log,
+        "  Max Memory:      {}",
+        friendly_bytes(js.max_memory)
+    );
+    notice!(
+        srv.log,
+        "  Max Storage:     {}",
+        friendly_bytes(js.max_store)
+    );
     notice!(srv.log, "  Store Directory: \"{}\"", dir.display());
     if !js_opts.domain.is_empty() {
         notice!(srv.log, "  Domain:          {}", js_opts.domain);
     }
+    notice!(srv.log, "-------------------------------------------");
     let sys = srv.sys.get().map(|s| s.account.clone());
     let explicit = &js_opts.accounts;
     for acc in srv.accounts.list() {
@@ -152,7 +218,6 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
             enable_account(srv, &js, acc);
         }
     }
-    notice!(srv.log, "JetStream is ready");
     srv.tasks.spawn(run(srv.clone(), js, rx));
     Ok(())
 }
@@ -253,6 +318,12 @@ fn recover_streams(srv: &Arc<Server>, js: &JetStream, ja: &Arc<JsAccount>) {
             }
         };
         let name = meta.config.name.clone();
+        notice!(
+            srv.log,
+            "  Starting restore for stream '{} > {}'",
+            ja.account.name,
+            name
+        );
         match FileStore::open(FileStoreConfig::new(&path)) {
             Ok((store, rec)) => {
                 if rec.truncated > 0 {
@@ -278,7 +349,6 @@ fn recover_streams(srv: &Arc<Server>, js: &JetStream, ja: &Arc<JsAccount>) {
                 let stream = Stream::new(meta.config, Box::new(store), meta.created);
                 let st = stream.state();
                 let h = install(srv, ja, stream, Some(path.clone()));
-                consumers::recover(srv, ja, &h, &path);
                 notice!(
                     srv.log,
                     "  Restored {} messages for stream '{} > {}'",
@@ -286,6 +356,7 @@ fn recover_streams(srv: &Arc<Server>, js: &JetStream, ja: &Arc<JsAccount>) {
                     ja.account.name,
                     name
                 );
+                consumers::recover(srv, ja, &h, &path);
             }
             Err(err) => error!(srv.log, "  Error recreating stream {:?}: {}", name, err),
         }

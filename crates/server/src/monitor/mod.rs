@@ -23,6 +23,7 @@ mod accountz;
 mod connz;
 pub(crate) mod format;
 mod healthz;
+mod jsz;
 mod proc_stats;
 mod query;
 mod routez;
@@ -62,6 +63,7 @@ enum Endpoint {
     Accountz,
     Accstatz,
     Healthz,
+    Jsz,
 }
 
 /// Paths relative to the base path, and how `http_req_stats` names them (Go counts the
@@ -75,6 +77,7 @@ const ENDPOINTS: &[(&str, Endpoint)] = &[
     ("/accountz", Endpoint::Accountz),
     ("/accstatz", Endpoint::Accstatz),
     ("/healthz", Endpoint::Healthz),
+    ("/jsz", Endpoint::Jsz),
 ];
 
 impl Endpoint {
@@ -88,6 +91,7 @@ impl Endpoint {
             Endpoint::Accountz => "/accountz",
             Endpoint::Accstatz => "/accstatz",
             Endpoint::Healthz => "/healthz",
+            Endpoint::Jsz => "/jsz",
         }
     }
 }
@@ -248,6 +252,7 @@ async fn dispatch(State(ctx): State<Ctx>, req: Request) -> Response {
         Endpoint::Accountz => accountz::handle_accountz(srv, &q, &Http(&q)),
         Endpoint::Accstatz => accountz::handle_accstatz(srv, &q, &Http(&q)),
         Endpoint::Healthz => healthz::handle(srv, &q),
+        Endpoint::Jsz => jsz::handle(srv, &q, &Http(&q)),
     }
 }
 
@@ -371,6 +376,7 @@ pub fn sys_document(
         "ACCOUNTZ" => accountz::handle_accountz(srv, &q, &Compact),
         "STATZ" => accountz::handle_accstatz(srv, &q, &Compact),
         "HEALTHZ" => Ok(format::to_json_compact(&healthz::healthz(srv))),
+        "JSZ" => jsz::handle(srv, &q, &Compact),
         _ => return None,
     })
 }
@@ -411,6 +417,7 @@ fn index_page(base: &str) -> Response {
     let mut links = String::new();
     for (path, label) in [
         ("/varz", "General"),
+        ("/jsz", "JetStream"),
         ("/connz", "Connections"),
         ("/accountz", "Accounts"),
         ("/accstatz", "Account Stats"),
