@@ -13,8 +13,10 @@ use crate::account::Account;
 use crate::server::Server;
 
 /// The endpoints of `$SYS.REQ.SERVER.{PING,<id>}.<ENDPOINT>` we answer.
-pub(super) const SERVER_ENDPOINTS: [&str; 6] =
-    ["VARZ", "CONNZ", "ROUTEZ", "SUBSZ", "ACCOUNTZ", "HEALTHZ"];
+pub(super) const SERVER_ENDPOINTS: [&str; 7] = [
+    "VARZ", "CONNZ", "ROUTEZ", "SUBSZ", "ACCOUNTZ", "HEALTHZ", "JSZ",
+];
+
 /// The endpoints of `$SYS.REQ.ACCOUNT.<acc>.<ENDPOINT>` we answer.
 pub(super) const ACCOUNT_ENDPOINTS: [&str; 4] = ["CONNZ", "SUBSZ", "INFO", "STATZ"];
 
