@@ -637,3 +637,46 @@ fn jsz_and_varz_match_go() {
         assert_eq!(o, g);
     }
 }
+
+/// The object store as async-nats builds it on streams: a chunked put, get, info, list
+/// and delete.
+#[test]
+fn object_store_put_get_list_delete() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_js(&common::bin(), dir.path());
+    let url = srv.url();
+    rt().block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = jetstream::new(client);
+        let bucket = js
+            .create_object_store(jetstream::object_store::Config {
+                bucket: "files".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("create object store");
+        // 300 KiB: several 128 KiB chunks.
+        let data: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+        let info = bucket
+            .put("blob.bin", &mut data.as_slice())
+            .await
+            .expect("put");
+        assert_eq!(info.size, data.len());
+        let mut obj = bucket.get("blob.bin").await.expect("get");
+        let mut back = Vec::new();
+        obj.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, data);
+        bucket.put("small.txt", &mut &b"hello"[..]).await.unwrap();
+        let mut names: Vec<String> = Vec::new();
+        let mut list = bucket.list().await.unwrap();
+        while let Some(o) = futures_util::StreamExt::next(&mut list).await {
+            names.push(o.unwrap().name);
+        }
+        names.sort();
+        assert_eq!(names, ["blob.bin", "small.txt"]);
+        bucket.delete("blob.bin").await.expect("delete");
+        assert!(bucket.get("blob.bin").await.is_err());
+        assert_eq!(bucket.info("small.txt").await.unwrap().size, 5);
+    });
+}
