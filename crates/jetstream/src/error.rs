@@ -319,3 +319,36 @@ impl ApiError {
         )
     }
 }
+
+/// Account resource limits (`accounts { A: { jetstream: { … } } }`).
+impl ApiError {
+    pub fn maximum_streams_reached() -> ApiError {
+        ApiError::new(400, 10027, "maximum number of streams reached")
+    }
+    pub fn memory_resources_exceeded() -> ApiError {
+        ApiError::new(500, 10028, "insufficient memory resources available")
+    }
+    pub fn storage_resources_exceeded() -> ApiError {
+        ApiError::new(500, 10047, "insufficient storage resources available")
+    }
+    pub fn stream_max_bytes_required() -> ApiError {
+        ApiError::new(
+            400,
+            10113,
+            "account requires a stream config to have max bytes set",
+        )
+    }
+    pub fn stream_max_stream_bytes_exceeded() -> ApiError {
+        ApiError::new(
+            400,
+            10122,
+            "stream max bytes exceeds account limit max stream bytes",
+        )
+    }
+    pub fn account_resources_exceeded() -> ApiError {
+        ApiError::new(400, 10002, "resource limits exceeded for account")
+    }
+    pub fn insufficient_resources() -> ApiError {
+        ApiError::new(503, 10023, "insufficient resources")
+    }
+}

@@ -132,7 +132,9 @@ impl Stream {
         s.into_bytes()
     }
 
-    fn refuse(&self, err: ApiError) -> Published {
+    /// A publish refused before it reached the stream (e.g. the account is over its
+    /// limits): the error acknowledgement, in Go's form.
+    pub fn refuse(&self, err: ApiError) -> Published {
         #[derive(Serialize)]
         struct Resp<'a> {
             error: ApiError,

@@ -153,14 +153,22 @@ struct Client {
 
 impl Client {
     fn connect(port: u16) -> Client {
+        Client::connect_with(port, "")
+    }
+
+    /// Connect with extra CONNECT fields (e.g. `"user":"a","pass":"a",`).
+    fn connect_with(port: u16, fields: &str) -> Client {
         let w = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut r = BufReader::new(w.try_clone().unwrap());
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
         let mut c = Client { w, r };
-        c.w.write_all(b"CONNECT {\"headers\":true,\"verbose\":false}\r\nSUB _R 1\r\nPING\r\n")
-            .unwrap();
+        write!(
+            c.w,
+            "CONNECT {{{fields}\"headers\":true,\"verbose\":false}}\r\nSUB _R 1\r\nPING\r\n"
+        )
+        .unwrap();
         while line.trim() != "PONG" {
             line.clear();
             c.r.read_line(&mut line).unwrap();
@@ -679,4 +687,70 @@ fn object_store_put_get_list_delete() {
         assert!(bucket.get("blob.bin").await.is_err());
         assert_eq!(bucket.info("small.txt").await.unwrap().size, 5);
     });
+}
+
+/// Account JetStream limits from the config, enforced as nats-server 2.9.10 enforces
+/// them: stream count, memory and storage reservations, consumers per stream, and
+/// publishes refused once the account stores more than its limit.
+#[test]
+fn account_limits_match_go() {
+    let script: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.S1",
+            r#"{"name":"S1","subjects":["s1"]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S2",
+            r#"{"name":"S2","subjects":["s2"],"storage":"memory","max_bytes":2000}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S2",
+            r#"{"name":"S2","subjects":["s2"],"storage":"memory","max_bytes":500}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S3",
+            r#"{"name":"S3","subjects":["s3"]}"#,
+        ),
+        ("$JS.API.INFO", ""),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S1.D1",
+            r#"{"stream_name":"S1","config":{"durable_name":"D1"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S1.D2",
+            r#"{"stream_name":"S1","config":{"durable_name":"D2"}}"#,
+        ),
+        ("s1", &"x"[..]),
+    ];
+    let big = "y".repeat(1000);
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("js.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "jetstream {{ store_dir: {:?} }}\naccounts {{ A: {{ jetstream: {{ max_mem: 1000, max_file: 2000, max_streams: 2, max_consumers: 1 }}, users: [ {{user: a, password: a}} ] }} }}\n",
+                dir.path().join("store").display().to_string()
+            ),
+        )
+        .unwrap();
+        let srv = ServerProcess::start(bin, &["-c", conf.to_str().unwrap()]);
+        let mut c = Client::connect_with(srv.client_port, r#""user":"a","pass":"a","#);
+        let mut out: Vec<String> = script
+            .iter()
+            .map(|(subject, body)| {
+                without_times(&c.request(subject, body))
+                    .replace(r#""reserved_memory":0,"reserved_storage":0,"#, "")
+            })
+            .collect();
+        for _ in 0..3 {
+            out.push(c.request("s1", &big));
+        }
+        out
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    for (i, (g, o)) in go.iter().zip(&ours).enumerate() {
+        assert_eq!(o, g, "step {i}");
+    }
 }

@@ -597,14 +597,14 @@ fn account_info(js: &JetStream, ja: &JsAccount) -> AccountInfo {
             .map(|h| h.consumers.lock().len())
             .sum(),
         limits: Limits {
-            max_memory: -1,
-            max_storage: -1,
-            max_streams: -1,
-            max_consumers: -1,
-            max_ack_pending: -1,
-            memory_max_stream_bytes: -1,
-            storage_max_stream_bytes: -1,
-            max_bytes_required: false,
+            max_memory: ja.limits.max_memory,
+            max_storage: ja.limits.max_store,
+            max_streams: ja.limits.max_streams,
+            max_consumers: ja.limits.max_consumers,
+            max_ack_pending: ja.limits.max_ack_pending,
+            memory_max_stream_bytes: ja.limits.memory_max_stream_bytes,
+            storage_max_stream_bytes: ja.limits.store_max_stream_bytes,
+            max_bytes_required: ja.limits.max_bytes_required,
         },
         domain: js.domain.clone(),
         api: ApiStats {
@@ -670,6 +670,7 @@ fn create(
     if overlaps(ja, &cfg) {
         return Err(ApiError::subject_overlap());
     }
+    ja.check_new_stream(&cfg)?;
     let created = now_nanos();
     let (store, dir) = create_store(js, ja, &cfg, created).map_err(|e| ApiError::general(&e))?;
     let h = install(srv, ja, Stream::new(cfg, store, created), dir);

@@ -186,6 +186,13 @@ pub fn create(
             }
         }
     }
+    // The stream's own limit, and the account's (per stream, as Go counts it).
+    let n = sh.consumers.lock().len() as i64;
+    if (stream_cfg.max_consumers > 0 && n >= stream_cfg.max_consumers)
+        || (ja.limits.max_consumers > 0 && n >= ja.limits.max_consumers)
+    {
+        return Err(ApiError::maximum_consumers_limit());
+    }
     let created = now_nanos();
     let consumer = {
         let s = sh.stream.lock();

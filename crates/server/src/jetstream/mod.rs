@@ -71,6 +71,66 @@ pub struct JsAccount {
     pub account: Arc<Account>,
     pub streams: Mutex<BTreeMap<String, Arc<StreamHandle>>>,
     api_subs: Mutex<Vec<SubRef>>,
+    /// From the account's `jetstream { … }` block (all unlimited without one).
+    pub limits: crate::options::AccountJsLimits,
+}
+
+impl JsAccount {
+    /// Whether storing `size` more bytes would take the account past its limit for
+    /// `storage` (Go's `wouldExceedLimits`, checked before each publish when a limit is
+    /// set).
+    fn over_limit(&self, js: &JetStream, storage: Storage, size: u64) -> bool {
+        let limit = match storage {
+            Storage::Memory => self.limits.max_memory,
+            Storage::File => self.limits.max_store,
+        };
+        if limit < 0 {
+            return false;
+        }
+        let (mem, file, _) = js.usage(self);
+        let used = if storage == Storage::Memory {
+            mem
+        } else {
+            file
+        };
+        (used + size) as i64 > limit
+    }
+
+    /// Go's stream-create checks against the account limits: stream count, required
+    /// and per-stream max bytes, and what the streams' max bytes already reserve.
+    pub fn check_new_stream(&self, cfg: &StreamConfig) -> Result<(), nats_jetstream::ApiError> {
+        use nats_jetstream::ApiError;
+        let l = &self.limits;
+        let streams = self.streams.lock();
+        if l.max_streams > 0 && streams.len() as i64 >= l.max_streams {
+            return Err(ApiError::maximum_streams_reached());
+        }
+        if l.max_bytes_required && cfg.max_bytes <= 0 {
+            return Err(ApiError::stream_max_bytes_required());
+        }
+        let (per_stream, total) = match cfg.storage {
+            Storage::Memory => (l.memory_max_stream_bytes, l.max_memory),
+            Storage::File => (l.store_max_stream_bytes, l.max_store),
+        };
+        if per_stream > 0 && cfg.max_bytes > per_stream {
+            return Err(ApiError::stream_max_stream_bytes_exceeded());
+        }
+        if total >= 0 && cfg.max_bytes > 0 {
+            let reserved: i64 = streams
+                .values()
+                .map(|h| h.stream.lock().config().clone())
+                .filter(|c| c.storage == cfg.storage && c.max_bytes > 0)
+                .map(|c| c.max_bytes)
+                .sum();
+            if reserved + cfg.max_bytes > total {
+                return Err(match cfg.storage {
+                    Storage::Memory => ApiError::memory_resources_exceeded(),
+                    Storage::File => ApiError::storage_resources_exceeded(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 pub struct JetStream {
@@ -224,10 +284,20 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
 
 /// Give `acc` JetStream: its API subscriptions and its streams from disk.
 fn enable_account(srv: &Arc<Server>, js: &Arc<JetStream>, acc: Arc<Account>) {
+    let limits = srv
+        .opts()
+        .jetstream
+        .account_limits
+        .iter()
+        .rev()
+        .find(|(n, _)| **n == *acc.name)
+        .map(|(_, l)| *l)
+        .unwrap_or_default();
     let ja = Arc::new(JsAccount {
         account: acc.clone(),
         streams: Mutex::new(BTreeMap::new()),
         api_subs: Mutex::new(Vec::new()),
+        limits,
     });
     js.accounts.lock().insert(acc.name.to_string(), ja.clone());
     for subject in ["$JS.API.INFO", "$JS.API.STREAM.>", "$JS.API.CONSUMER.>"] {
@@ -422,17 +492,43 @@ fn install(
 fn subscribe_stream(srv: &Server, ja: &Arc<JsAccount>, handle: &Arc<StreamHandle>) {
     let cfg = handle.stream.lock().config().clone();
     let mut subs = Vec::new();
+    let limited = match cfg.storage {
+        Storage::Memory => ja.limits.max_memory >= 0,
+        Storage::File => ja.limits.max_store >= 0,
+    };
     for subject in &cfg.subjects {
         let weak = Arc::downgrade(handle);
+        let wja = Arc::downgrade(ja);
+        let storage = cfg.storage;
         let handler = move |srv: &Server, d: &mut Delivery, sub: &SubRef, m: Msg<'_>| {
             let Some(h) = weak.upgrade() else { return };
             let split = m.hdr_len.unwrap_or(0).min(m.data.len());
             let (hdr, data) = m.data.split_at(split);
             let subject = String::from_utf8_lossy(m.subject);
-            let out = h
-                .stream
-                .lock()
-                .publish(&subject, hdr, data, now_nanos(), m.reply.is_some());
+            // Only accounts with a storage limit pay for adding up their usage.
+            let over = limited
+                && match (wja.upgrade(), srv.js.get()) {
+                    (Some(ja), Some(js)) => {
+                        let size = match storage {
+                            Storage::Memory => {
+                                nats_store::mem_msg_size(subject.len(), hdr.len(), data.len())
+                            }
+                            Storage::File => {
+                                nats_store::file_msg_size(subject.len(), hdr.len(), data.len())
+                            }
+                        };
+                        ja.over_limit(js, storage, size)
+                    }
+                    _ => false,
+                };
+            let out = {
+                let mut s = h.stream.lock();
+                if over {
+                    s.refuse(nats_jetstream::ApiError::account_resources_exceeded())
+                } else {
+                    s.publish(&subject, hdr, data, now_nanos(), m.reply.is_some())
+                }
+            };
             if out.seq.is_some() {
                 for c in h.consumers.lock().values() {
                     c.wake.notify_one();

@@ -74,9 +74,41 @@ pub struct JetStreamOpts {
     pub domain: String,
     /// `sync_interval`: how often file streams are fsynced (2 minutes by default).
     pub sync_interval: Option<Duration>,
-    /// Accounts whose block says `jetstream: enabled` or `disabled`. When none does,
-    /// every account but the system account has JetStream (nats-server's rule).
+    /// Accounts whose block says `jetstream: enabled` or `disabled` (or gives limits,
+    /// which enables). When none does, every account but the system account has
+    /// JetStream (nats-server's rule).
     pub accounts: Vec<(String, bool)>,
+    /// Accounts whose `jetstream {…}` block sets limits.
+    pub account_limits: Vec<(String, AccountJsLimits)>,
+}
+
+/// An account's JetStream limits (`accounts { A: { jetstream: { max_mem: 1G, … } } }`),
+/// Go's `JetStreamAccountLimits`; -1 is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountJsLimits {
+    pub max_memory: i64,
+    pub max_store: i64,
+    pub max_streams: i64,
+    pub max_consumers: i64,
+    pub max_ack_pending: i64,
+    pub memory_max_stream_bytes: i64,
+    pub store_max_stream_bytes: i64,
+    pub max_bytes_required: bool,
+}
+
+impl Default for AccountJsLimits {
+    fn default() -> Self {
+        AccountJsLimits {
+            max_memory: -1,
+            max_store: -1,
+            max_streams: -1,
+            max_consumers: -1,
+            max_ack_pending: -1,
+            memory_max_stream_bytes: -1,
+            store_max_stream_bytes: -1,
+            max_bytes_required: false,
+        }
+    }
 }
 
 /// Everything that configures a server. `Default` gives nats-server's defaults.

@@ -117,9 +117,19 @@ fn account(o: &mut Options, acc: &Entry, d: &mut Diag) -> Pending {
                 {
                     o.jetstream.accounts.push((name.clone(), false))
                 }
-                // Account limits restrict what a tenant may store: not enforcing them
-                // would grant more than the configuration says.
-                _ => d.refuse(f, "account JetStream limits are not implemented"),
+                Value::String(s) => d.error(
+                    &f.item.pos,
+                    format!("Expected 'enabled' or 'disabled' for string value, got '{s}'"),
+                ),
+                Value::Map(m) => {
+                    let limits = super::jetstream::account_limits(m, d);
+                    o.jetstream.accounts.push((name.clone(), true));
+                    o.jetstream.account_limits.push((name.clone(), limits));
+                }
+                _ => d.refuse(
+                    f,
+                    "this form of account JetStream settings is not implemented",
+                ),
             },
             "limits" => d.refuse(f, "account limits are not implemented"),
             "nkey" => d.refuse(f, "account nkeys are not implemented"),

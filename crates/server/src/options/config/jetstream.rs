@@ -74,6 +74,89 @@ pub(crate) fn parse(o: &mut Options, e: &Entry, d: &mut Diag) {
     }
 }
 
+/// An account's `jetstream { … }` limits (Go's `parseJetStreamForAccount`): sizes and
+/// counts are plain integers (the config's size suffixes allowed), unknown keys are
+/// errors.
+pub(crate) fn account_limits(m: &nats_conf::Map, d: &mut Diag) -> crate::options::AccountJsLimits {
+    let mut l = crate::options::AccountJsLimits::default();
+    for f in effective(m) {
+        let (fpos, fv) = (&f.item.pos, &f.item.value);
+        let key = f.key.as_str();
+        let size = |d: &mut Diag| match fv {
+            Value::Int(n) => Some(*n),
+            other => {
+                d.error(
+                    fpos,
+                    format!(
+                        "Expected a parseable size for {key:?}, got {}",
+                        value_text(other)
+                    ),
+                );
+                None
+            }
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "max_memory" | "max_mem" | "mem" | "memory" => {
+                if let Some(n) = size(d) {
+                    l.max_memory = n;
+                }
+            }
+            "max_store" | "max_file" | "max_disk" | "store" | "disk" => {
+                if let Some(n) = size(d) {
+                    l.max_store = n;
+                }
+            }
+            "max_streams" | "streams" => {
+                if let Some(n) = size(d) {
+                    l.max_streams = n;
+                }
+            }
+            "max_consumers" | "consumers" => {
+                if let Some(n) = size(d) {
+                    l.max_consumers = n;
+                }
+            }
+            "max_bytes_required" | "max_stream_bytes" | "max_bytes" => match fv {
+                Value::Bool(b) => l.max_bytes_required = *b,
+                other => d.error(
+                    fpos,
+                    format!(
+                        "Expected a parseable bool for {key:?}, got {}",
+                        value_text(other)
+                    ),
+                ),
+            },
+            "mem_max_stream_bytes" | "memory_max_stream_bytes" => {
+                if let Some(n) = size(d) {
+                    l.memory_max_stream_bytes = n;
+                }
+            }
+            "disk_max_stream_bytes" | "store_max_stream_bytes" => {
+                if let Some(n) = size(d) {
+                    l.store_max_stream_bytes = n;
+                }
+            }
+            "max_ack_pending" => {
+                if let Some(n) = size(d) {
+                    l.max_ack_pending = n;
+                }
+            }
+            _ => d.unknown(f),
+        }
+    }
+    l
+}
+
+/// A value as Go's `%v` prints it, for error texts.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        other => super::value::go_type(other).to_string(),
+    }
+}
+
 /// nats-server's `getStorageSize`: a number, or a string with a K/M/G/T suffix (powers
 /// of 1024, an optional trailing `B`).
 fn storage_size(v: &Value) -> Result<i64, String> {

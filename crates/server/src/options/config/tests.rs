@@ -596,11 +596,8 @@ fn auth_we_cannot_enforce_is_refused() {
             "{text}: {r:?}"
         );
     }
-    // Account limits and JetStream limits would change who sees what: refused too.
-    for text in [
-        "accounts { A: { limits: { max_connections: 1 } } }",
-        "accounts { A: { jetstream: { max_mem: 1 } } }",
-    ] {
+    // Account limits would change who sees what: refused too.
+    for text in ["accounts { A: { limits: { max_connections: 1 } } }"] {
         let (_, r) = apply(text);
         assert!(
             r.errors.iter().any(|e| e.contains("refusing to run")),
@@ -1281,4 +1278,45 @@ fn operator_mode_options() {
         let (_, r) = apply(text);
         assert!(r.errors.iter().any(|e| e.contains(want)), "{text}: {r:?}");
     }
+}
+
+#[test]
+fn account_jetstream_limits() {
+    let o = ok(
+        "accounts { A: { jetstream: { max_mem: 1K, max_file: 2MB, max_streams: 3, \
+                consumers: 4, max_bytes_required: true } }, B: { jetstream: disabled } }",
+    );
+    let (name, l) = &o.jetstream.account_limits[0];
+    assert_eq!(name, "A");
+    assert_eq!(
+        (
+            l.max_memory,
+            l.max_store,
+            l.max_streams,
+            l.max_consumers,
+            l.max_bytes_required
+        ),
+        (1000, 2 * 1024 * 1024, 3, 4, true)
+    );
+    assert_eq!(l.max_ack_pending, -1);
+    assert_eq!(
+        o.jetstream.accounts,
+        [("A".into(), true), ("B".into(), false)]
+    );
+    let errs = errors("accounts { A: { jetstream: { max_mem: \"lots\", bogus: 1 } } }");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("Expected a parseable size for \"max_mem\", got lots")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("unknown field \"bogus\"")),
+        "{errs:?}"
+    );
+    let errs = errors("accounts { A: { jetstream: maybe } }");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("Expected 'enabled' or 'disabled' for string value, got 'maybe'")),
+        "{errs:?}"
+    );
 }
