@@ -720,7 +720,7 @@ fn account_limits_match_go() {
             "$JS.API.CONSUMER.DURABLE.CREATE.S1.D2",
             r#"{"stream_name":"S1","config":{"durable_name":"D2"}}"#,
         ),
-        ("s1", &"x"[..]),
+        ("s1", "x"),
     ];
     let big = "y".repeat(1000);
     let run = |bin: &std::path::Path| {
