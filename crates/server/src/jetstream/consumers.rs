@@ -535,6 +535,11 @@ async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
     loop {
         let (due, more, no_interest) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
         d.flush(&srv);
+        // A subscriber falling behind (over half its pending limit) pauses this consumer,
+        // as a publishing client would be paused, instead of being cut as a slow consumer.
+        if let Some(slow) = d.stall.take() {
+            slow.wait_drained(crate::deliver::MAX_STALL).await;
+        }
         unsaved |= ch.consumer.lock().take_dirty();
         if unsaved && last_save.elapsed() >= SAVE_EVERY && !ch.stop.is_cancelled() {
             save(&ch);

@@ -87,7 +87,11 @@ fn open_block(path: &Path, create: bool) -> std::io::Result<File> {
 /// Records gathered from the blocks before the index is built.
 #[derive(Default)]
 struct Scan {
-    msgs: Vec<(u64, i64, String, u32, Loc)>,
+    /// (seq, ts, subject id in `names`, size, location): subjects interned, so a
+    /// million messages on a few subjects do not cost a million strings.
+    msgs: Vec<(u64, i64, u32, u32, Loc)>,
+    names: Vec<Box<str>>,
+    ids: std::collections::HashMap<Box<str>, u32>,
     deleted: BTreeSet<u64>,
     first: u64,
     last: u64,
@@ -140,11 +144,11 @@ impl FileStore {
             );
         }
         let mut index = Index::new();
-        for (seq, ts, subject, size, loc) in scan.msgs {
+        for &(seq, ts, subj, size, loc) in &scan.msgs {
             if seq < scan.first || scan.deleted.contains(&seq) || seq <= index.last_seq() {
                 continue;
             }
-            index.insert(seq, &subject, size, ts, loc);
+            index.insert(seq, &scan.names[subj as usize], size, ts, loc);
             if let Some(b) = blocks.get_mut(&loc.block) {
                 b.live += 1;
             }
@@ -305,10 +309,20 @@ fn scan_block(id: u32, bytes: &[u8], scan: &mut Scan) -> (usize, u64) {
         match rec.kind {
             Kind::Msg => {
                 let size = file_msg_size(rec.subject.len(), rec.hdr.len(), rec.data.len()) as u32;
+                let subject = String::from_utf8_lossy(rec.subject);
+                let subj = match scan.ids.get(&*subject) {
+                    Some(&id) => id,
+                    None => {
+                        let id = scan.names.len() as u32;
+                        scan.names.push(subject.as_ref().into());
+                        scan.ids.insert(subject.as_ref().into(), id);
+                        id
+                    }
+                };
                 scan.msgs.push((
                     rec.seq,
                     rec.ts,
-                    String::from_utf8_lossy(rec.subject).into_owned(),
+                    subj,
                     size,
                     Loc {
                         block: id,

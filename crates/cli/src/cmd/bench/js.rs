@@ -72,6 +72,10 @@ pub struct JsArgs {
 }
 
 const STREAM: &str = "BENCH";
+/// Unacknowledged messages a consumer may have out: bounded, as applications run them,
+/// so that a fast server cannot overrun the client library's own subscription buffer
+/// (async-nats drops what does not fit, and the run would stall on the lost messages).
+const MAX_ACK_PENDING: i64 = 20_000;
 const SUBJECT: &str = "bench.js";
 
 pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> {
@@ -219,7 +223,7 @@ async fn pull(s: &stream::Stream, n: u64, batch: usize) -> anyhow::Result<Durati
         .create_consumer(consumer::pull::Config {
             durable_name: Some("bench".into()),
             ack_policy: consumer::AckPolicy::Explicit,
-            max_ack_pending: -1,
+            max_ack_pending: MAX_ACK_PENDING,
             ..Default::default()
         })
         .await
@@ -250,7 +254,7 @@ async fn push(client: &async_nats::Client, s: &stream::Stream, n: u64) -> anyhow
             durable_name: Some("bench".into()),
             deliver_subject: client.new_inbox(),
             ack_policy: consumer::AckPolicy::Explicit,
-            max_ack_pending: -1,
+            max_ack_pending: MAX_ACK_PENDING,
             ..Default::default()
         })
         .await
