@@ -754,3 +754,44 @@ fn account_limits_match_go() {
         assert_eq!(o, g, "step {i}");
     }
 }
+
+/// A JetStream domain: clients that name it reach the API on `$JS.<domain>.API`.
+#[test]
+fn domain_api_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("js.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "jetstream {{ store_dir: {:?}, domain: hub }}\n",
+            dir.path().join("store").display().to_string()
+        ),
+    )
+    .unwrap();
+    let srv = ServerProcess::start(&common::bin(), &["-c", conf.to_str().unwrap()]);
+    let url = srv.url();
+    rt().block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = jetstream::with_domain(client, "hub");
+        js.create_stream(stream::Config {
+            name: "D".into(),
+            subjects: vec!["d.>".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create through the domain");
+        let ack = js.publish("d.1", "x".into()).await.unwrap().await.unwrap();
+        assert_eq!(ack.sequence, 1);
+        let info = js
+            .get_stream("D")
+            .await
+            .unwrap()
+            .info()
+            .await
+            .unwrap()
+            .clone();
+        assert_eq!(info.state.messages, 1);
+        let acct = js.query_account().await.unwrap();
+        assert_eq!(acct.domain.as_deref(), Some("hub"));
+    });
+}

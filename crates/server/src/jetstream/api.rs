@@ -211,7 +211,16 @@ pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
         return;
     };
     let body = job.data.get(job.hdr_len.unwrap_or(0)..).unwrap_or_default();
-    let op = job.subject.strip_prefix(PREFIX).unwrap_or_default();
+    let domain_prefix = format!("$JS.{}.API.", js.domain);
+    let op = job
+        .subject
+        .strip_prefix(PREFIX)
+        .or_else(|| {
+            (!js.domain.is_empty())
+                .then(|| job.subject.strip_prefix(domain_prefix.as_str()))
+                .flatten()
+        })
+        .unwrap_or_default();
     // A pull request is answered by the consumer with messages or a status, outside
     // the API layer (and its statistics), as in Go.
     if let Some(rest) = op.strip_prefix("CONSUMER.MSG.NEXT.") {

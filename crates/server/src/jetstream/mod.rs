@@ -300,7 +300,16 @@ fn enable_account(srv: &Arc<Server>, js: &Arc<JetStream>, acc: Arc<Account>) {
         limits,
     });
     js.accounts.lock().insert(acc.name.to_string(), ja.clone());
-    for subject in ["$JS.API.INFO", "$JS.API.STREAM.>", "$JS.API.CONSUMER.>"] {
+    let mut api_subjects: Vec<String> = ["$JS.API.INFO", "$JS.API.STREAM.>", "$JS.API.CONSUMER.>"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // With a domain, `$JS.<domain>.API.…` reaches the same API (clients that name the
+    // domain use it).
+    if !js.domain.is_empty() {
+        api_subjects.push(format!("$JS.{}.API.>", js.domain));
+    }
+    for subject in &api_subjects {
         let tx = js.tx.clone();
         let account = ja.clone();
         let handler = move |srv: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
