@@ -535,6 +535,10 @@ impl Consumer {
                 &format!("Exceeded MaxRequestMaxBytes of {}", self.cfg.max_bytes),
             );
         }
+        // Go: a heartbeat must be under half the request's expiry (and needs one).
+        if req.idle_heartbeat > 0 && req.idle_heartbeat * 2 > req.expires {
+            return err(400, "Bad Request - heartbeat value too large");
+        }
         if req.no_wait {
             let available = self.num_pending(store) + self.rdq.len() as u64;
             if available == 0 && req.expires == 0 {
@@ -622,6 +626,12 @@ impl Consumer {
             }
         }
         out
+    }
+
+    /// Drop waiting requests whose requester is gone (`alive` says whether anyone still
+    /// listens on a reply subject), as Go does before serving one.
+    pub fn retain_requests(&mut self, mut alive: impl FnMut(&str) -> bool) {
+        self.waiting.retain(|r| alive(&r.reply));
     }
 
     /// Every waiting request (the consumer is going away): 409 Consumer Deleted.

@@ -19,3 +19,21 @@ pub use config::{Discard, Retention, Storage, StreamConfig};
 pub use consumer_config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
 pub use error::ApiError;
 pub use stream::{Published, StateJson, Stream};
+
+/// Parse a request as Go's `json.Unmarshal` would: a `null` value leaves the field at
+/// its default (clients send `"subject": null` and the like).
+pub fn from_go_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|_, x| !x.is_null());
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(body)?;
+    strip(&mut v);
+    serde_json::from_value(v)
+}

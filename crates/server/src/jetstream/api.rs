@@ -192,7 +192,7 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ApiEr
         return Ok(T::default());
     }
     // `null` is an empty request too (Go's json.Unmarshal leaves the struct alone).
-    serde_json::from_slice::<Option<T>>(body)
+    nats_jetstream::from_go_json::<Option<T>>(body)
         .map(Option::unwrap_or_default)
         .map_err(|_| ApiError::invalid_json())
 }
@@ -528,7 +528,7 @@ fn consumer_create(
 ) -> Result<nats_jetstream::consumer::ConsumerInfo, ApiError> {
     use super::consumers;
     let req: consumers::CreateReq =
-        serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())?;
+        nats_jetstream::from_go_json(body).map_err(|_| ApiError::invalid_json())?;
     if req.stream_name != stream_name {
         return Err(ApiError::stream_mismatch());
     }
@@ -560,9 +560,14 @@ fn consumer_info(
     sh: &StreamHandle,
     ch: &super::consumers::ConsumerHandle,
 ) -> nats_jetstream::consumer::ConsumerInfo {
+    // A push consumer is bound while someone listens on its deliver subject (asked
+    // before taking the consumer's lock, which `bound` takes too).
+    let bound = ch.bound();
     let c = ch.consumer.lock();
     let s = sh.stream.lock();
-    c.info(s.store(), now_nanos())
+    let mut info = c.info(s.store(), now_nanos());
+    info.push_bound = bound;
+    info
 }
 
 fn stream(ja: &JsAccount, name: &str) -> Result<Arc<StreamHandle>, ApiError> {
@@ -627,13 +632,19 @@ fn read_config(name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
     if name.contains(['/', '\\']) {
         return Err(ApiError::name_contains_path_separators());
     }
-    let cfg: StreamConfig = serde_json::from_slice(body).map_err(|_| ApiError::invalid_json())?;
+    let cfg: StreamConfig =
+        nats_jetstream::from_go_json(body).map_err(|_| ApiError::invalid_json())?;
     if cfg.name != name {
         return Err(ApiError::stream_mismatch());
     }
     let cfg = cfg.normalized()?;
     if cfg.num_replicas > 1 {
         return Err(ApiError::replicas_not_supported());
+    }
+    if cfg.mirror_direct && cfg.mirror.is_none() {
+        return Err(ApiError::invalid_config(
+            "stream has no mirror but does have mirror direct",
+        ));
     }
     if cfg.mirror.is_some() || !cfg.sources.is_empty() || cfg.republish.is_some() {
         return Err(ApiError::invalid_config(

@@ -70,6 +70,14 @@ struct Saved {
     state: ConsumerState,
 }
 
+impl ConsumerHandle {
+    /// Whether a push consumer's deliver subject has subscribers.
+    pub fn bound(&self) -> bool {
+        let subject = self.consumer.lock().config().deliver_subject.clone();
+        !subject.is_empty() && has_interest(&self.account, &subject)
+    }
+}
+
 /// `$JS.API.CONSUMER.CREATE…` / `DURABLE.CREATE…`'s body.
 #[derive(Deserialize)]
 pub struct CreateReq {
@@ -387,7 +395,7 @@ pub fn next_request(
             ..Default::default()
         }
     } else {
-        match serde_json::from_slice::<NextRequest>(body) {
+        match nats_jetstream::from_go_json::<NextRequest>(body) {
             Ok(r) => r,
             Err(_) => {
                 let mut d = Delivery::new();
@@ -633,6 +641,9 @@ fn pump(
         statuses.extend(c.heartbeats(now));
         let cfg = c.config().clone();
         if cfg.is_pull() {
+            if c.waiting() > 0 {
+                c.retain_requests(|reply| has_interest(&ch.account, reply));
+            }
             while out.len() < BATCH {
                 match c.next_pull(store, now, &mut statuses) {
                     Some(o) => out.push(o),
