@@ -389,8 +389,12 @@ fn closed_connections_do_not_keep_their_buffers() {
     };
     assert!(wait_for(Duration::from_secs(10), || closed() == SUBS as u64));
     let (after, _) = srv.rss_kib();
+    // Freed buffers do not all go back to the OS: glibc's dynamic mmap threshold rises
+    // after the first large frees, and later 1 MB buffers come from (and return to) the
+    // heap. With the buffers freed the growth measures 14-17 MiB here; a ring that kept
+    // them would add their 12 MiB on top.
     assert!(
-        after.saturating_sub(before) < 16 * 1024,
+        after.saturating_sub(before) < 24 * 1024,
         "{before} KiB -> {after} KiB"
     );
 }
