@@ -2,56 +2,10 @@
 //! (`-js`) and to [`ConsumerConfig::normalized`]: the echoed `config` must be
 //! byte-identical to ours, and a refusal must be the same error.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use nats_jetstream::{ConsumerConfig, StreamConfig};
 use testkit::ServerProcess;
 
-struct Client {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let w = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut r = BufReader::new(w.try_clone().unwrap());
-        let mut info = String::new();
-        r.read_line(&mut info).unwrap();
-        let mut c = Client { w, r };
-        c.w.write_all(b"CONNECT {\"verbose\":false}\r\nSUB _R 1\r\nPING\r\n")
-            .unwrap();
-        let mut line = String::new();
-        while line.trim() != "PONG" {
-            line.clear();
-            c.r.read_line(&mut line).unwrap();
-        }
-        c
-    }
-
-    fn request(&mut self, subject: &str, body: &str) -> String {
-        write!(self.w, "PUB {subject} _R {}\r\n{body}\r\n", body.len()).unwrap();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            self.r.read_line(&mut line).expect("a reply");
-            if line.starts_with("MSG") {
-                break;
-            }
-            if line.starts_with("PING") {
-                self.w.write_all(b"PONG\r\n").unwrap();
-            }
-        }
-        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
-        let mut buf = vec![0u8; n + 2];
-        self.r.read_exact(&mut buf).unwrap();
-        buf.truncate(n);
-        String::from_utf8(buf).unwrap()
-    }
-}
+type Client = testkit::Requester;
 
 /// Go's encoder escapes these; ours does not.
 fn unescape(s: &str) -> String {

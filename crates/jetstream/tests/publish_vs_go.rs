@@ -2,75 +2,11 @@
 //! [`Stream`]: every acknowledgement must be byte-identical, refusals included, and the
 //! stream must end with the same configuration and counts.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use nats_jetstream::{Stream, StreamConfig};
 use nats_store::{FileStore, FileStoreConfig, MemStore, Store};
 use testkit::ServerProcess;
 
-/// A blocking request client over the raw protocol.
-struct Client {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        let w = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut r = BufReader::new(w.try_clone().unwrap());
-        let mut info = String::new();
-        r.read_line(&mut info).unwrap();
-        let mut c = Client { w, r };
-        c.w.write_all(b"CONNECT {\"headers\":true,\"verbose\":false}\r\nSUB _R 1\r\nPING\r\n")
-            .unwrap();
-        let mut line = String::new();
-        while line.trim() != "PONG" {
-            line.clear();
-            c.r.read_line(&mut line).unwrap();
-        }
-        c
-    }
-
-    fn request(&mut self, subject: &str, hdrs: &[(&str, &str)], body: &[u8]) -> String {
-        if hdrs.is_empty() {
-            write!(self.w, "PUB {subject} _R {}\r\n", body.len()).unwrap();
-        } else {
-            let mut h = String::from("NATS/1.0\r\n");
-            for (k, v) in hdrs {
-                h.push_str(&format!("{k}: {v}\r\n"));
-            }
-            h.push_str("\r\n");
-            write!(
-                self.w,
-                "HPUB {subject} _R {} {}\r\n{h}",
-                h.len(),
-                h.len() + body.len()
-            )
-            .unwrap();
-        }
-        self.w.write_all(body).unwrap();
-        self.w.write_all(b"\r\n").unwrap();
-        let mut line = String::new();
-        loop {
-            line.clear();
-            self.r.read_line(&mut line).expect("a reply");
-            if line.starts_with("MSG") || line.starts_with("HMSG") {
-                break;
-            }
-            if line.starts_with("PING") {
-                self.w.write_all(b"PONG\r\n").unwrap();
-            }
-        }
-        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
-        let mut buf = vec![0u8; n + 2];
-        self.r.read_exact(&mut buf).unwrap();
-        buf.truncate(n);
-        String::from_utf8(buf).unwrap()
-    }
-}
+type Client = testkit::Requester;
 
 /// A publish: subject, headers, payload.
 type Publish = (&'static str, Vec<(&'static str, &'static str)>, Vec<u8>);
@@ -137,7 +73,7 @@ fn run(config: &str, storage_file: bool) {
     let sd = store_dir.path().display().to_string();
     let srv = ServerProcess::start(&go, &["-js", "-sd", &sd]);
     let mut c = Client::connect(srv.client_port);
-    let created = c.request("$JS.API.STREAM.CREATE.D", &[], config.as_bytes());
+    let created = c.request_with_headers("$JS.API.STREAM.CREATE.D", &[], config.as_bytes());
     let go_resp: serde_json::Value = serde_json::from_str(&created).unwrap();
     assert!(go_resp.get("error").is_none(), "Go refused: {created}");
 
@@ -159,7 +95,7 @@ fn run(config: &str, storage_file: bool) {
     };
     let mut ours = Stream::new(cfg, store, 1);
     for (i, (subject, hdrs, body)) in script().into_iter().enumerate() {
-        let theirs = c.request(subject, &hdrs, &body);
+        let theirs = c.request_with_headers(subject, &hdrs, &body);
         let hdr = if hdrs.is_empty() {
             Vec::new()
         } else {
@@ -173,13 +109,13 @@ fn run(config: &str, storage_file: bool) {
         let got = ours.publish(subject, &hdr, &body, 1_000 + i as i64, true);
         let got = String::from_utf8(got.ack.expect("an acknowledgement")).unwrap();
         if std::env::var_os("JS_DEBUG").is_some() {
-            let info = c.request("$JS.API.STREAM.INFO.D", &[], b"");
+            let info = c.request_with_headers("$JS.API.STREAM.INFO.D", &[], b"");
             let info: serde_json::Value = serde_json::from_str(&info).unwrap();
             eprintln!("{i}: go {} ours {:?}", info["state"], ours.state());
         }
         assert_eq!(got, theirs, "publish {i}: {subject} {hdrs:?}");
     }
-    let info = c.request("$JS.API.STREAM.INFO.D", &[], b"");
+    let info = c.request_with_headers("$JS.API.STREAM.INFO.D", &[], b"");
     let info: serde_json::Value = serde_json::from_str(&info).unwrap();
     let mine = serde_json::to_value(ours.state_json()).unwrap();
     for key in [

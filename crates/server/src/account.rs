@@ -60,6 +60,13 @@ pub struct Account {
 }
 
 impl Account {
+    /// Whether anyone (a client, an internal subscription or a route) listens on
+    /// `subject` in this account.
+    pub fn has_interest(&self, subject: &[u8]) -> bool {
+        let r = self.sl.match_subject(subject);
+        !r.psubs.is_empty() || !r.qsubs.is_empty()
+    }
+
     pub fn new(name: &str, cache: bool) -> Account {
         Account {
             name: name.into(),

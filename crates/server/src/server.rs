@@ -663,34 +663,7 @@ impl Server {
 
     /// Add or remove peers' client URLs and tell protocol-1 clients (async INFO).
     pub fn update_peer_urls(&self, add: &[String], remove: &[String]) {
-        let changed = {
-            let mut u = self.urls.lock();
-            let mut changed = false;
-            for url in add {
-                if let Some(e) = u.peers.iter_mut().find(|(x, _)| x == url) {
-                    e.1 += 1;
-                } else {
-                    u.peers.push((url.clone(), 1));
-                    changed = true;
-                }
-            }
-            for url in remove {
-                if let Some(i) = u.peers.iter().position(|(x, _)| x == url) {
-                    u.peers[i].1 -= 1;
-                    if u.peers[i].1 == 0 {
-                        u.peers.remove(i);
-                        changed = true;
-                    }
-                }
-            }
-            if changed {
-                u.generation += 1;
-            }
-            changed
-        };
-        if changed {
-            self.send_async_info_to_clients();
-        }
+        self.update_peers(add, remove, |u| &mut u.peers);
     }
 
     /// The same for the peers' websocket URLs (websocket clients' `connect_urls`).
@@ -698,22 +671,34 @@ impl Server {
         if add.is_empty() && remove.is_empty() {
             return;
         }
+        self.update_peers(add, remove, |u| &mut u.ws_peers);
+    }
+
+    /// Count `add` in and `remove` out of one of the peer URL lists (a URL stays while
+    /// any route names it); when the list changed, a new generation and an async INFO.
+    fn update_peers(
+        &self,
+        add: &[String],
+        remove: &[String],
+        list: impl Fn(&mut ConnectUrls) -> &mut Vec<(String, u32)>,
+    ) {
         let changed = {
             let mut u = self.urls.lock();
+            let peers = list(&mut u);
             let mut changed = false;
             for url in add {
-                if let Some(e) = u.ws_peers.iter_mut().find(|(x, _)| x == url) {
+                if let Some(e) = peers.iter_mut().find(|(x, _)| x == url) {
                     e.1 += 1;
                 } else {
-                    u.ws_peers.push((url.clone(), 1));
+                    peers.push((url.clone(), 1));
                     changed = true;
                 }
             }
             for url in remove {
-                if let Some(i) = u.ws_peers.iter().position(|(x, _)| x == url) {
-                    u.ws_peers[i].1 -= 1;
-                    if u.ws_peers[i].1 == 0 {
-                        u.ws_peers.remove(i);
+                if let Some(i) = peers.iter().position(|(x, _)| x == url) {
+                    peers[i].1 -= 1;
+                    if peers[i].1 == 0 {
+                        peers.remove(i);
                         changed = true;
                     }
                 }

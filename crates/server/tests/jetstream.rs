@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
@@ -145,76 +143,7 @@ fn key_value_put_get_update_delete() {
     });
 }
 
-/// A blocking request client over the raw protocol.
-struct Client {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        Client::connect_with(port, "")
-    }
-
-    /// Connect with extra CONNECT fields (e.g. `"user":"a","pass":"a",`).
-    fn connect_with(port: u16, fields: &str) -> Client {
-        let w = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut r = BufReader::new(w.try_clone().unwrap());
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let mut c = Client { w, r };
-        write!(
-            c.w,
-            "CONNECT {{{fields}\"headers\":true,\"verbose\":false}}\r\nSUB _R 1\r\nPING\r\n"
-        )
-        .unwrap();
-        while line.trim() != "PONG" {
-            line.clear();
-            c.r.read_line(&mut line).unwrap();
-        }
-        c
-    }
-
-    fn request(&mut self, subject: &str, body: &str) -> String {
-        write!(self.w, "PUB {subject} _R {}\r\n{body}\r\n", body.len()).unwrap();
-        let mut line = String::new();
-        while !line.starts_with("MSG") {
-            line.clear();
-            self.r.read_line(&mut line).expect("a reply");
-        }
-        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
-        let mut buf = vec![0u8; n + 2];
-        self.r.read_exact(&mut buf).unwrap();
-        buf.truncate(n);
-        String::from_utf8(buf).unwrap()
-    }
-}
-
-impl Client {
-    /// A request whose answer may carry headers: the `MSG`/`HMSG` line without its sid,
-    /// then the whole body (headers included).
-    fn request_raw(&mut self, subject: &str, body: &str) -> String {
-        write!(self.w, "PUB {subject} _R {}\r\n{body}\r\n", body.len()).unwrap();
-        let mut line = String::new();
-        while !(line.starts_with("MSG") || line.starts_with("HMSG")) {
-            line.clear();
-            self.r.read_line(&mut line).expect("a reply");
-        }
-        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
-        let mut buf = vec![0u8; n + 2];
-        self.r.read_exact(&mut buf).unwrap();
-        buf.truncate(n);
-        // Without the sid and the sizes (compared through the body itself).
-        let mut parts: Vec<&str> = line.split_whitespace().collect();
-        parts.remove(2);
-        parts.pop();
-        if parts[0] == "HMSG" {
-            parts.pop();
-        }
-        format!("{}\n{}", parts.join(" "), String::from_utf8(buf).unwrap())
-    }
-}
+type Client = testkit::Requester;
 
 /// Times differ between runs: replace every RFC 3339 value but Go's zero time.
 fn without_times(s: &str) -> String {

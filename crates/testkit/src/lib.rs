@@ -461,3 +461,104 @@ pub fn route_peer(cluster_addr: &str, id: &str, cluster: &str) -> (Raw, serde_js
     ));
     (r, info)
 }
+
+/// A blocking request client over the raw protocol: `CONNECT` (with optional extra
+/// fields), a subscription on `_R`, then one request at a time answered on it. Used by
+/// the differential tests that send the same requests to Go and to our server.
+pub struct Requester {
+    w: TcpStream,
+    r: std::io::BufReader<TcpStream>,
+}
+
+impl Requester {
+    pub fn connect(port: u16) -> Requester {
+        Requester::connect_with(port, "")
+    }
+
+    /// Connect with extra CONNECT fields (e.g. `"user":"a","pass":"a",`).
+    pub fn connect_with(port: u16, fields: &str) -> Requester {
+        use std::io::{BufRead, Write};
+        let w = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut r = std::io::BufReader::new(w.try_clone().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let mut c = Requester { w, r };
+        write!(
+            c.w,
+            "CONNECT {{{fields}\"headers\":true,\"verbose\":false}}\r\nSUB _R 1\r\nPING\r\n"
+        )
+        .unwrap();
+        while line.trim() != "PONG" {
+            line.clear();
+            c.r.read_line(&mut line).unwrap();
+        }
+        c
+    }
+
+    /// The reply's body (headers included) to `body` on `subject`.
+    pub fn request(&mut self, subject: &str, body: &str) -> String {
+        self.request_with_headers(subject, &[], body.as_bytes())
+    }
+
+    /// The same with headers on the request.
+    pub fn request_with_headers(
+        &mut self,
+        subject: &str,
+        hdrs: &[(&str, &str)],
+        body: &[u8],
+    ) -> String {
+        let (_, body) = self.exchange(subject, hdrs, body);
+        body
+    }
+
+    /// The reply's `MSG`/`HMSG` line without its sid and sizes, then its whole body.
+    pub fn request_raw(&mut self, subject: &str, body: &str) -> String {
+        let (line, body) = self.exchange(subject, &[], body.as_bytes());
+        let mut parts: Vec<&str> = line.split_whitespace().collect();
+        parts.remove(2);
+        parts.pop();
+        if parts[0] == "HMSG" {
+            parts.pop();
+        }
+        format!("{}\n{}", parts.join(" "), body)
+    }
+
+    fn exchange(&mut self, subject: &str, hdrs: &[(&str, &str)], body: &[u8]) -> (String, String) {
+        use std::io::{BufRead, Read, Write};
+        if hdrs.is_empty() {
+            write!(self.w, "PUB {subject} _R {}\r\n", body.len()).unwrap();
+        } else {
+            let mut h = String::from("NATS/1.0\r\n");
+            for (k, v) in hdrs {
+                h.push_str(&format!("{k}: {v}\r\n"));
+            }
+            h.push_str("\r\n");
+            write!(
+                self.w,
+                "HPUB {subject} _R {} {}\r\n{h}",
+                h.len(),
+                h.len() + body.len()
+            )
+            .unwrap();
+        }
+        self.w.write_all(body).unwrap();
+        self.w.write_all(b"\r\n").unwrap();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.r.read_line(&mut line).expect("a reply");
+            if line.starts_with("MSG") || line.starts_with("HMSG") {
+                break;
+            }
+            if line.starts_with("PING") {
+                self.w.write_all(b"PONG\r\n").unwrap();
+            }
+        }
+        let n: usize = line.split_whitespace().last().unwrap().parse().unwrap();
+        let mut buf = vec![0u8; n + 2];
+        self.r.read_exact(&mut buf).unwrap();
+        buf.truncate(n);
+        (line, String::from_utf8(buf).unwrap())
+    }
+}

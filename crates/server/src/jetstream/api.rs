@@ -211,14 +211,16 @@ pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
         return;
     };
     let body = job.data.get(job.hdr_len.unwrap_or(0)..).unwrap_or_default();
-    let domain_prefix = format!("$JS.{}.API.", js.domain);
+    // `$JS.API.<op>`, or `$JS.<domain>.API.<op>` when a domain is set.
     let op = job
         .subject
         .strip_prefix(PREFIX)
         .or_else(|| {
-            (!js.domain.is_empty())
-                .then(|| job.subject.strip_prefix(domain_prefix.as_str()))
-                .flatten()
+            job.subject
+                .strip_prefix("$JS.")?
+                .strip_prefix(js.domain.as_str())
+                .filter(|_| !js.domain.is_empty())?
+                .strip_prefix(".API.")
         })
         .unwrap_or_default();
     // A pull request is answered by the consumer with messages or a status, outside

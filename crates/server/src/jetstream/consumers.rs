@@ -427,12 +427,15 @@ pub fn next_request(
 /// An ack: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>` with an ack
 /// body. A reply subject (an "ack sync") gets an empty message once it is applied.
 fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandle, m: Msg<'_>) {
-    let subject = String::from_utf8_lossy(m.subject);
-    let tokens: Vec<&str> = subject.split('.').collect();
-    if tokens.len() < 7 {
-        return;
-    }
-    let (Ok(sseq), Ok(cseq)) = (tokens[5].parse::<u64>(), tokens[6].parse::<u64>()) else {
+    // `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>…`: tokens 5 and 6.
+    let mut tokens = m.subject.split(|&b| b == b'.').skip(5);
+    let mut num = || {
+        std::str::from_utf8(tokens.next()?)
+            .ok()?
+            .parse::<u64>()
+            .ok()
+    };
+    let (Some(sseq), Some(cseq)) = (num(), num()) else {
         return;
     };
     let body = &m.data[m.hdr_len.unwrap_or(0).min(m.data.len())..];
@@ -615,8 +618,7 @@ fn inactive(srv: &Server, ch: &ConsumerHandle) -> bool {
 }
 
 fn has_interest(acc: &Account, subject: &str) -> bool {
-    let r = acc.sl.match_subject(subject.as_bytes());
-    !r.psubs.is_empty() || !r.qsubs.is_empty()
+    acc.has_interest(subject.as_bytes())
 }
 
 /// Hand out what can go out now. Returns the next time something is due, and whether

@@ -172,10 +172,10 @@ impl System {
     /// every connect would cost the accepting reader for nothing.
     pub fn account_conns_changed(&self, acc: &Arc<Account>, conns: usize) {
         let subjects = acc_conns_subjects(&acc.name);
-        let heard = subjects.each().iter().any(|s| {
-            let r = self.account.sl.match_subject(s.as_bytes());
-            !r.psubs.is_empty() || !r.qsubs.is_empty()
-        });
+        let heard = subjects
+            .each()
+            .iter()
+            .any(|s| self.account.has_interest(s.as_bytes()));
         if heard {
             let _ = self.tx.try_send(Job::AccountConns(acc.clone(), conns));
         }
