@@ -18,15 +18,18 @@ fn conf(imports: &str, exports: &str) -> String {
     )
 }
 
-/// Everything up to the next PONG, without the server's own PINGs, request ids and RTTs.
+/// Everything up to the next PONG, without the server's own PINGs, request ids and RTTs
+/// (and the HMSG sizes, which the RTT's digits change).
 fn until_pong(r: &mut Raw) -> String {
     let caps = r.expect(r"(?s)^(.*?PONG\r\n)");
     let s = caps[1].replace("PING\r\n", "");
-    let re = regex::Regex::new(r#"_R_\.[A-Za-z0-9]+\.[A-Za-z0-9]+|"rtt":\d+|HMSG (\S+) (\d+) \S+"#)
-        .unwrap();
+    let re = regex::Regex::new(
+        r#"_R_\.[A-Za-z0-9]+\.[A-Za-z0-9]+|"rtt":\d+|HMSG (\S+) (\d+) \S+ \d+ \d+"#,
+    )
+    .unwrap();
     re.replace_all(&s, |c: &regex::Captures<'_>| {
         if let Some(subj) = c.get(1) {
-            format!("HMSG {} {} REPLY", subj.as_str(), &c[2])
+            format!("HMSG {} {} REPLY H T", subj.as_str(), &c[2])
         } else {
             "X".to_string()
         }
