@@ -144,10 +144,23 @@ impl WsRead {
             if n == buf.len() || self.eof || self.start == self.end {
                 return Ok(n);
             }
-            let next = self
-                .dec
-                .next(&mut self.raw[self.start..self.end])
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
+            let next = match self.dec.next(&mut self.raw[self.start..self.end]) {
+                Ok(next) => next,
+                Err(e) => {
+                    // Go answers a framing error with a 1002 close frame carrying its
+                    // words, then drops the connection as a read error (which sends no
+                    // close frame of its own).
+                    let mut c = self.shared.lock();
+                    if !c.close_sent {
+                        c.close_sent = true;
+                        let body = frame::close_payload(frame::status::PROTOCOL_ERROR, &e.0);
+                        frame::control_frame(&mut c.frames, OpCode::Close, &body);
+                    }
+                    drop(c);
+                    conn.wake();
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e.0));
+                }
+            };
             let Some((used, f)) = next else {
                 return Ok(n);
             };
