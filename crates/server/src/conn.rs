@@ -193,6 +193,8 @@ pub struct ConnMeta {
     pub tls: Option<Box<crate::tls::transport::TlsInfo>>,
     /// A client that came through the websocket listener.
     pub websocket: bool,
+    /// The JWT from the upgrade request's `jwt_cookie` cookie, if any.
+    pub ws_cookie_jwt: Option<Box<str>>,
 }
 
 pub struct Conn {

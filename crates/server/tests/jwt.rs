@@ -1343,3 +1343,49 @@ fn operator_signing_keys_strict_usage_and_trusted_keys() {
         format!("A: {AUTH_VIOLATION} A/sk: {AUTH_VIOLATION} B: PONG\r\n")
     );
 }
+
+/// `websocket { jwt_cookie }`: a browser client whose CONNECT carries no JWT logs in with
+/// the one in its upgrade request's cookie (a bearer token: no nonce to sign); without the
+/// cookie it is refused. Same transcript from Go.
+#[test]
+fn websocket_clients_log_in_with_the_jwt_cookie() {
+    use common::ws::Ws;
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({"nats": {"bearer_token": true}}));
+    let conf =
+        w.config("websocket { host: 127.0.0.1, port: -1, no_tls: true, jwt_cookie: \"my_jwt\" }\n");
+    let session = |addr: &str, cookie: &str| {
+        let mut ws = Ws::connect(addr, cookie);
+        ws.expect_nats("INFO ");
+        ws.send_nats("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
+        let (frames, closed) = ws.frames_until_quiet(Duration::from_millis(400));
+        let text: String = frames
+            .iter()
+            .filter(|f| f.op == 2)
+            .map(|f| String::from_utf8_lossy(&f.payload).into_owned())
+            .collect();
+        format!("{text}{}", if closed { "[closed]" } else { "" })
+    };
+    let mut results = Vec::new();
+    for (who, b) in binaries() {
+        let (_d, s) = start(&b, &conf);
+        let guard = LogOnPanic(&s);
+        let addr = format!("127.0.0.1:{}", s.websocket_port.expect("websocket port"));
+        let with = session(&addr, &format!("Cookie: other=1; my_jwt={jwt}\r\n"));
+        let without = session(&addr, "Cookie: other=1\r\n");
+        std::mem::forget(guard);
+        results.push((who, with, without));
+    }
+    assert_eq!(results[0].1, "PONG\r\n");
+    assert!(
+        results[0]
+            .2
+            .starts_with("-ERR 'Authorization Violation'\r\n"),
+        "{}",
+        results[0].2
+    );
+    if let [ours, go] = results.as_slice() {
+        assert_eq!((&ours.1, &ours.2), (&go.1, &go.2));
+    }
+}

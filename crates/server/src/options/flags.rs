@@ -436,7 +436,7 @@ fn validate_websocket(o: &Options) -> Result<(), String> {
             );
         }
     }
-    if !wo.jwt_cookie.is_empty() {
+    if !wo.jwt_cookie.is_empty() && !o.operator.enabled() {
         return Err(format!(
             "trusted operators or trusted keys configuration is required for JWT authentication via cookie \"{}\"",
             wo.jwt_cookie

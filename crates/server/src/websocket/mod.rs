@@ -226,6 +226,7 @@ async fn accept(srv: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     {
         let mut m = conn.meta.lock();
         m.websocket = true;
+        m.ws_cookie_jwt = acc.cookie_jwt.map(String::into_boxed_str);
         m.tls = tls_info.map(Box::new);
     }
     let (r, w) = crate::tls::transport::split(stream, tls);
@@ -323,7 +324,10 @@ async fn upgrade_phase(
         let opts = srv.opts();
         let policy = srv.ws_origin_policy();
         match upgrade::check(&req, &policy, opts.websocket.compression, is_tls) {
-            Ok(acc) => {
+            Ok(mut acc) => {
+                if !opts.websocket.jwt_cookie.is_empty() {
+                    acc.cookie_jwt = upgrade::cookie(&req, &opts.websocket.jwt_cookie);
+                }
                 if buf.len() > used {
                     error!(
                         srv.log,

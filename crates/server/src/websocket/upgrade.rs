@@ -194,6 +194,8 @@ pub struct Accepted {
     pub forwarded_ip: Option<IpAddr>,
     /// The path started with `/leafnode` or `/mqtt`: not a client.
     pub other_kind: Option<&'static str>,
+    /// The value of the `jwt_cookie` cookie, used as the user JWT when CONNECT has none.
+    pub cookie_jwt: Option<String>,
 }
 
 /// Why an upgrade was refused: the HTTP status, the log text, and whether Go's server
@@ -269,7 +271,27 @@ pub fn check(
             .next()
             .and_then(|v| v.parse().ok()),
         other_kind,
+        cookie_jwt: None,
     })
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers, as Go's
+/// `Request.Cookie` finds it (first match; surrounding double quotes removed).
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.values("Cookie")
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (n, v) = pair.trim_matches([' ', '\t']).split_once('=')?;
+            (n == name).then_some(v)
+        })
+        .map(|v| {
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            v.to_string()
+        })
+        .next()
 }
 
 /// Whether the client offers `permessage-deflate` (its parameters do not matter: we

@@ -151,3 +151,16 @@ fn heads_too_large_or_malformed() {
     big.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
     assert!(matches!(parse(&big), Parsed::TooLarge));
 }
+
+#[test]
+fn jwt_cookie_found_as_go_finds_it() {
+    let r = req("Cookie: a=1; jwt=eyJ.x.y\r\nCookie: jwt=second\r\n");
+    assert_eq!(cookie(&r, "jwt").as_deref(), Some("eyJ.x.y"));
+    assert_eq!(cookie(&r, "a").as_deref(), Some("1"));
+    assert_eq!(cookie(&r, "JWT"), None);
+    assert_eq!(
+        cookie(&req("Cookie: jwt=\"q\"\r\n"), "jwt").as_deref(),
+        Some("q")
+    );
+    assert_eq!(cookie(&req(""), "jwt"), None);
+}

@@ -61,10 +61,16 @@ impl ClientState {
     #[inline(never)]
     pub(super) fn process_jwt_connect(
         &mut self,
-        ci: ConnectInfo,
+        mut ci: ConnectInfo,
         op: &OperatorMode,
         gen: u64,
     ) -> Result<(), CloseReason> {
+        // A websocket client without a JWT in its CONNECT uses its cookie's, as Go.
+        if ci.jwt.is_empty() {
+            if let Some(j) = self.conn.meta.lock().ws_cookie_jwt.take() {
+                ci.jwt = j.into_string();
+            }
+        }
         let now = crate::jwt::now();
         let user = match auth::authenticate(op, &ci, self.nonce_bytes(), self.conn.addr.ip(), now) {
             Ok(u) => u,
