@@ -201,7 +201,10 @@ fn api_answers_match_go() {
         ("$JS.API.STREAM.MSG.GET.ORDERS", r#"{"seq":99}"#),
         ("$JS.API.STREAM.NAMES", ""),
         ("$JS.API.STREAM.NAMES", r#"{"subject":"C"}"#),
+        // An offset past the end is echoed as the total; a null subject is no filter.
+        ("$JS.API.STREAM.NAMES", r#"{"offset":256,"subject":null}"#),
         ("$JS.API.STREAM.LIST", ""),
+        ("$JS.API.STREAM.LIST", r#"{"offset":99}"#),
         ("$JS.API.STREAM.MSG.DELETE.ORDERS", r#"{"seq":1}"#),
         ("$JS.API.STREAM.MSG.DELETE.ORDERS", r#"{"seq":1}"#),
         ("$JS.API.STREAM.INFO.ORDERS", ""),
@@ -489,7 +492,9 @@ fn consumer_api_matches_go() {
         ("$JS.API.CONSUMER.INFO.S.D", ""),
         ("$JS.API.CONSUMER.INFO.S.NOPE", ""),
         ("$JS.API.CONSUMER.NAMES.S", ""),
+        ("$JS.API.CONSUMER.NAMES.S", r#"{"offset":7}"#),
         ("$JS.API.CONSUMER.LIST.S", ""),
+        ("$JS.API.CONSUMER.LIST.S", r#"{"offset":7}"#),
         ("$JS.API.CONSUMER.MSG.NEXT.S.D", r#"{"batch":1}"#),
         (
             "$JS.API.CONSUMER.MSG.NEXT.S.N",

@@ -86,7 +86,9 @@ struct Purged {
 struct Names {
     #[serde(flatten)]
     page: Paged,
-    streams: Vec<String>,
+    /// `null` when the page is empty (Go's nil slice; STREAM.LIST and the consumer
+    /// pages start from an empty one and say `[]`).
+    streams: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -396,7 +398,7 @@ fn answer(
                         Ok::<_, ApiError>(List {
                             page: Paged {
                                 total,
-                                offset: req.offset,
+                                offset: req.offset.min(total),
                                 limit: LIST_LIMIT
                             },
                             streams
@@ -474,7 +476,7 @@ fn answer(
                 Ok(ConsumerNames {
                     page: Paged {
                         total: all.len(),
-                        offset: req.offset,
+                        offset: req.offset.min(all.len()),
                         limit: NAMES_LIMIT,
                     },
                     consumers: all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect(),
@@ -489,7 +491,7 @@ fn answer(
                 Ok(ConsumerList {
                     page: Paged {
                         total: all.len(),
-                        offset: req.offset,
+                        offset: req.offset.min(all.len()),
                         limit: LIST_LIMIT,
                     },
                     consumers: all
@@ -780,10 +782,11 @@ fn names(ja: &JsAccount, body: &[u8]) -> Result<Names, ApiError> {
     Ok(Names {
         page: Paged {
             total: all.len(),
-            offset: req.offset,
+            offset: req.offset.min(all.len()),
             limit: NAMES_LIMIT,
         },
-        streams: all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect(),
+        streams: Some(all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect())
+            .filter(|v: &Vec<String>| !v.is_empty()),
     })
 }
 
