@@ -85,7 +85,7 @@ pub struct StreamConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub republish: Option<serde_json::Value>,
+    pub republish: Option<RePublish>,
     pub allow_direct: bool,
     pub mirror_direct: bool,
     #[serde(skip_serializing_if = "is_false")]
@@ -94,6 +94,26 @@ pub struct StreamConfig {
     pub deny_delete: bool,
     pub deny_purge: bool,
     pub allow_rollup_hdrs: bool,
+}
+
+/// `republish`: every stored message whose subject matches `src` is published again on
+/// `dest` (a subject transform of it), with the stream's headers; `headers_only` leaves
+/// the payload out and says its size instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RePublish {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub src: String,
+    #[serde(default)]
+    pub dest: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub headers_only: bool,
+}
+
+impl RePublish {
+    /// The transform from `src` to `dest` (Go's `newTransform`).
+    pub fn transform(&self) -> Option<nats_sublist::transform::Transform> {
+        nats_sublist::transform::Transform::new(&self.src, &self.dest).ok()
+    }
 }
 
 fn invalid(why: &str) -> ApiError {
@@ -207,6 +227,24 @@ impl StreamConfig {
                 if a != b && subjects_collide(a, b) {
                     return Err(invalid(&format!("subject {a:?} overlaps with {b:?}")));
                 }
+            }
+        }
+        if let Some(rp) = &mut cfg.republish {
+            if rp.src.is_empty() {
+                rp.src = ">".into();
+            }
+            if !cfg.subjects.iter().any(|s| subjects_collide(&rp.src, s)) {
+                return Err(invalid(
+                    "stream configuration for republish source is not valid subset of subjects",
+                ));
+            }
+            if cfg.subjects.iter().any(|s| subjects_collide(&rp.dest, s)) {
+                return Err(invalid(
+                    "stream configuration for republish destination forms a cycle",
+                ));
+            }
+            if rp.transform().is_none() {
+                return Err(invalid("stream configuration for republish not valid"));
             }
         }
         Ok(cfg)

@@ -21,6 +21,18 @@ pub struct Published {
     pub seq: Option<u64>,
     /// The acknowledgement body for the reply subject (None: Go sends nothing).
     pub ack: Option<Vec<u8>>,
+    /// What `republish` sends on (before the acknowledgement, as Go).
+    pub republish: Option<Republished>,
+}
+
+/// A stored message published again under the stream's `republish` rule.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Republished {
+    pub subject: String,
+    /// A full header block (`NATS/1.0\r\n…\r\n\r\n`).
+    pub hdr: Vec<u8>,
+    /// Empty with `headers_only`.
+    pub data: Vec<u8>,
 }
 
 pub struct Stream {
@@ -33,6 +45,8 @@ pub struct Stream {
     last_msg_id: String,
     /// Consumers that exist (interest retention skips messages nobody wants).
     consumers: usize,
+    /// `republish`'s subject transform, compiled once.
+    republish: Option<nats_sublist::transform::Transform>,
 }
 
 /// `state` in STREAM.INFO, with Go's field names and its zero forms.
@@ -63,6 +77,7 @@ impl Stream {
     /// (Unix nanoseconds).
     pub fn new(cfg: StreamConfig, store: Box<dyn Store>, created: i64) -> Stream {
         Stream {
+            republish: cfg.republish.as_ref().and_then(|r| r.transform()),
             cfg,
             created,
             store,
@@ -79,6 +94,7 @@ impl Stream {
 
     /// A new configuration (STREAM.UPDATE, already checked by the caller).
     pub fn set_config(&mut self, cfg: StreamConfig) {
+        self.republish = cfg.republish.as_ref().and_then(|r| r.transform());
         self.cfg = cfg;
     }
 
@@ -150,6 +166,7 @@ impl Stream {
         Published {
             seq: None,
             ack: Some(body),
+            republish: None,
         }
     }
 
@@ -201,6 +218,7 @@ impl Stream {
                     return Published {
                         seq: None,
                         ack: Some(self.ack(seq, true)),
+                        republish: None,
                     };
                 }
                 msg_id = id.to_string();
@@ -238,6 +256,7 @@ impl Stream {
                         return Published {
                             seq: None,
                             ack: None,
+                            republish: None,
                         }
                     }
                 }
@@ -259,11 +278,27 @@ impl Stream {
             return Published {
                 seq: Some(seq),
                 ack: Some(self.ack(seq, false)),
+                republish: None,
             };
         }
         if let Some(why) = self.discard_new_refusal(subject, hdr.len() + data.len()) {
             return self.refuse(ApiError::store_failed(why));
         }
+        // The subject's previous sequence, for the republished copy (lets a reader of
+        // the copies alone see gaps).
+        let republish_to = self.republish.as_ref().and_then(|tr| {
+            nats_sublist::transform::source_matches(tr.source(), subject.as_bytes())
+                .then(|| tr.apply_str(subject))
+        });
+        let last_on_subject = match republish_to {
+            Some(_) => self
+                .store
+                .last_by_subject(subject)
+                .ok()
+                .flatten()
+                .map_or(0, |m| m.seq),
+            None => 0,
+        };
         let seq = match self.store.store(subject, hdr, data, now) {
             Ok(seq) => seq,
             Err(e) => return self.refuse(ApiError::store_failed(&store_error_text(&e))),
@@ -287,9 +322,57 @@ impl Stream {
             }
             None => {}
         }
+        let republish = republish_to.map(|to| {
+            let headers_only = self.cfg.republish.as_ref().is_some_and(|r| r.headers_only);
+            self.republished(to, subject, hdr, data, seq, last_on_subject, headers_only)
+        });
         Published {
             seq: Some(seq),
             ack: Some(self.ack(seq, false)),
+            republish,
+        }
+    }
+
+    /// Go's republished message: the original headers (or a fresh block) with the
+    /// stream, subject, sequence and the subject's previous sequence appended.
+    #[allow(clippy::too_many_arguments)]
+    fn republished(
+        &self,
+        to: String,
+        subject: &str,
+        hdr: &[u8],
+        data: &[u8],
+        seq: u64,
+        last: u64,
+        headers_only: bool,
+    ) -> Republished {
+        let mut h = if hdr.len() > 2 && hdr.ends_with(b"\r\n\r\n") {
+            hdr[..hdr.len() - 2].to_vec()
+        } else {
+            b"NATS/1.0\r\n".to_vec()
+        };
+        let mut add = |k: &str, v: &str| {
+            h.extend_from_slice(k.as_bytes());
+            h.extend_from_slice(b": ");
+            h.extend_from_slice(v.as_bytes());
+            h.extend_from_slice(b"\r\n");
+        };
+        add("Nats-Stream", &self.cfg.name);
+        add("Nats-Subject", subject);
+        add("Nats-Sequence", &seq.to_string());
+        add("Nats-Last-Sequence", &last.to_string());
+        if headers_only {
+            add("Nats-Msg-Size", &data.len().to_string());
+        }
+        h.extend_from_slice(b"\r\n");
+        Republished {
+            subject: to,
+            hdr: h,
+            data: if headers_only {
+                Vec::new()
+            } else {
+                data.to_vec()
+            },
         }
     }
 

@@ -650,9 +650,9 @@ fn read_config(name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
             "stream has no mirror but does have mirror direct",
         ));
     }
-    if cfg.mirror.is_some() || !cfg.sources.is_empty() || cfg.republish.is_some() {
+    if cfg.mirror.is_some() || !cfg.sources.is_empty() {
         return Err(ApiError::invalid_config(
-            "mirrors, sources and republish are not supported by this server yet",
+            "mirrors and sources are not supported by this server yet",
         ));
     }
     Ok(cfg)
@@ -717,20 +717,26 @@ fn update(
     {
         let s = h.stream.lock();
         let old = s.config();
-        if old.storage != cfg.storage {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not change storage type",
-            ));
-        }
-        if old.retention != cfg.retention {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not change retention policy",
-            ));
-        }
-        if old.sealed && !cfg.sealed {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not unseal a sealed stream",
-            ));
+        // Go's `checkStreamUpdate`, in its order.
+        let refusal = if old.max_consumers != cfg.max_consumers {
+            Some("stream configuration update can not change MaxConsumers")
+        } else if old.storage != cfg.storage {
+            Some("stream configuration update can not change storage type")
+        } else if old.retention != cfg.retention {
+            Some("stream configuration update can not change retention policy")
+        } else if old.sealed && !cfg.sealed {
+            Some("stream configuration update can not unseal a sealed stream")
+        } else if old.deny_delete && !cfg.deny_delete {
+            Some("stream configuration update can not cancel deny message deletes")
+        } else if old.deny_purge && !cfg.deny_purge {
+            Some("stream configuration update can not cancel deny purge")
+        } else if old.republish != cfg.republish {
+            Some("stream configuration update can not change RePublish")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            return Err(ApiError::invalid_config(why));
         }
     }
     if overlaps(ja, &cfg) {

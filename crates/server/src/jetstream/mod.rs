@@ -14,7 +14,7 @@
 //! kept across restarts (as in nats-server). Directories written by nats-server
 //! (`meta.inf`, `msgs/`) are left alone.
 //!
-//! Not yet: consumers (their API answers with an error), mirrors and sources, republish,
+//! Not yet: mirrors and sources,
 //! snapshots, clustering.
 
 mod api;
@@ -542,6 +542,24 @@ fn subscribe_stream(srv: &Server, ja: &Arc<JsAccount>, handle: &Arc<StreamHandle
                 for c in h.consumers.lock().values() {
                     c.wake.notify_one();
                 }
+            }
+            if let Some(rp) = &out.republish {
+                // As the stream's account publishes it: other streams may capture it.
+                let mut body = Vec::with_capacity(rp.hdr.len() + rp.data.len());
+                body.extend_from_slice(&rp.hdr);
+                body.extend_from_slice(&rp.data);
+                d.publish(
+                    srv,
+                    &sub.account,
+                    None,
+                    true,
+                    Msg {
+                        subject: rp.subject.as_bytes(),
+                        reply: None,
+                        hdr_len: Some(rp.hdr.len()),
+                        data: &body,
+                    },
+                );
             }
             if let (Some(reply), Some(ack)) = (m.reply, out.ack) {
                 d.publish(
