@@ -68,6 +68,19 @@ pub struct StateJson {
     pub consumer_count: usize,
 }
 
+/// A mirror's or source's progress in STREAM.INFO (Go's `StreamSourceInfo`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceInfo {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external: Option<crate::config::ExternalStream>,
+    pub lag: u64,
+    /// Nanoseconds since the origin was last heard from; -1 when never.
+    pub active: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -346,25 +359,13 @@ impl Stream {
         last: u64,
         headers_only: bool,
     ) -> Republished {
-        let mut h = if hdr.len() > 2 && hdr.ends_with(b"\r\n\r\n") {
-            hdr[..hdr.len() - 2].to_vec()
-        } else {
-            b"NATS/1.0\r\n".to_vec()
-        };
-        let mut add = |k: &str, v: &str| {
-            h.extend_from_slice(k.as_bytes());
-            h.extend_from_slice(b": ");
-            h.extend_from_slice(v.as_bytes());
-            h.extend_from_slice(b"\r\n");
-        };
-        add("Nats-Stream", &self.cfg.name);
-        add("Nats-Subject", subject);
-        add("Nats-Sequence", &seq.to_string());
-        add("Nats-Last-Sequence", &last.to_string());
+        let mut h = headers::append(hdr, "Nats-Stream", &self.cfg.name);
+        h = headers::append(&h, "Nats-Subject", subject);
+        h = headers::append(&h, "Nats-Sequence", &seq.to_string());
+        h = headers::append(&h, "Nats-Last-Sequence", &last.to_string());
         if headers_only {
-            add("Nats-Msg-Size", &data.len().to_string());
+            h = headers::append(&h, "Nats-Msg-Size", &data.len().to_string());
         }
-        h.extend_from_slice(b"\r\n");
         Republished {
             subject: to,
             hdr: h,
@@ -441,6 +442,57 @@ impl Stream {
             crate::Storage::File => nats_store::file_msg_size(s, h, d),
             crate::Storage::Memory => nats_store::mem_msg_size(s, h, d),
         }
+    }
+
+    /// A message read from source `iname` (origin sequence `origin_seq`): published to
+    /// this stream like any other, with its origin in `Nats-Stream-Source` (replacing the
+    /// one it may carry from a source further up).
+    pub fn publish_sourced(
+        &mut self,
+        iname: &str,
+        origin_seq: u64,
+        msg: &nats_store::StoredMsg,
+        now: i64,
+    ) -> Published {
+        let h = headers::remove(&msg.hdr, headers::STREAM_SOURCE);
+        let h = headers::append(&h, headers::STREAM_SOURCE, &format!("{iname} {origin_seq}"));
+        self.publish(&msg.subject, &h, &msg.data, now, false)
+    }
+
+    /// A mirror's copy of its origin's message: kept at the origin's sequence and time
+    /// (what lies between is skipped). False when this stream is already past it.
+    pub fn store_mirrored(
+        &mut self,
+        msg: &nats_store::StoredMsg,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        if msg.seq <= self.store.state().last_seq {
+            return Ok(false);
+        }
+        self.store
+            .store_at(msg.seq, &msg.subject, &msg.hdr, &msg.data, msg.ts)
+            .map_err(|e| ApiError::store_failed(&store_error_text(&e)))?;
+        let limits = self.limits();
+        let _ = enforce(self.store.as_mut(), &limits, Some(&msg.subject), now);
+        Ok(true)
+    }
+
+    /// The last origin sequence this stream holds from source `iname`, read back from
+    /// the newest message (Go's `setStartingSequenceForSource`).
+    pub fn last_sourced(&self, iname: &str) -> Option<u64> {
+        let st = self.store.state();
+        if st.msgs == 0 {
+            return None;
+        }
+        (st.first_seq..=st.last_seq).rev().find_map(|seq| {
+            let m = self.store.get(seq).ok().flatten()?;
+            let v = headers::get(&m.hdr, headers::STREAM_SOURCE)?;
+            let mut f = v.split_whitespace();
+            match (f.next(), f.next().and_then(|n| n.parse().ok()), f.next()) {
+                (Some(name), Some(n), None) if name == iname => Some(n),
+                _ => None,
+            }
+        })
     }
 
     /// Age limits between publishes (the server calls this on a timer).

@@ -6,6 +6,8 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine;
+
 use async_nats::jetstream::{self, stream};
 use testkit::ServerProcess;
 
@@ -311,6 +313,159 @@ fn republish_matches_go() {
         assert_eq!(o, g, "step {i}: {step}");
     }
     assert!(ours.last().unwrap().contains("HMSG dest.a 1 "), "{ours:?}");
+}
+
+/// Mirrors and sources beside Go: the config checks against the origin, a mirror from
+/// a start sequence (origin sequences and times kept), a filtered source (new sequences,
+/// `Nats-Stream-Source` headers), what STREAM.INFO says of them, and a mirror that
+/// cannot be changed.
+#[test]
+fn mirrors_and_sources_match_go() {
+    let setup: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.O",
+            r#"{"name":"O","subjects":["o.>"],"allow_direct":true}"#,
+        ),
+        ("o.a", "1"),
+        ("o.b", "2"),
+        ("o.a", "3"),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","subjects":["m"],"mirror":{"name":"O"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","mirror":{"name":"O"},"sources":[{"name":"O"}]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","mirror":{"name":"O","filter_subject":"zzz"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.SX",
+            r#"{"name":"SX","sources":[{"name":"SX"}]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.M",
+            r#"{"name":"M","mirror":{"name":"O","opt_start_seq":2}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","sources":[{"name":"O","filter_subject":"o.a"}]}"#,
+        ),
+    ];
+    let after: &[(&str, &str)] = &[
+        ("$JS.API.STREAM.MSG.GET.M", r#"{"seq":2}"#),
+        ("$JS.API.STREAM.MSG.GET.M", r#"{"seq":3}"#),
+        ("$JS.API.STREAM.MSG.GET.S", r#"{"seq":1}"#),
+        ("$JS.API.STREAM.MSG.GET.S", r#"{"seq":2}"#),
+        ("$JS.API.STREAM.INFO.M", ""),
+        ("$JS.API.STREAM.INFO.S", ""),
+        (
+            "$JS.API.STREAM.UPDATE.M",
+            r#"{"name":"M","mirror":{"name":"O","opt_start_seq":3}}"#,
+        ),
+    ];
+    let active = regex::Regex::new(r#""active":\d+"#).unwrap();
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut c = Client::connect(srv.client_port);
+        let mut out: Vec<String> = setup.iter().map(|(s, b)| c.request(s, b)).collect();
+        // The copies arrive asynchronously: wait (bounded) until both hold two.
+        for name in ["M", "S"] {
+            let mut n = 0;
+            for _ in 0..200 {
+                let info: serde_json::Value =
+                    serde_json::from_str(&c.request(&format!("$JS.API.STREAM.INFO.{name}"), ""))
+                        .unwrap();
+                n = info["state"]["messages"].as_u64().unwrap_or(0);
+                if n == 2 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(n, 2, "{name} never got its two messages from {bin:?}");
+        }
+        out.extend(after.iter().map(|(s, b)| c.request(s, b)));
+        out.iter()
+            .map(|r| {
+                active
+                    .replace_all(&without_times(r), r#""active":A"#)
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    let steps: Vec<_> = setup.iter().chain(after).collect();
+    for (i, (g, o)) in go.iter().zip(&ours).enumerate() {
+        assert_eq!(o, g, "step {i}: {} {}", steps[i].0, steps[i].1);
+    }
+}
+
+/// A source and a mirror pick up where they were after kill -9: the source from the
+/// `Nats-Stream-Source` headers it stored (no message twice), the mirror from its last
+/// sequence; and a message published while they were down arrives after the restart.
+#[test]
+fn mirrors_and_sources_resume_after_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let wait_for = |c: &mut Client, name: &str, want: u64| {
+        let mut n = 0;
+        for _ in 0..200 {
+            let info: serde_json::Value =
+                serde_json::from_str(&c.request(&format!("$JS.API.STREAM.INFO.{name}"), ""))
+                    .unwrap();
+            n = info["state"]["messages"].as_u64().unwrap_or(0);
+            if n >= want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        n
+    };
+    let mut srv = start_js(&common::bin(), dir.path());
+    {
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.O",
+            r#"{"name":"O","subjects":["o"]}"#,
+        );
+        c.request(
+            "$JS.API.STREAM.CREATE.M",
+            r#"{"name":"M","mirror":{"name":"O"}}"#,
+        );
+        c.request(
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","sources":[{"name":"O"}]}"#,
+        );
+        for i in 0..10 {
+            c.request("o", &format!("m{i}"));
+        }
+        assert_eq!(wait_for(&mut c, "M", 10), 10);
+        assert_eq!(wait_for(&mut c, "S", 10), 10);
+    }
+    srv.kill();
+    let srv = start_js(&common::bin(), dir.path());
+    let mut c = Client::connect(srv.client_port);
+    c.request("o", "after");
+    assert_eq!(wait_for(&mut c, "M", 11), 11);
+    assert_eq!(wait_for(&mut c, "S", 11), 11);
+    // Nothing more comes: no message was copied twice.
+    std::thread::sleep(Duration::from_millis(300));
+    let info: serde_json::Value =
+        serde_json::from_str(&c.request("$JS.API.STREAM.INFO.S", "")).unwrap();
+    assert_eq!(info["state"]["messages"], 11, "{info}");
+    assert_eq!(info["sources"][0]["lag"], 0, "{info}");
+    let last = c.request("$JS.API.STREAM.MSG.GET.S", r#"{"seq":11}"#);
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let hdrs = base64::engine::general_purpose::STANDARD
+        .decode(v["message"]["hdrs"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(hdrs, b"NATS/1.0\r\nNats-Stream-Source: O 11\r\n\r\n");
+    let m: serde_json::Value =
+        serde_json::from_str(&c.request("$JS.API.STREAM.INFO.M", "")).unwrap();
+    assert_eq!(m["state"]["last_seq"], 11, "{m}");
 }
 
 /// Pull consumers as async-nats uses them: fetch batches, explicit acks, redelivery of
