@@ -131,14 +131,24 @@ impl FileStore {
         let snap = fs::read(store.msgs_dir.join(SNAPSHOT))
             .ok()
             .and_then(|b| snapshot::decode(&b));
+        let mut first_ts = None;
         let recovery = match snap {
-            Some(snap) if store.load_snapshot(&snap, &ids)? => Recovery::default(),
+            Some(snap) if store.load_snapshot(&snap, &ids)? => {
+                if snap.blocks.iter().any(|b| b.msgs > 0) {
+                    first_ts = Some((snap.first, snap.first_ts));
+                }
+                Recovery::default()
+            }
             _ => {
                 store.reset();
                 store.scan_all(&ids)?
             }
         };
         store.refresh_first();
+        // Known without reading the first block, unless the first message changed.
+        if let Some((seq, ts)) = first_ts.filter(|(seq, _)| *seq == store.first) {
+            store.first_ts.set(Some((seq, ts)));
+        }
         store.drop_empty_blocks()?;
         Ok((store, recovery))
     }
@@ -296,8 +306,9 @@ impl FileStore {
             dmap: b.dmap.clone(),
             fss: b.fss.clone(),
         });
+        let first_ts = self.first_ts().map_or(0, |(_, ts)| ts);
         let body = snapshot::encode(
-            self.first,
+            (self.first, first_ts),
             self.last,
             self.last_ts,
             self.subjects.iter(),
@@ -397,9 +408,14 @@ impl FileStore {
         let file = open_block(&block_path(&self.msgs_dir, id), true)?;
         let b = Block::new(id, file);
         *b.cache.borrow_mut() = Some(Box::default());
+        // The full block is done with writes: its cache goes (a read loads it again),
+        // so a stream being written holds one block's locations, not a few.
+        if let Some(prev) = self.blocks.last() {
+            if let Ok(mut c) = prev.cache.try_borrow_mut() {
+                *c = None;
+            }
+        }
         self.blocks.push(b);
-        // The block that was last may now be unloaded like any other.
-        self.evict(self.blocks.len() - 1);
         Ok(self.blocks.len() - 1)
     }
 

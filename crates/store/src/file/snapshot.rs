@@ -6,7 +6,7 @@
 //! CRC-32 of everything before it:
 //!
 //! ```text
-//! magic "NSIDX001" | first u64 | last u64 | last_ts i64
+//! magic "NSIDX002" | first u64 | first_ts i64 | last u64 | last_ts i64
 //! subjects u32 × (id u32, len u16, bytes)
 //! blocks u32 × (id u32, size u64, min_seq u64, lo u64, hi u64, dense u8, msgs u64,
 //!               bytes u64, first u64, last u64, dmap u32 × u64,
@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::subjects::Span;
 
-const MAGIC: &[u8; 8] = b"NSIDX001";
+const MAGIC: &[u8; 8] = b"NSIDX002";
 
 pub(super) struct SnapBlock {
     pub id: u32,
@@ -37,6 +37,8 @@ pub(super) struct SnapBlock {
 
 pub(super) struct Snapshot {
     pub first: u64,
+    /// The first message's time (0 when there is none).
+    pub first_ts: i64,
     pub last: u64,
     pub last_ts: i64,
     pub subjects: Vec<(u32, String)>,
@@ -62,7 +64,7 @@ impl W {
 
 /// Encode what [`super::FileStore`] knows; the blocks come as snapshot records.
 pub(super) fn encode<'a>(
-    first: u64,
+    (first, first_ts): (u64, i64),
     last: u64,
     last_ts: i64,
     subjects: impl Iterator<Item = (u32, &'a str)>,
@@ -71,6 +73,7 @@ pub(super) fn encode<'a>(
     let mut w = W(Vec::with_capacity(4096));
     w.0.extend_from_slice(MAGIC);
     w.u64(first);
+    w.u64(first_ts as u64);
     w.u64(last);
     w.u64(last_ts as u64);
     let subjects: Vec<(u32, &str)> = subjects.collect();
@@ -154,6 +157,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Snapshot> {
         return None;
     }
     let first = r.u64()?;
+    let first_ts = r.u64()? as i64;
     let last = r.u64()?;
     let last_ts = r.u64()? as i64;
     let n = r.count(6)?;
@@ -210,6 +214,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Snapshot> {
     }
     r.0.is_empty().then_some(Snapshot {
         first,
+        first_ts,
         last,
         last_ts,
         subjects,
