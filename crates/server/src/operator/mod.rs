@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod dir;
+pub mod fetch;
 pub mod template;
 pub mod update;
 pub mod wiring;
@@ -35,8 +36,12 @@ pub struct OperatorMode {
     /// strict signing key usage) and its signing keys, or the `trusted` keys.
     trusted_keys: Vec<String>,
     accounts: RwLock<HashMap<String, Arc<JwtAccount>>>,
-    /// The `full` resolver's directory; `None` with the `MEMORY` resolver.
+    /// The `full` or `cache` resolver's directory; `None` with `MEMORY` and URL.
     pub dir: Option<dir::DirStore>,
+    /// How accounts the resolver does not hold are fetched (`cache`, URL).
+    pub fetcher: Option<fetch::Fetcher>,
+    /// The last failed fetch per account, until the lookup that follows takes it.
+    fetch_errors: Mutex<HashMap<String, String>>,
     /// Accounts whose exports, imports and mappings are wired (at start: the preloaded
     /// ones; later: each account the first time a client logs in to it).
     wired: Mutex<std::collections::HashSet<String>>,
@@ -134,20 +139,39 @@ impl OperatorMode {
             operators.push(jwt::decode_operator(t).map_err(|e| e.to_string())?);
         }
         let trusted_keys = trusted_keys(o);
-        let dir = match &o.resolver {
-            crate::options::Resolver::Full {
+        use crate::options::Resolver;
+        let (dir, fetcher) = match &o.resolver {
+            Resolver::Full {
                 dir,
                 allow_delete,
                 limit,
                 ..
-            } => Some(dir::DirStore::open(dir, *allow_delete, *limit)?),
-            _ => None,
+            } => (Some(dir::DirStore::open(dir, *allow_delete, *limit)?), None),
+            Resolver::Cache {
+                dir,
+                limit,
+                ttl,
+                timeout,
+            } => (
+                Some(dir::DirStore::open_cache(dir, *limit, *ttl)?),
+                Some(fetch::Fetcher::Nats { timeout: *timeout }),
+            ),
+            Resolver::Url(url) => (None, Some(fetch::Fetcher::Url(url.clone()))),
+            _ => (None, None),
         };
+        if matches!(o.resolver, Resolver::Url(_)) && !o.preload.is_empty() {
+            return Err(
+                "resolver preloads only available for writeable resolver types MEM/DIR/CACHE_DIR"
+                    .into(),
+            );
+        }
         let mode = OperatorMode {
             operators,
             trusted_keys,
             accounts: RwLock::new(HashMap::new()),
             dir,
+            fetcher,
+            fetch_errors: Mutex::new(HashMap::new()),
             wired: Mutex::new(o.preload.iter().map(|(k, _)| k.clone()).collect()),
         };
         for (key, token) in &o.preload {
@@ -158,7 +182,9 @@ impl OperatorMode {
             }
             mode.store(key, claims, token);
         }
-        if let Some(d) = &mode.dir {
+        // The `full` resolver holds every account of its directory from the start; a
+        // cache only what it is asked for (it reads its directory on a miss).
+        if let Some(d) = mode.dir.as_ref().filter(|d| !d.is_cache()) {
             for key in d.list() {
                 if let Some(c) = d
                     .load(&key)
@@ -215,11 +241,10 @@ impl OperatorMode {
             // The directory may hold it (written by another process, or before we
             // started): read it on a miss, as Go's `DirAccResolver.Fetch` does.
             None => {
-                let token = self
-                    .dir
-                    .as_ref()
-                    .and_then(|d| d.load(key))
-                    .ok_or_else(|| "account not found".to_string())?;
+                let token = self.dir.as_ref().and_then(|d| d.load(key)).ok_or_else(|| {
+                    self.take_fetch_error(key)
+                        .unwrap_or_else(|| "account not found".to_string())
+                })?;
                 let c = jwt::decode_account(&token).map_err(|e| e.to_string())?;
                 self.store(key, c, &token)
             }
@@ -321,7 +346,16 @@ pub fn route_account(
 ) -> Option<Arc<crate::account::Account>> {
     let op = srv.operator.as_ref()?;
     let name = std::str::from_utf8(name).ok()?;
-    let acc = op.lookup(name).ok()?;
+    let acc = match op.lookup(name) {
+        Ok(a) => a,
+        // A resolver that fetches does not fetch for a route (a slow fetch would hold up
+        // the route): as nats-server, the account is registered empty to keep the
+        // peer's interest, and gets its claims when a client of it logs in here.
+        Err(_) if op.fetcher.is_some() && jwt::is_public_key(name, 'A') => {
+            return Some(srv.accounts.get_or_create(name));
+        }
+        Err(_) => return None,
+    };
     if !op.is_trusted_issuer(&acc.claims().data.issuer) {
         return None;
     }
