@@ -3,10 +3,11 @@
 //!
 //! - the URL resolver: an HTTP GET of the base URL plus the account key; `200` gives the
 //!   JWT (the body), anything else fails with Go's `could not fetch <"url">: …` text;
-//! - the `cache` resolver: a request on `$SYS.REQ.ACCOUNT.<key>.CLAIMS.LOOKUP` in the
-//!   system account, answered by a `full` resolver of the cluster; the first answer
-//!   counts, none within the fetch timeout fails with `fetching jwt timed out`. A JWT
-//!   fetched this way is kept in the cache's directory.
+//! - the `cache` and `full` resolvers, for an account their directory lacks: a request on
+//!   `$SYS.REQ.ACCOUNT.<key>.CLAIMS.LOOKUP` in the system account, answered by a `full`
+//!   resolver of the cluster; the first answer counts, none within the fetch timeout
+//!   fails with `fetching jwt timed out`. A JWT fetched this way is kept in the
+//!   directory.
 //!
 //! A fetched JWT is checked as nats-server's `verifyAccountClaims` does (an account JWT
 //! about this key, signed by a trusted key, not expired) before the account is stored.
@@ -28,7 +29,7 @@ use crate::server::Server;
 /// How a resolver gets an account it does not hold.
 #[derive(Debug, Clone)]
 pub enum Fetcher {
-    /// Ask the cluster (`cache`).
+    /// Ask the cluster (`cache`, `full`).
     Nats { timeout: Duration },
     /// HTTP GET of this base URL plus the key (ends with `/`).
     Url(String),
@@ -40,7 +41,13 @@ const MAX_BODY: usize = 1 << 20;
 impl OperatorMode {
     /// Does logging in to account `key` need a fetch first?
     pub fn needs_fetch(&self, key: &str) -> bool {
+        let too_soon = self
+            .expired
+            .lock()
+            .get(key)
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
         self.fetcher.is_some()
+            && !too_soon
             && jwt::is_public_key(key, 'A')
             && !self.accounts.read().contains_key(key)
             && self.dir.as_ref().and_then(|d| d.load(key)).is_none()
@@ -49,7 +56,7 @@ impl OperatorMode {
     /// Fetch account `key`'s JWT and store it; on failure the error is kept for the
     /// lookup that follows (the refusal names it, as Go's debug line does).
     pub async fn fetch(&self, srv: &Arc<Server>, key: &str) -> Result<(), String> {
-        let res = self.fetch_inner(srv, key).await;
+        let res = self.fetch_inner(srv, key, true).await;
         if let Err(e) = &res {
             crate::warn!(srv.log, "Account fetch failed: {}", e);
             let mut errs = self.fetch_errors.lock();
@@ -61,29 +68,38 @@ impl OperatorMode {
         res
     }
 
-    async fn fetch_inner(&self, srv: &Arc<Server>, key: &str) -> Result<(), String> {
+    /// [`OperatorMode::fetch`] without its log lines (the bootstrapping system account).
+    pub async fn fetch_quiet(&self, srv: &Arc<Server>, key: &str) -> Result<(), String> {
+        self.fetch_inner(srv, key, false).await
+    }
+
+    async fn fetch_inner(&self, srv: &Arc<Server>, key: &str, log: bool) -> Result<(), String> {
         let Some(fetcher) = &self.fetcher else {
             return Err("account not found".into());
         };
         let start = std::time::Instant::now();
-        let token = match fetcher {
-            Fetcher::Url(base) => http_get(&format!("{base}{key}")).await?,
+        let got = match fetcher {
+            Fetcher::Url(base) => http_get(&format!("{base}{key}")).await,
             Fetcher::Nats { timeout } => {
                 let subject = format!("$SYS.REQ.ACCOUNT.{key}.CLAIMS.LOOKUP");
-                let body = crate::sys::request(srv, &subject, *timeout).await?;
-                let token = String::from_utf8_lossy(&body).trim().to_string();
-                if let Some(d) = &self.dir {
-                    d.save_if_newer(key, &token)?;
-                }
-                token
+                crate::sys::request(srv, &subject, *timeout)
+                    .await
+                    .and_then(|body| {
+                        let token = String::from_utf8_lossy(&body).trim().to_string();
+                        match &self.dir {
+                            Some(d) => d.save_if_newer(key, &token).map(|_| token),
+                            None => Ok(token),
+                        }
+                    })
             }
         };
         let took = start.elapsed();
-        if took > Duration::from_secs(1) {
+        if log && took > Duration::from_secs(1) {
             crate::warn!(srv.log, "Account [{}] fetch took {:?}", key, took);
-        } else {
+        } else if log {
             crate::debug!(srv.log, "Account [{}] fetch took {:?}", key, took);
         }
+        let token = got?;
         let token = token.trim();
         let claims = jwt::decode_account(token).map_err(|e| e.to_string())?;
         if !self.is_trusted_issuer(&claims.data.issuer)

@@ -42,6 +42,10 @@ pub struct OperatorMode {
     pub fetcher: Option<fetch::Fetcher>,
     /// The last failed fetch per account, until the lookup that follows takes it.
     fetch_errors: Mutex<HashMap<String, String>>,
+    /// Accounts the resolver removed, with when: as nats-server's expired accounts, a
+    /// login to one fails with `account expired`, at once within a second of the
+    /// removal, else after fetching again (a fetched JWT brings the account back).
+    expired: Mutex<HashMap<String, std::time::Instant>>,
     /// Accounts whose exports, imports and mappings are wired (at start: the preloaded
     /// ones; later: each account the first time a client logs in to it).
     wired: Mutex<std::collections::HashSet<String>>,
@@ -141,12 +145,17 @@ impl OperatorMode {
         let trusted_keys = trusted_keys(o);
         use crate::options::Resolver;
         let (dir, fetcher) = match &o.resolver {
+            // Both directory resolvers ask the cluster for accounts they lack.
             Resolver::Full {
                 dir,
                 allow_delete,
                 limit,
+                timeout,
                 ..
-            } => (Some(dir::DirStore::open(dir, *allow_delete, *limit)?), None),
+            } => (
+                Some(dir::DirStore::open(dir, *allow_delete, *limit)?),
+                Some(fetch::Fetcher::Nats { timeout: *timeout }),
+            ),
             Resolver::Cache {
                 dir,
                 limit,
@@ -172,6 +181,7 @@ impl OperatorMode {
             dir,
             fetcher,
             fetch_errors: Mutex::new(HashMap::new()),
+            expired: Mutex::new(HashMap::new()),
             wired: Mutex::new(o.preload.iter().map(|(k, _)| k.clone()).collect()),
         };
         for (key, token) in &o.preload {
@@ -210,6 +220,7 @@ impl OperatorMode {
     /// Store (or replace) the claims of account `key`.
     fn store(&self, key: &str, claims: AccountClaims, token: &str) -> Arc<JwtAccount> {
         let claims = Arc::new(claims);
+        self.expired.lock().remove(key);
         let mut map = self.accounts.write();
         if let Some(a) = map.get(key) {
             *a.claims.write() = claims;
@@ -242,8 +253,11 @@ impl OperatorMode {
             // started): read it on a miss, as Go's `DirAccResolver.Fetch` does.
             None => {
                 let token = self.dir.as_ref().and_then(|d| d.load(key)).ok_or_else(|| {
-                    self.take_fetch_error(key)
-                        .unwrap_or_else(|| "account not found".to_string())
+                    let fetch_error = self.take_fetch_error(key);
+                    if self.expired.lock().contains_key(key) {
+                        return "account expired".to_string();
+                    }
+                    fetch_error.unwrap_or_else(|| "account not found".to_string())
                 })?;
                 let c = jwt::decode_account(&token).map_err(|e| e.to_string())?;
                 self.store(key, c, &token)

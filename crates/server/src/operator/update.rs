@@ -227,6 +227,13 @@ impl OperatorMode {
         let Some(acc) = self.accounts.write().remove(key) else {
             return;
         };
+        {
+            let mut expired = self.expired.lock();
+            if expired.len() > 4096 {
+                expired.clear();
+            }
+            expired.insert(key.to_string(), std::time::Instant::now());
+        }
         let clients: Vec<_> = acc
             .clients
             .lock()

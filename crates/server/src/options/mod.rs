@@ -429,6 +429,9 @@ pub enum Resolver {
         limit: i64,
         /// `interval`: how often servers compare their stores (cluster sync; accepted).
         interval: Duration,
+        /// `timeout`: how long a lookup of an account the directory lacks waits for
+        /// the cluster's answer (default 1.9 s).
+        timeout: Duration,
     },
     /// `{ type: cache, dir: … }`: nats-server's caching NATS-based resolver. It keeps at
     /// most `limit` JWTs in the directory (least recently used ones go first), each for

@@ -228,7 +228,6 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
             // system account to ask): nats-server starts with an empty one and fetches
             // it every second until it has it.
             Some(Err(_)) if srv.operator.as_ref().is_some_and(|o| o.fetcher.is_some()) => {
-                crate::notice!(srv.log, "Using bootstrapping system account");
                 bootstrap = Some(name.to_string());
                 srv.accounts.get_or_create(name)
             }
@@ -300,6 +299,7 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     serve_accounts(srv);
     srv.tasks.spawn(run(srv.clone(), sys, rx));
     if let Some(key) = bootstrap {
+        crate::notice!(srv.log, "Using bootstrapping system account");
         srv.tasks.spawn(fetch_system_account(srv.clone(), key));
     }
     if srv
@@ -322,7 +322,8 @@ async fn fetch_system_account(srv: Arc<Server>, key: String) {
             _ = srv.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        if op.fetch(&srv, &key).await.is_ok() {
+        // Quietly, as nats-server's direct resolver fetch.
+        if op.fetch_quiet(&srv, &key).await.is_ok() {
             op.register(&srv, &key);
             return;
         }

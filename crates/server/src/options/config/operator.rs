@@ -390,14 +390,15 @@ fn dir_resolver(o: &mut Options, e: &Entry, m: &nats_conf::Map, d: &mut Diag) {
             if ttl.is_some_and(|t| t != 0) {
                 d.error(pos, "FULL does not accept ttl");
             }
-            if timeout_check(d).is_none() {
+            let Some(timeout) = timeout_check(d) else {
                 return;
-            }
+            };
             o.operator.resolver = Resolver::Full {
                 dir: dir.into(),
                 allow_delete: del,
                 limit,
                 interval: nonneg(interval),
+                timeout,
             };
         }
         "CACHE" => {
