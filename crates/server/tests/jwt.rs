@@ -1411,9 +1411,11 @@ fn account_server(jwts: Vec<(String, String)>) -> String {
             }
             let head = String::from_utf8_lossy(&buf).to_string();
             let path = head.split_whitespace().nth(1).unwrap_or_default();
-            let found = path
-                .strip_prefix("/jwt/v1/accounts/")
-                .map(|k| jwts.iter().find(|(key, _)| key == k).map(|(_, j)| j.clone()));
+            let found = path.strip_prefix("/jwt/v1/accounts/").map(|k| {
+                jwts.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, j)| j.clone())
+            });
             let (status, body) = match found {
                 Some(_) if path == "/jwt/v1/accounts/" => ("200 OK", String::new()),
                 Some(Some(jwt)) => ("200 OK", jwt),
@@ -1447,7 +1449,11 @@ fn url_resolver_fetches_accounts_over_http_like_go() {
         let u = KeyPair::new_user();
         (user_jwt(&u, acc, json!({})), u)
     };
-    for (acc, want) in [(&w.a, "PONG\r\n"), (&b, AUTH_VIOLATION), (&c, AUTH_VIOLATION)] {
+    for (acc, want) in [
+        (&w.a, "PONG\r\n"),
+        (&b, AUTH_VIOLATION),
+        (&c, AUTH_VIOLATION),
+    ] {
         let (jwt, u) = login(acc);
         same(&conf, Some(want), |addr| {
             let l = Login {
@@ -1630,7 +1636,10 @@ fn cache_resolver_cluster(full_go: bool, cache_go: bool) {
         ),
     );
     let _logs = (LogOnPanic(&full), LogOnPanic(&cache));
-    assert!(common::wait_full_mesh(&[&full, &cache], Duration::from_secs(10)));
+    assert!(common::wait_full_mesh(
+        &[&full, &cache],
+        Duration::from_secs(10)
+    ));
     let cached = cache_dir.path().join(format!("{}.jwt", w.a.public_key()));
     assert!(!cached.exists());
     let mut sub = logged_in(&full.addr(), &jwt, &u);

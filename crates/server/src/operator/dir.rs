@@ -185,8 +185,7 @@ impl DirStore {
                     return Ok(Saved::Unchanged);
                 }
             }
-        } else if self.cache.is_none() && self.limit > 0 && self.list().len() as i64 >= self.limit
-        {
+        } else if self.cache.is_none() && self.limit > 0 && self.list().len() as i64 >= self.limit {
             return Err("jwt store is full".into());
         }
         self.write(key, token)
@@ -300,5 +299,56 @@ mod tests {
         )
         .unwrap();
         assert!(store.save_if_newer(&c.public_key(), &t).is_err());
+    }
+
+    #[test]
+    fn cache_evicts_the_least_recently_used_and_expires_by_ttl() {
+        let d = tempfile::tempdir().unwrap();
+        let op = nkeys::KeyPair::new_operator();
+        let make = |kp: &nkeys::KeyPair, name: &str| {
+            jwt::encode(
+                serde_json::json!({"sub": kp.public_key(), "name": name, "nats": {"type": "account"}}),
+                &op,
+                1,
+            )
+            .unwrap()
+        };
+        let accs: Vec<_> = (0..3).map(|_| nkeys::KeyPair::new_account()).collect();
+        let store = DirStore::open_cache(&d.path().join("c"), 2, Duration::ZERO).unwrap();
+        let (a, b, c) = (&accs[0], &accs[1], &accs[2]);
+        store.save(&a.public_key(), &make(a, "a")).unwrap();
+        store.save(&b.public_key(), &make(b, "b")).unwrap();
+        // A is used again: B is now the least recently used, and goes for C.
+        assert!(store.load(&a.public_key()).is_some());
+        store.save_if_newer(&c.public_key(), &make(c, "c")).unwrap();
+        let mut want = vec![a.public_key(), c.public_key()];
+        want.sort();
+        assert_eq!(store.list(), want);
+        assert_eq!(store.load(&b.public_key()), None);
+        // Saving the same JWT again changes nothing; a new one replaces it.
+        assert_eq!(
+            store.save(&a.public_key(), &make(a, "a")),
+            Ok(Saved::Unchanged)
+        );
+        assert_eq!(
+            store.save(&a.public_key(), &make(a, "a2")),
+            Ok(Saved::Written)
+        );
+        // Deleting removes the file.
+        store.delete(&c.public_key()).unwrap();
+        assert_eq!(store.list(), vec![a.public_key()]);
+        // A ttl: an entry not used for that long is gone.
+        let ttl = DirStore::open_cache(&d.path().join("t"), 10, Duration::from_millis(30)).unwrap();
+        ttl.save(&a.public_key(), &make(a, "a")).unwrap();
+        assert!(ttl.load(&a.public_key()).is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        ttl.sweep();
+        assert!(ttl.list().is_empty());
+        assert_eq!(ttl.load(&a.public_key()), None);
+        // Files already there are tracked when a cache opens.
+        ttl.save(&b.public_key(), &make(b, "b")).unwrap();
+        let again = DirStore::open_cache(&d.path().join("t"), 1, Duration::ZERO).unwrap();
+        again.save(&c.public_key(), &make(c, "c")).unwrap();
+        assert_eq!(again.list(), vec![c.public_key()]);
     }
 }

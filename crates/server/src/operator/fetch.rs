@@ -150,8 +150,11 @@ pub async fn http_get(url: &str) -> Result<String, String> {
     }
 }
 
-/// One request on a fresh connection: (status code, Go's `resp.Status`, body).
-async fn get(url: &str) -> Result<(u16, String, Vec<u8>), String> {
+/// An HTTP answer: status code, Go's `resp.Status` (`"404 Not Found"`), body.
+type Response = (u16, String, Vec<u8>);
+
+/// One request on a fresh connection.
+async fn get(url: &str) -> Result<Response, String> {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (s.to_ascii_lowercase(), r),
         None => (String::new(), url),
@@ -208,7 +211,7 @@ async fn get(url: &str) -> Result<(u16, String, Vec<u8>), String> {
 }
 
 /// The response, once `buf` holds all of it (by `Content-Length` or chunked encoding).
-fn complete(buf: &[u8]) -> Option<Result<(u16, String, Vec<u8>), String>> {
+fn complete(buf: &[u8]) -> Option<Result<Response, String>> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
     let length = head
@@ -227,7 +230,7 @@ fn complete(buf: &[u8]) -> Option<Result<(u16, String, Vec<u8>), String>> {
     None
 }
 
-fn parse(buf: &[u8], eof: bool) -> Result<(u16, String, Vec<u8>), String> {
+fn parse(buf: &[u8], eof: bool) -> Result<Response, String> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4) else {
         return Err(if eof && buf.is_empty() {
             "EOF".into()
@@ -317,7 +320,10 @@ mod tests {
         let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
         assert_eq!(complete(r).unwrap().unwrap().2, b"abcde".to_vec());
         assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_none());
-        assert_eq!(parse(b"HTTP/1.0 200 OK\r\n\r\nxyz", true).unwrap().2, b"xyz");
+        assert_eq!(
+            parse(b"HTTP/1.0 200 OK\r\n\r\nxyz", true).unwrap().2,
+            b"xyz"
+        );
         assert_eq!(
             redact("http://u:secret@h:1/x"),
             "http://u:xxxxx@h:1/x".to_string()

@@ -130,7 +130,11 @@ impl OperatorMode {
         }
         if let Some(op) = self.operators.first() {
             if claims.data.issuer == op.data.subject && op.operator.strict_signing_key_usage {
-                return fail(&key, ERR, "operator requires issuer to be a signing key".into());
+                return fail(
+                    &key,
+                    ERR,
+                    "operator requires issuer to be a signing key".into(),
+                );
             }
         }
         if !self.accounts.read().contains_key(&key) {

@@ -348,7 +348,11 @@ async fn sweep_cache(srv: Arc<Server>) {
 /// Send a request in the system account and wait for the first answer (nats-server's
 /// `Server.fetch` plumbing): a private reply subject, subscribed for the time of the
 /// request. Errors are Go's.
-pub async fn request(srv: &Arc<Server>, subject: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+pub async fn request(
+    srv: &Arc<Server>,
+    subject: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let Some(sys) = srv.sys.get() else {
         return Err("eventing shut down".into());
     };
@@ -357,11 +361,13 @@ pub async fn request(srv: &Arc<Server>, subject: &str, timeout: Duration) -> Res
     let slot = Mutex::new(Some(tx));
     let handler = Internal {
         name: "fetch",
-        handler: Box::new(move |_: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
-            if let Some(tx) = slot.lock().take() {
-                let _ = tx.send(m.data.to_vec());
-            }
-        }),
+        handler: Box::new(
+            move |_: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+                if let Some(tx) = slot.lock().take() {
+                    let _ = tx.send(m.data.to_vec());
+                }
+            },
+        ),
     };
     let sub = SubRef(Arc::new(Subscription::new(
         Target::Internal(Arc::new(handler)),

@@ -339,10 +339,18 @@ fn dir_resolver(o: &mut Options, e: &Entry, m: &nats_conf::Map, d: &mut Diag) {
             .map(|f| (&f.key_pos, &f.item.value))
     };
     let before = d.report.errors.len();
-    let dir = field("dir").and_then(|(p, v)| d.string(p, v)).unwrap_or_default();
-    let kind = field("type").and_then(|(p, v)| d.string(p, v)).unwrap_or_default();
-    let del = field("allow_delete").and_then(|(p, v)| d.bool(p, v)).unwrap_or_default();
-    let limit = field("limit").and_then(|(p, v)| d.int(p, v)).unwrap_or_default();
+    let dir = field("dir")
+        .and_then(|(p, v)| d.string(p, v))
+        .unwrap_or_default();
+    let kind = field("type")
+        .and_then(|(p, v)| d.string(p, v))
+        .unwrap_or_default();
+    let del = field("allow_delete")
+        .and_then(|(p, v)| d.bool(p, v))
+        .unwrap_or_default();
+    let limit = field("limit")
+        .and_then(|(p, v)| d.int(p, v))
+        .unwrap_or_default();
     if d.report.errors.len() > before {
         return;
     }

@@ -1269,7 +1269,10 @@ fn operator_mode_options() {
         }
     );
     for (text, url) in [
-        ("URL(http://h:1/jwt/v1/accounts)", "http://h:1/jwt/v1/accounts/"),
+        (
+            "URL(http://h:1/jwt/v1/accounts)",
+            "http://h:1/jwt/v1/accounts/",
+        ),
         ("\"URL(\\\"http://h:1/a/\\\")\"", "http://h:1/a/"),
         ("\"url( http://h:1/a/ )\"", "http://h:1/a/"),
         ("URL", "/"),
