@@ -1467,6 +1467,26 @@ fn url_resolver_fetches_accounts_over_http_like_go() {
             first
         });
     }
+    // No `resolver`: the operator JWT's `account_server_url` (plus `/accounts/`).
+    let base = url.trim_end_matches("/accounts/").to_string();
+    let op_jwt = nats_server::jwt::encode(
+        json!({"sub": w.op.public_key(), "name": "OP", "nats": {"type": "operator",
+            "system_account": w.sys.public_key(), "account_server_url": base}}),
+        &w.op,
+        now(),
+    )
+    .unwrap();
+    let implied = format!("operator: \"{op_jwt}\"\n");
+    for (acc, want) in [(&w.a, "PONG\r\n"), (&c, AUTH_VIOLATION)] {
+        let (jwt, u) = login(acc);
+        same(&implied, Some(want), |addr| {
+            let l = Login {
+                jwt: &jwt,
+                key: Some(&u),
+            };
+            session(addr, &l, "", SHORT)
+        });
+    }
     // A served account's users can talk to each other.
     let (jwt, u) = login(&w.a);
     same(&conf, None, |addr| {
