@@ -3,7 +3,9 @@
 //! resolver, and users whose JWTs the tests sign themselves (keys made fresh with the
 //! `nkeys` crate, tokens with `nats_server::jwt::encode`). Each case is a raw-protocol
 //! session whose transcript (what the server sent, and whether it closed) must be the
-//! same from both servers; async-nats logs in with a JWT and with a `.creds` file.
+//! same from both servers; async-nats logs in with a JWT and with a `.creds` file. The
+//! `full`, `cache` and URL resolvers are run too: the URL one against a small HTTP server
+//! of the test, the `cache` one in a cluster beside a `full` one (ours and Go's mixed).
 
 mod common;
 

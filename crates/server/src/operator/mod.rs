@@ -5,7 +5,8 @@
 //! user's key by signing the nonce of our INFO (unless the JWT is a bearer token).
 //!
 //! [`OperatorMode`] is built once at start from [`crate::options::OperatorOptions`]. It
-//! holds the resolver's store (the `MEMORY` resolver: the preloaded JWTs) and, per
+//! holds the resolver's store (`MEMORY`: the preloaded JWTs; `full`/`cache`: a directory,
+//! [`dir`]), how it fetches accounts it lacks (`cache`, `full`, URL: [`fetch`]) and, per
 //! account, the decoded claims plus the count of connected clients (the `conn` limit).
 //! Accounts join the server's account registry ([`crate::account::Accounts`]) under their
 //! public key the first time a user of theirs logs in, as Go registers them on lookup.

@@ -6,10 +6,12 @@
 //!   ([`crate::operator::OperatorMode::update`]); the answer is `{"data": {"account",
 //!   "code": 200, "message"}, "server": …}` or `{"error": {"account", "code": 500,
 //!   "description"}, "server": …}`.
-//! - `full` resolver only: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` (the stored JWT, as is),
-//!   `$SYS.REQ.CLAIMS.LIST` (`{"data": [keys], "server": …}`) and `$SYS.REQ.CLAIMS.DELETE`
-//!   (a generic JWT self-signed by an operator key, `nats.accounts` listing the accounts;
-//!   only with `allow_delete`).
+//! - `full` resolver only: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` (the stored JWT, as is);
+//! - `full` and `cache` resolvers: `$SYS.REQ.CLAIMS.LIST` (`{"data": [keys], "server": …}`)
+//!   and `$SYS.REQ.CLAIMS.DELETE` (a generic JWT self-signed by an operator key,
+//!   `nats.accounts` listing the accounts; `full` only with `allow_delete`).
+//! - The `cache` resolver updates only accounts it holds, and says so:
+//!   `jwt updated cache` / `jwt update cache skipped`.
 
 use serde_json::{json, Value};
 
