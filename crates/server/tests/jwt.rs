@@ -1591,6 +1591,13 @@ fn resolver_config_errors_like_go() {
             assert_eq!(ours, refusal(go, conf), "config:\n{conf}");
         }
     }
+    // Ours only: no TLS for the URL resolver, said plainly (Go would try https).
+    let https = format!("{head}resolver: URL(\"https://127.0.0.1:{port404}/\")\n");
+    let ours = refusal(&bin(), &https);
+    assert!(
+        ours.contains("https account resolver URLs are not supported"),
+        "{ours}"
+    );
 }
 
 /// Send `body` on `subject` and collect `n` replies (several servers answer), as JSON.
