@@ -81,11 +81,11 @@ pub struct StreamConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mirror: Option<serde_json::Value>,
+    pub mirror: Option<StreamSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<serde_json::Value>,
+    pub sources: Vec<StreamSource>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub republish: Option<serde_json::Value>,
+    pub republish: Option<RePublish>,
     pub allow_direct: bool,
     pub mirror_direct: bool,
     #[serde(skip_serializing_if = "is_false")]
@@ -94,6 +94,81 @@ pub struct StreamConfig {
     pub deny_delete: bool,
     pub deny_purge: bool,
     pub allow_rollup_hdrs: bool,
+}
+
+/// A `mirror` or one of the `sources`: another stream this one copies from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSource {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub opt_start_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_start_time: Option<crate::time::GoTime>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub filter_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalStream>,
+}
+
+impl StreamSource {
+    /// The name a source is known by in `Nats-Stream-Source` headers (Go's `iname`):
+    /// the stream's name, with a hash of the API prefix for another domain or account.
+    pub fn index_name(&self) -> String {
+        match &self.external {
+            Some(e) => format!("{}:{}", self.name, short_hash(&e.api)),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Go's `getHash`: 8 characters, each a base-62 digit of one byte of SHA-256.
+fn short_hash(s: &str) -> String {
+    use sha2::Digest;
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let d = sha2::Sha256::digest(s.as_bytes());
+    d.iter()
+        .take(8)
+        .map(|b| DIGITS[(b % 62) as usize] as char)
+        .collect()
+}
+
+/// `external`: a stream in another JetStream domain or account, reached through an API
+/// prefix (and a delivery prefix).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalStream {
+    #[serde(default)]
+    pub api: String,
+    #[serde(default)]
+    pub deliver: String,
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
+/// `republish`: every stored message whose subject matches `src` is published again on
+/// `dest` (a subject transform of it), with the stream's headers; `headers_only` leaves
+/// the payload out and says its size instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RePublish {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub src: String,
+    #[serde(default)]
+    pub dest: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub headers_only: bool,
+}
+
+impl RePublish {
+    /// The transform from `src` to `dest` (Go's `newTransform`).
+    pub fn transform(&self) -> Option<nats_sublist::transform::Transform> {
+        nats_sublist::transform::Transform::new(&self.src, &self.dest).ok()
+    }
+}
+
+fn is_valid_literal(s: &str) -> bool {
+    is_valid_subject(s.as_bytes()) && !s.split('.').any(|t| t == "*" || t == ">")
 }
 
 fn invalid(why: &str) -> ApiError {
@@ -112,6 +187,15 @@ impl StreamConfig {
     /// Defaults filled in and the config checked, as `checkStreamCfg` does for a single
     /// server (what needs other streams — subject overlap — is the caller's check).
     pub fn normalized(&self) -> Result<StreamConfig, ApiError> {
+        self.normalized_with(|_| None)
+    }
+
+    /// [`Self::normalized`], with the account's other streams visible through `lookup`
+    /// (a mirror's or source's origin, for Go's checks against it).
+    pub fn normalized_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<StreamConfig>,
+    ) -> Result<StreamConfig, ApiError> {
         if !is_valid_name(&self.name) {
             return Err(invalid(
                 "stream name is required and can not contain '.', '*', '>'",
@@ -184,6 +268,7 @@ impl StreamConfig {
                 ));
             }
         }
+        cfg.check_origins(&lookup)?;
         if cfg.subjects.is_empty() {
             if cfg.mirror.is_none() && cfg.sources.is_empty() {
                 cfg.subjects.push(cfg.name.clone());
@@ -209,7 +294,126 @@ impl StreamConfig {
                 }
             }
         }
+        if let Some(rp) = &mut cfg.republish {
+            if rp.src.is_empty() {
+                rp.src = ">".into();
+            }
+            if !cfg.subjects.iter().any(|s| subjects_collide(&rp.src, s)) {
+                return Err(invalid(
+                    "stream configuration for republish source is not valid subset of subjects",
+                ));
+            }
+            if cfg.subjects.iter().any(|s| subjects_collide(&rp.dest, s)) {
+                return Err(invalid(
+                    "stream configuration for republish destination forms a cycle",
+                ));
+            }
+            if rp.transform().is_none() {
+                return Err(invalid("stream configuration for republish not valid"));
+            }
+        }
         Ok(cfg)
+    }
+
+    /// Go's checks of a mirror and of sources against their origins (when they exist):
+    /// no subjects on a mirror, message sizes, filters that can match, no cycles. A
+    /// mirror inherits `mirror_direct` from its origin's `allow_direct`.
+    fn check_origins(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<StreamConfig>,
+    ) -> Result<(), ApiError> {
+        let overlaps = |filter: &str, subs: &[String]| {
+            filter.is_empty() || subs.is_empty() || subs.iter().any(|s| subjects_collide(s, filter))
+        };
+        let mut stream_subs: Vec<String> = Vec::new();
+        if let Some(m) = &self.mirror {
+            if !self.subjects.is_empty() {
+                return Err(ApiError::mirror_with_subjects());
+            }
+            if !self.sources.is_empty() {
+                return Err(ApiError::mirror_with_sources());
+            }
+            if let Some(origin) = lookup(&m.name) {
+                stream_subs.extend(origin.subjects.iter().cloned());
+                if self.max_msg_size > 0
+                    && origin.max_msg_size > 0
+                    && self.max_msg_size < origin.max_msg_size
+                {
+                    return Err(ApiError::mirror_max_message_size_too_big());
+                }
+                if !overlaps(&m.filter_subject, &origin.subjects) {
+                    return Err(invalid(&format!(
+                        "mirror '{}' filter subject '{}' does not overlap with any origin stream subject",
+                        m.name, m.filter_subject
+                    )));
+                }
+                self.mirror_direct = origin.allow_direct;
+            }
+        }
+        for src in &self.sources {
+            if let Some(origin) = lookup(&src.name) {
+                stream_subs.extend(origin.subjects.iter().cloned());
+                if self.max_msg_size > 0
+                    && origin.max_msg_size > 0
+                    && self.max_msg_size < origin.max_msg_size
+                {
+                    return Err(ApiError::source_max_message_size_too_big());
+                }
+                if !overlaps(&src.filter_subject, &stream_subs) {
+                    return Err(invalid(&format!(
+                        "source '{}' filter subject '{}' does not overlap with any origin stream subject",
+                        src.name, src.filter_subject
+                    )));
+                }
+            }
+        }
+        let externals = self
+            .mirror
+            .iter()
+            .chain(self.sources.iter())
+            .filter_map(|s| s.external.as_ref());
+        for ext in externals.clone() {
+            if ext.deliver.is_empty() {
+                continue;
+            }
+            if !is_valid_literal(&ext.deliver) {
+                return Err(ApiError::invalid_external_deliver_subject(&ext.deliver));
+            }
+        }
+        for ext in externals {
+            if ext.api.is_empty() {
+                continue;
+            }
+            if !is_valid_literal(&ext.api) {
+                return Err(invalid(&format!(
+                    "stream external api prefix {:?} must be a valid subject without wildcards",
+                    ext.api
+                )));
+            }
+            if subjects_collide(&ext.api, "$JS.API") {
+                return Err(ApiError::external_api_overlap(&ext.api, "$JS.API"));
+            }
+        }
+        // Cycles through sources and mirrors of this account's streams.
+        let mut to_visit = vec![self.clone()];
+        let mut visited = HashSet::new();
+        while let Some(cfg) = to_visit.pop() {
+            visited.insert(cfg.name.clone());
+            let next = cfg
+                .sources
+                .iter()
+                .chain(cfg.mirror.iter())
+                .filter(|s| s.external.is_none());
+            for s in next {
+                if visited.contains(&s.name) {
+                    return Err(invalid("detected cycle"));
+                }
+                if let Some(c) = lookup(&s.name) {
+                    to_visit.push(c);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether `subject` is one this stream captures.

@@ -19,6 +19,47 @@ impl ApiError {
         }
     }
 
+    pub fn mirror_with_subjects() -> ApiError {
+        ApiError::new(400, 10034, "stream mirrors can not contain subjects")
+    }
+    pub fn mirror_with_sources() -> ApiError {
+        ApiError::new(
+            400,
+            10031,
+            "stream mirrors can not also contain other sources",
+        )
+    }
+    pub fn mirror_max_message_size_too_big() -> ApiError {
+        ApiError::new(
+            400,
+            10030,
+            "stream mirror must have max message size >= source",
+        )
+    }
+    pub fn source_max_message_size_too_big() -> ApiError {
+        ApiError::new(
+            400,
+            10046,
+            "stream source must have max message size >= target",
+        )
+    }
+    pub fn mirror_not_updatable() -> ApiError {
+        ApiError::new(400, 10055, "stream mirror configuration can not be updated")
+    }
+    pub fn invalid_external_deliver_subject(prefix: &str) -> ApiError {
+        ApiError::new(
+            400,
+            10024,
+            format!("stream external delivery prefix {prefix} must not contain wildcards"),
+        )
+    }
+    pub fn external_api_overlap(prefix: &str, subject: &str) -> ApiError {
+        ApiError::new(
+            400,
+            10021,
+            format!("stream external api prefix {prefix} must not overlap with {subject}"),
+        )
+    }
     pub fn stream_not_found() -> ApiError {
         ApiError::new(404, 10059, "stream not found")
     }

@@ -18,7 +18,7 @@ pub mod time;
 pub use config::{Discard, Retention, Storage, StreamConfig};
 pub use consumer_config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
 pub use error::ApiError;
-pub use stream::{Published, StateJson, Stream};
+pub use stream::{Published, Republished, SourceInfo, StateJson, Stream};
 
 /// Parse a request as Go's `json.Unmarshal` would: a `null` value leaves the field at
 /// its default (clients send `"subject": null` and the like).

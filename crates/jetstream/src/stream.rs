@@ -21,6 +21,18 @@ pub struct Published {
     pub seq: Option<u64>,
     /// The acknowledgement body for the reply subject (None: Go sends nothing).
     pub ack: Option<Vec<u8>>,
+    /// What `republish` sends on (before the acknowledgement, as Go).
+    pub republish: Option<Republished>,
+}
+
+/// A stored message published again under the stream's `republish` rule.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Republished {
+    pub subject: String,
+    /// A full header block (`NATS/1.0\r\n…\r\n\r\n`).
+    pub hdr: Vec<u8>,
+    /// Empty with `headers_only`.
+    pub data: Vec<u8>,
 }
 
 pub struct Stream {
@@ -33,6 +45,8 @@ pub struct Stream {
     last_msg_id: String,
     /// Consumers that exist (interest retention skips messages nobody wants).
     consumers: usize,
+    /// `republish`'s subject transform, compiled once.
+    republish: Option<nats_sublist::transform::Transform>,
 }
 
 /// `state` in STREAM.INFO, with Go's field names and its zero forms.
@@ -54,6 +68,19 @@ pub struct StateJson {
     pub consumer_count: usize,
 }
 
+/// A mirror's or source's progress in STREAM.INFO (Go's `StreamSourceInfo`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceInfo {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external: Option<crate::config::ExternalStream>,
+    pub lag: u64,
+    /// Nanoseconds since the origin was last heard from; -1 when never.
+    pub active: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -63,6 +90,7 @@ impl Stream {
     /// (Unix nanoseconds).
     pub fn new(cfg: StreamConfig, store: Box<dyn Store>, created: i64) -> Stream {
         Stream {
+            republish: cfg.republish.as_ref().and_then(|r| r.transform()),
             cfg,
             created,
             store,
@@ -79,6 +107,7 @@ impl Stream {
 
     /// A new configuration (STREAM.UPDATE, already checked by the caller).
     pub fn set_config(&mut self, cfg: StreamConfig) {
+        self.republish = cfg.republish.as_ref().and_then(|r| r.transform());
         self.cfg = cfg;
     }
 
@@ -150,6 +179,7 @@ impl Stream {
         Published {
             seq: None,
             ack: Some(body),
+            republish: None,
         }
     }
 
@@ -201,6 +231,7 @@ impl Stream {
                     return Published {
                         seq: None,
                         ack: Some(self.ack(seq, true)),
+                        republish: None,
                     };
                 }
                 msg_id = id.to_string();
@@ -238,6 +269,7 @@ impl Stream {
                         return Published {
                             seq: None,
                             ack: None,
+                            republish: None,
                         }
                     }
                 }
@@ -259,11 +291,27 @@ impl Stream {
             return Published {
                 seq: Some(seq),
                 ack: Some(self.ack(seq, false)),
+                republish: None,
             };
         }
         if let Some(why) = self.discard_new_refusal(subject, hdr.len() + data.len()) {
             return self.refuse(ApiError::store_failed(why));
         }
+        // The subject's previous sequence, for the republished copy (lets a reader of
+        // the copies alone see gaps).
+        let republish_to = self.republish.as_ref().and_then(|tr| {
+            nats_sublist::transform::source_matches(tr.source(), subject.as_bytes())
+                .then(|| tr.apply_str(subject))
+        });
+        let last_on_subject = match republish_to {
+            Some(_) => self
+                .store
+                .last_by_subject(subject)
+                .ok()
+                .flatten()
+                .map_or(0, |m| m.seq),
+            None => 0,
+        };
         let seq = match self.store.store(subject, hdr, data, now) {
             Ok(seq) => seq,
             Err(e) => return self.refuse(ApiError::store_failed(&store_error_text(&e))),
@@ -287,9 +335,45 @@ impl Stream {
             }
             None => {}
         }
+        let republish = republish_to.map(|to| {
+            let headers_only = self.cfg.republish.as_ref().is_some_and(|r| r.headers_only);
+            self.republished(to, subject, hdr, data, seq, last_on_subject, headers_only)
+        });
         Published {
             seq: Some(seq),
             ack: Some(self.ack(seq, false)),
+            republish,
+        }
+    }
+
+    /// Go's republished message: the original headers (or a fresh block) with the
+    /// stream, subject, sequence and the subject's previous sequence appended.
+    #[allow(clippy::too_many_arguments)]
+    fn republished(
+        &self,
+        to: String,
+        subject: &str,
+        hdr: &[u8],
+        data: &[u8],
+        seq: u64,
+        last: u64,
+        headers_only: bool,
+    ) -> Republished {
+        let mut h = headers::append(hdr, "Nats-Stream", &self.cfg.name);
+        h = headers::append(&h, "Nats-Subject", subject);
+        h = headers::append(&h, "Nats-Sequence", &seq.to_string());
+        h = headers::append(&h, "Nats-Last-Sequence", &last.to_string());
+        if headers_only {
+            h = headers::append(&h, "Nats-Msg-Size", &data.len().to_string());
+        }
+        Republished {
+            subject: to,
+            hdr: h,
+            data: if headers_only {
+                Vec::new()
+            } else {
+                data.to_vec()
+            },
         }
     }
 
@@ -358,6 +442,57 @@ impl Stream {
             crate::Storage::File => nats_store::file_msg_size(s, h, d),
             crate::Storage::Memory => nats_store::mem_msg_size(s, h, d),
         }
+    }
+
+    /// A message read from source `iname` (origin sequence `origin_seq`): published to
+    /// this stream like any other, with its origin in `Nats-Stream-Source` (replacing the
+    /// one it may carry from a source further up).
+    pub fn publish_sourced(
+        &mut self,
+        iname: &str,
+        origin_seq: u64,
+        msg: &nats_store::StoredMsg,
+        now: i64,
+    ) -> Published {
+        let h = headers::remove(&msg.hdr, headers::STREAM_SOURCE);
+        let h = headers::append(&h, headers::STREAM_SOURCE, &format!("{iname} {origin_seq}"));
+        self.publish(&msg.subject, &h, &msg.data, now, false)
+    }
+
+    /// A mirror's copy of its origin's message: kept at the origin's sequence and time
+    /// (what lies between is skipped). False when this stream is already past it.
+    pub fn store_mirrored(
+        &mut self,
+        msg: &nats_store::StoredMsg,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        if msg.seq <= self.store.state().last_seq {
+            return Ok(false);
+        }
+        self.store
+            .store_at(msg.seq, &msg.subject, &msg.hdr, &msg.data, msg.ts)
+            .map_err(|e| ApiError::store_failed(&store_error_text(&e)))?;
+        let limits = self.limits();
+        let _ = enforce(self.store.as_mut(), &limits, Some(&msg.subject), now);
+        Ok(true)
+    }
+
+    /// The last origin sequence this stream holds from source `iname`, read back from
+    /// the newest message (Go's `setStartingSequenceForSource`).
+    pub fn last_sourced(&self, iname: &str) -> Option<u64> {
+        let st = self.store.state();
+        if st.msgs == 0 {
+            return None;
+        }
+        (st.first_seq..=st.last_seq).rev().find_map(|seq| {
+            let m = self.store.get(seq).ok().flatten()?;
+            let v = headers::get(&m.hdr, headers::STREAM_SOURCE)?;
+            let mut f = v.split_whitespace();
+            match (f.next(), f.next().and_then(|n| n.parse().ok()), f.next()) {
+                (Some(name), Some(n), None) if name == iname => Some(n),
+                _ => None,
+            }
+        })
     }
 
     /// Age limits between publishes (the server calls this on a timer).

@@ -6,6 +6,8 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine;
+
 use async_nats::jetstream::{self, stream};
 use testkit::ServerProcess;
 
@@ -201,7 +203,10 @@ fn api_answers_match_go() {
         ("$JS.API.STREAM.MSG.GET.ORDERS", r#"{"seq":99}"#),
         ("$JS.API.STREAM.NAMES", ""),
         ("$JS.API.STREAM.NAMES", r#"{"subject":"C"}"#),
+        // An offset past the end is echoed as the total; a null subject is no filter.
+        ("$JS.API.STREAM.NAMES", r#"{"offset":256,"subject":null}"#),
         ("$JS.API.STREAM.LIST", ""),
+        ("$JS.API.STREAM.LIST", r#"{"offset":99}"#),
         ("$JS.API.STREAM.MSG.DELETE.ORDERS", r#"{"seq":1}"#),
         ("$JS.API.STREAM.MSG.DELETE.ORDERS", r#"{"seq":1}"#),
         ("$JS.API.STREAM.INFO.ORDERS", ""),
@@ -228,6 +233,239 @@ fn api_answers_match_go() {
         let o = &o.replace(r#""reserved_memory":0,"reserved_storage":0,"#, "");
         assert_eq!(o, g, "step {i}: {} {}", script[i].0, script[i].1);
     }
+}
+
+/// `republish`: config checks with Go's texts, and the republished messages (subject
+/// transform, Go's headers appended to the original ones, `headers_only`) byte for byte
+/// as Go sends them, captured by a plain subscriber and by another stream.
+#[test]
+fn republish_matches_go() {
+    let script: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.R",
+            r#"{"name":"R","subjects":["r.>"],"republish":{"src":"r.*","dest":"dest.$1"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.H",
+            r#"{"name":"H","subjects":["h.>"],"storage":"memory","republish":{"dest":"hdrs.>","headers_only":true}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.D",
+            r#"{"name":"D","subjects":["dest.>"]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.X",
+            r#"{"name":"X","subjects":["x.>"],"republish":{"src":"y.>","dest":"z.>"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.X",
+            r#"{"name":"X","subjects":["x.>"],"republish":{"dest":"x.y"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.X",
+            r#"{"name":"X","subjects":["x.*"],"republish":{"src":"x.*","dest":"z.>"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.UPDATE.R",
+            r#"{"name":"R","subjects":["r.>"],"republish":{"src":"r.*","dest":"other.$1"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.UPDATE.R",
+            r#"{"name":"R","subjects":["r.>"],"max_consumers":5,"republish":{"src":"r.*","dest":"dest.$1"}}"#,
+        ),
+        ("r.a", "one"),
+        ("r.a", "two"),
+        ("r.b.c", "not republished"),
+        ("h.x", "payload"),
+        ("$JS.API.STREAM.INFO.D", ""),
+        ("$JS.API.STREAM.MSG.GET.D", r#"{"seq":2}"#),
+    ];
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut watcher =
+            common::Raw::handshake(&srv.addr(), r#"{"verbose":false,"headers":true}"#);
+        watcher.send("SUB dest.> 1\r\nSUB hdrs.> 2\r\nPING\r\n");
+        watcher.expect("^PONG\r\n");
+        let mut c = Client::connect(srv.client_port);
+        let mut out: Vec<String> = script
+            .iter()
+            .map(|(subject, body)| {
+                if *body == "two" {
+                    c.request_with_headers(subject, &[("Foo", "bar")], body.as_bytes())
+                } else {
+                    c.request(subject, body)
+                }
+            })
+            .map(|r| without_times(&r))
+            .collect();
+        watcher.send("PING\r\n");
+        // Go writes the empty reply of its internal publish as an empty field
+        // (`HMSG dest.a 1  88 91`); clients split on whitespace, ours writes one space.
+        let got = watcher.expect("(?s)^(.*)PONG\r\n")[1].replace(" 1  ", " 1 ");
+        out.push(got.replace(" 2  ", " 2 "));
+        out
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    for (i, (g, o)) in go.iter().zip(&ours).enumerate() {
+        let step = script.get(i).map_or("republished", |s| s.0);
+        assert_eq!(o, g, "step {i}: {step}");
+    }
+    assert!(ours.last().unwrap().contains("HMSG dest.a 1 "), "{ours:?}");
+}
+
+/// Mirrors and sources beside Go: the config checks against the origin, a mirror from
+/// a start sequence (origin sequences and times kept), a filtered source (new sequences,
+/// `Nats-Stream-Source` headers), what STREAM.INFO says of them, and a mirror that
+/// cannot be changed.
+#[test]
+fn mirrors_and_sources_match_go() {
+    let setup: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.O",
+            r#"{"name":"O","subjects":["o.>"],"allow_direct":true}"#,
+        ),
+        ("o.a", "1"),
+        ("o.b", "2"),
+        ("o.a", "3"),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","subjects":["m"],"mirror":{"name":"O"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","mirror":{"name":"O"},"sources":[{"name":"O"}]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.MX",
+            r#"{"name":"MX","mirror":{"name":"O","filter_subject":"zzz"}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.SX",
+            r#"{"name":"SX","sources":[{"name":"SX"}]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.M",
+            r#"{"name":"M","mirror":{"name":"O","opt_start_seq":2}}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","sources":[{"name":"O","filter_subject":"o.a"}]}"#,
+        ),
+    ];
+    let after: &[(&str, &str)] = &[
+        ("$JS.API.STREAM.MSG.GET.M", r#"{"seq":2}"#),
+        ("$JS.API.STREAM.MSG.GET.M", r#"{"seq":3}"#),
+        ("$JS.API.STREAM.MSG.GET.S", r#"{"seq":1}"#),
+        ("$JS.API.STREAM.MSG.GET.S", r#"{"seq":2}"#),
+        ("$JS.API.STREAM.INFO.M", ""),
+        ("$JS.API.STREAM.INFO.S", ""),
+        (
+            "$JS.API.STREAM.UPDATE.M",
+            r#"{"name":"M","mirror":{"name":"O","opt_start_seq":3}}"#,
+        ),
+    ];
+    let active = regex::Regex::new(r#""active":\d+"#).unwrap();
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut c = Client::connect(srv.client_port);
+        let mut out: Vec<String> = setup.iter().map(|(s, b)| c.request(s, b)).collect();
+        // The copies arrive asynchronously: wait (bounded) until both hold two.
+        for name in ["M", "S"] {
+            let mut n = 0;
+            for _ in 0..200 {
+                let info: serde_json::Value =
+                    serde_json::from_str(&c.request(&format!("$JS.API.STREAM.INFO.{name}"), ""))
+                        .unwrap();
+                n = info["state"]["messages"].as_u64().unwrap_or(0);
+                if n == 2 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(n, 2, "{name} never got its two messages from {bin:?}");
+        }
+        out.extend(after.iter().map(|(s, b)| c.request(s, b)));
+        out.iter()
+            .map(|r| {
+                active
+                    .replace_all(&without_times(r), r#""active":A"#)
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    let steps: Vec<_> = setup.iter().chain(after).collect();
+    for (i, (g, o)) in go.iter().zip(&ours).enumerate() {
+        assert_eq!(o, g, "step {i}: {} {}", steps[i].0, steps[i].1);
+    }
+}
+
+/// A source and a mirror pick up where they were after kill -9: the source from the
+/// `Nats-Stream-Source` headers it stored (no message twice), the mirror from its last
+/// sequence; and a message published while they were down arrives after the restart.
+#[test]
+fn mirrors_and_sources_resume_after_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let wait_for = |c: &mut Client, name: &str, want: u64| {
+        let mut n = 0;
+        for _ in 0..200 {
+            let info: serde_json::Value =
+                serde_json::from_str(&c.request(&format!("$JS.API.STREAM.INFO.{name}"), ""))
+                    .unwrap();
+            n = info["state"]["messages"].as_u64().unwrap_or(0);
+            if n >= want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        n
+    };
+    let mut srv = start_js(&common::bin(), dir.path());
+    {
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.O",
+            r#"{"name":"O","subjects":["o"]}"#,
+        );
+        c.request(
+            "$JS.API.STREAM.CREATE.M",
+            r#"{"name":"M","mirror":{"name":"O"}}"#,
+        );
+        c.request(
+            "$JS.API.STREAM.CREATE.S",
+            r#"{"name":"S","sources":[{"name":"O"}]}"#,
+        );
+        for i in 0..10 {
+            c.request("o", &format!("m{i}"));
+        }
+        assert_eq!(wait_for(&mut c, "M", 10), 10);
+        assert_eq!(wait_for(&mut c, "S", 10), 10);
+    }
+    srv.kill();
+    let srv = start_js(&common::bin(), dir.path());
+    let mut c = Client::connect(srv.client_port);
+    c.request("o", "after");
+    assert_eq!(wait_for(&mut c, "M", 11), 11);
+    assert_eq!(wait_for(&mut c, "S", 11), 11);
+    // Nothing more comes: no message was copied twice.
+    std::thread::sleep(Duration::from_millis(300));
+    let info: serde_json::Value =
+        serde_json::from_str(&c.request("$JS.API.STREAM.INFO.S", "")).unwrap();
+    assert_eq!(info["state"]["messages"], 11, "{info}");
+    assert_eq!(info["sources"][0]["lag"], 0, "{info}");
+    let last = c.request("$JS.API.STREAM.MSG.GET.S", r#"{"seq":11}"#);
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let hdrs = base64::engine::general_purpose::STANDARD
+        .decode(v["message"]["hdrs"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(hdrs, b"NATS/1.0\r\nNats-Stream-Source: O 11\r\n\r\n");
+    let m: serde_json::Value =
+        serde_json::from_str(&c.request("$JS.API.STREAM.INFO.M", "")).unwrap();
+    assert_eq!(m["state"]["last_seq"], 11, "{m}");
 }
 
 /// Pull consumers as async-nats uses them: fetch batches, explicit acks, redelivery of
@@ -489,7 +727,9 @@ fn consumer_api_matches_go() {
         ("$JS.API.CONSUMER.INFO.S.D", ""),
         ("$JS.API.CONSUMER.INFO.S.NOPE", ""),
         ("$JS.API.CONSUMER.NAMES.S", ""),
+        ("$JS.API.CONSUMER.NAMES.S", r#"{"offset":7}"#),
         ("$JS.API.CONSUMER.LIST.S", ""),
+        ("$JS.API.CONSUMER.LIST.S", r#"{"offset":7}"#),
         ("$JS.API.CONSUMER.MSG.NEXT.S.D", r#"{"batch":1}"#),
         (
             "$JS.API.CONSUMER.MSG.NEXT.S.N",

@@ -78,10 +78,6 @@ impl<T> Index<T> {
         self.last
     }
 
-    pub fn last_ts(&self) -> i64 {
-        self.last_ts
-    }
-
     /// Adds a message at `seq` (> last; the caller checks). Sequences in between become
     /// gaps.
     pub fn insert(&mut self, seq: u64, subject: &str, size: u32, ts: i64, loc: T) {
@@ -125,15 +121,6 @@ impl<T> Index<T> {
             }
         }
         self.last = seq;
-    }
-
-    /// Forgets everything below `seq` as already gone (a recovered purge marker): only
-    /// valid before any message at or above it is known to be deleted.
-    pub fn set_first(&mut self, seq: u64) {
-        if seq > self.last {
-            self.skip_to(seq - 1);
-        }
-        let _ = self.compact(seq);
     }
 
     pub fn get(&self, seq: u64) -> Option<&Slot<T>> {
@@ -400,10 +387,5 @@ impl<T> Index<T> {
             num_deleted: self.slots.len() as u64 - self.msgs,
             num_subjects: self.ids.len() as u64,
         }
-    }
-
-    /// Restores the last timestamp after recovery (the newest message may be deleted).
-    pub fn set_last_ts(&mut self, ts: i64) {
-        self.last_ts = ts;
     }
 }

@@ -74,10 +74,12 @@ fn kill_9_loses_no_acknowledged_message() {
     }
 }
 
+/// The block files (not the index snapshot beside them).
 fn blocks(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir.join("blocks"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "blk"))
         .collect();
     v.sort();
     v

@@ -36,6 +36,11 @@ enum Op {
         back: u64,
     },
     Reopen,
+    /// Sync (which writes the index snapshot), then go on.
+    Flush,
+    /// Reopen after a crash: no final sync, no fresh snapshot (an older one may be
+    /// there, for blocks that have changed since).
+    CrashReopen,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -48,6 +53,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(filter, up_to, keep)| Op::Purge { filter, up_to, keep }),
         1 => (0u64..20).prop_map(|back| Op::Compact { back }),
         2 => Just(Op::Reopen),
+        1 => Just(Op::Flush),
+        2 => Just(Op::CrashReopen),
     ]
 }
 
@@ -204,6 +211,30 @@ fn check(store: &dyn Store, model: &Model, file: bool) -> Result<(), TestCaseErr
     Ok(())
 }
 
+enum Either {
+    Mem(MemStore),
+    File(FileStore),
+}
+
+impl std::ops::Deref for Either {
+    type Target = dyn Store;
+    fn deref(&self) -> &(dyn Store + 'static) {
+        match self {
+            Either::Mem(s) => s,
+            Either::File(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Either {
+    fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
+        match self {
+            Either::Mem(s) => s,
+            Either::File(s) => s,
+        }
+    }
+}
+
 fn run(ops: &[Op], file: bool) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = || {
@@ -211,10 +242,10 @@ fn run(ops: &[Op], file: bool) -> Result<(), TestCaseError> {
         c.block_size = 2048; // many blocks, so block removal and markers are exercised
         c
     };
-    let mut store: Box<dyn Store> = if file {
-        Box::new(FileStore::open(cfg()).unwrap().0)
+    let mut store = if file {
+        Either::File(FileStore::open(cfg()).unwrap().0)
     } else {
-        Box::new(MemStore::new())
+        Either::Mem(MemStore::new())
     };
     let mut model = Model::default();
     let mut ts = 1_000i64;
@@ -287,17 +318,26 @@ fn run(ops: &[Op], file: bool) -> Result<(), TestCaseError> {
                     drop(store);
                     let (s, rec) = FileStore::open(cfg()).unwrap();
                     prop_assert_eq!(rec, Default::default());
-                    store = Box::new(s);
+                    store = Either::File(s);
+                }
+            }
+            Op::Flush => store.flush().unwrap(),
+            Op::CrashReopen => {
+                if let Either::File(s) = store {
+                    s.crash();
+                    let (s, rec) = FileStore::open(cfg()).unwrap();
+                    prop_assert_eq!(rec, Default::default());
+                    store = Either::File(s);
                 }
             }
         }
-        check(store.as_ref(), &model, file)?;
+        check(&*store, &model, file)?;
     }
     Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)))]
 
     #[test]
     fn memory_store_matches_the_model(ops in proptest::collection::vec(op(), 1..80)) {

@@ -52,6 +52,10 @@ struct Info {
     config: StreamConfig,
     created: GoTime,
     state: StateJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror: Option<nats_jetstream::SourceInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<nats_jetstream::SourceInfo>,
 }
 
 #[derive(Serialize)]
@@ -86,7 +90,9 @@ struct Purged {
 struct Names {
     #[serde(flatten)]
     page: Paged,
-    streams: Vec<String>,
+    /// `null` when the page is empty (Go's nil slice; STREAM.LIST and the consumer
+    /// pages start from an empty one and say `[]`).
+    streams: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -197,11 +203,18 @@ fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ApiEr
         .map_err(|_| ApiError::invalid_json())
 }
 
-fn info(s: &Stream) -> Info {
+fn info(h: &StreamHandle, s: &Stream) -> Info {
+    let links = h.links.lock();
     Info {
         config: s.config().clone(),
         created: GoTime(s.created()),
         state: s.state_json(),
+        mirror: links.iter().find(|l| l.mirror).map(|l| l.info()),
+        sources: links
+            .iter()
+            .filter(|l| !l.mirror)
+            .map(|l| l.info())
+            .collect(),
     }
 }
 
@@ -305,7 +318,7 @@ fn answer(
             let r = stream(ja, rest).and_then(|h| {
                 let req: InfoReq = parse(body)?;
                 let s = h.stream.lock();
-                let mut out = info(&s);
+                let mut out = info(&h, &s);
                 let mut page = Paged {
                     total: 0,
                     offset: 0,
@@ -389,14 +402,14 @@ fn answer(
                         .iter()
                         .skip(req.offset)
                         .take(LIST_LIMIT)
-                        .map(|h| info(&h.stream.lock()))
+                        .map(|h| info(h, &h.stream.lock()))
                         .collect();
                     reply!(
                         "stream_list_response",
                         Ok::<_, ApiError>(List {
                             page: Paged {
                                 total,
-                                offset: req.offset,
+                                offset: req.offset.min(total),
                                 limit: LIST_LIMIT
                             },
                             streams
@@ -474,7 +487,7 @@ fn answer(
                 Ok(ConsumerNames {
                     page: Paged {
                         total: all.len(),
-                        offset: req.offset,
+                        offset: req.offset.min(all.len()),
                         limit: NAMES_LIMIT,
                     },
                     consumers: all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect(),
@@ -489,7 +502,7 @@ fn answer(
                 Ok(ConsumerList {
                     page: Paged {
                         total: all.len(),
-                        offset: req.offset,
+                        offset: req.offset.min(all.len()),
                         limit: LIST_LIMIT,
                     },
                     consumers: all
@@ -630,7 +643,7 @@ fn account_info(js: &JetStream, ja: &JsAccount) -> AccountInfo {
     }
 }
 
-fn read_config(name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
+fn read_config(ja: &JsAccount, name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
     if name.contains(['/', '\\']) {
         return Err(ApiError::name_contains_path_separators());
     }
@@ -639,18 +652,18 @@ fn read_config(name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
     if cfg.name != name {
         return Err(ApiError::stream_mismatch());
     }
-    let cfg = cfg.normalized()?;
+    // The account's other streams, for the checks of a mirror's or source's origin.
+    let cfg = cfg.normalized_with(|other| {
+        let h = ja.streams.lock().get(other).cloned()?;
+        let c = h.stream.lock().config().clone();
+        Some(c)
+    })?;
     if cfg.num_replicas > 1 {
         return Err(ApiError::replicas_not_supported());
     }
     if cfg.mirror_direct && cfg.mirror.is_none() {
         return Err(ApiError::invalid_config(
             "stream has no mirror but does have mirror direct",
-        ));
-    }
-    if cfg.mirror.is_some() || !cfg.sources.is_empty() || cfg.republish.is_some() {
-        return Err(ApiError::invalid_config(
-            "mirrors, sources and republish are not supported by this server yet",
         ));
     }
     Ok(cfg)
@@ -671,21 +684,25 @@ fn overlaps(ja: &JsAccount, cfg: &StreamConfig) -> bool {
 }
 
 fn create(
-    srv: &Server,
+    srv: &Arc<Server>,
     js: &JetStream,
     ja: &Arc<JsAccount>,
     name: &str,
     body: &[u8],
 ) -> Result<CreateOut, ApiError> {
-    let cfg = read_config(name, body)?;
+    let cfg = read_config(ja, name, body)?;
     if let Ok(h) = stream(ja, name) {
         let s = h.stream.lock();
         if *s.config() != cfg {
             return Err(ApiError::stream_name_exists());
         }
-        // The same config again: the existing stream, as Go answers.
+        // The same config again: the existing stream, as Go answers (its create answer
+        // leaves out the mirror and sources).
+        let mut out = info(&h, &s);
+        out.mirror = None;
+        out.sources.clear();
         return Ok(CreateOut {
-            info: info(&s),
+            info: out,
             did_create: true,
         });
     }
@@ -696,7 +713,9 @@ fn create(
     let created = now_nanos();
     let (store, dir) = create_store(js, ja, &cfg, created).map_err(|e| ApiError::general(&e))?;
     let h = install(srv, ja, Stream::new(cfg, store, created), dir);
-    let out = info(&h.stream.lock());
+    let mut out = info(&h, &h.stream.lock());
+    out.mirror = None;
+    out.sources.clear();
     Ok(CreateOut {
         info: out,
         did_create: true,
@@ -704,31 +723,39 @@ fn create(
 }
 
 fn update(
-    srv: &Server,
+    srv: &Arc<Server>,
     _js: &JetStream,
     ja: &Arc<JsAccount>,
     name: &str,
     body: &[u8],
 ) -> Result<Info, ApiError> {
-    let cfg = read_config(name, body)?;
+    let cfg = read_config(ja, name, body)?;
     let h = stream(ja, name)?;
     {
         let s = h.stream.lock();
         let old = s.config();
-        if old.storage != cfg.storage {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not change storage type",
-            ));
-        }
-        if old.retention != cfg.retention {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not change retention policy",
-            ));
-        }
-        if old.sealed && !cfg.sealed {
-            return Err(ApiError::invalid_config(
-                "stream configuration update can not unseal a sealed stream",
-            ));
+        // Go's `checkStreamUpdate`, in its order.
+        let refusal = if old.max_consumers != cfg.max_consumers {
+            Some("stream configuration update can not change MaxConsumers")
+        } else if old.storage != cfg.storage {
+            Some("stream configuration update can not change storage type")
+        } else if old.retention != cfg.retention {
+            Some("stream configuration update can not change retention policy")
+        } else if old.sealed && !cfg.sealed {
+            Some("stream configuration update can not unseal a sealed stream")
+        } else if old.deny_delete && !cfg.deny_delete {
+            Some("stream configuration update can not cancel deny message deletes")
+        } else if old.deny_purge && !cfg.deny_purge {
+            Some("stream configuration update can not cancel deny purge")
+        } else if old.mirror != cfg.mirror {
+            return Err(ApiError::mirror_not_updatable());
+        } else if old.republish != cfg.republish {
+            Some("stream configuration update can not change RePublish")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            return Err(ApiError::invalid_config(why));
         }
     }
     if overlaps(ja, &cfg) {
@@ -739,9 +766,13 @@ fn update(
         write_meta(dir, &cfg, created).map_err(|e| ApiError::general(&e))?;
     }
     unsubscribe_stream(srv, &h);
+    let relink = h.stream.lock().config().sources != cfg.sources;
     h.stream.lock().set_config(cfg);
     super::subscribe_stream(srv, ja, &h);
-    let out = info(&h.stream.lock());
+    if relink {
+        super::sourcing::start(srv, ja, &h);
+    }
+    let out = info(&h, &h.stream.lock());
     Ok(out)
 }
 
@@ -751,6 +782,7 @@ fn delete(srv: &Server, ja: &JsAccount, name: &str) -> Result<Success, ApiError>
         .lock()
         .remove(name)
         .ok_or_else(ApiError::stream_not_found)?;
+    super::sourcing::stop(&h);
     unsubscribe_stream(srv, &h);
     let consumers: Vec<_> = std::mem::take(&mut *h.consumers.lock())
         .into_values()
@@ -780,10 +812,11 @@ fn names(ja: &JsAccount, body: &[u8]) -> Result<Names, ApiError> {
     Ok(Names {
         page: Paged {
             total: all.len(),
-            offset: req.offset,
+            offset: req.offset.min(all.len()),
             limit: NAMES_LIMIT,
         },
-        streams: all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect(),
+        streams: Some(all.into_iter().skip(req.offset).take(NAMES_LIMIT).collect())
+            .filter(|v: &Vec<String>| !v.is_empty()),
     })
 }
 

@@ -14,11 +14,12 @@
 //! kept across restarts (as in nats-server). Directories written by nats-server
 //! (`meta.inf`, `msgs/`) are left alone.
 //!
-//! Not yet: consumers (their API answers with an error), mirrors and sources, republish,
+//! Not yet: mirrors and sources,
 //! snapshots, clustering.
 
 mod api;
 pub mod consumers;
+mod sourcing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,45 @@ pub struct StreamHandle {
     dir: Option<PathBuf>,
     /// Its consumers by name.
     pub consumers: Mutex<BTreeMap<String, Arc<consumers::ConsumerHandle>>>,
+    /// Mirror and source tasks tailing this stream, woken on each stored message.
+    followers: Mutex<Vec<std::sync::Weak<tokio::sync::Notify>>>,
+    /// Its own mirror or sources, and how far each got (STREAM.INFO).
+    links: Mutex<Vec<sourcing::Link>>,
+    /// Stops the task that copies from them.
+    link_task: Mutex<Option<tokio_util::sync::CancellationToken>>,
+}
+
+/// Wake the mirror and source tasks that follow `h`.
+fn wake_followers(h: &StreamHandle) {
+    let f = h.followers.lock();
+    for w in f.iter() {
+        if let Some(n) = w.upgrade() {
+            n.notify_one();
+        }
+    }
+}
+
+/// Publish a message a stream's `republish` produced, as its account publishes (other
+/// streams may capture it).
+fn republish(srv: &Server, acc: &Arc<Account>, rp: &nats_jetstream::Republished) {
+    let Some(js) = srv.js.get() else { return };
+    let mut body = Vec::with_capacity(rp.hdr.len() + rp.data.len());
+    body.extend_from_slice(&rp.hdr);
+    body.extend_from_slice(&rp.data);
+    let mut d = js.delivery.lock();
+    d.publish(
+        srv,
+        acc,
+        None,
+        true,
+        Msg {
+            subject: rp.subject.as_bytes(),
+            reply: None,
+            hdr_len: Some(rp.hdr.len()),
+            data: &body,
+        },
+    );
+    d.flush(srv);
 }
 
 /// An account with JetStream.
@@ -480,7 +520,7 @@ fn write_meta(dir: &Path, cfg: &StreamConfig, created: i64) -> Result<(), String
 
 /// Put a stream in its account and subscribe to its subjects.
 fn install(
-    srv: &Server,
+    srv: &Arc<Server>,
     ja: &Arc<JsAccount>,
     stream: Stream,
     dir: Option<PathBuf>,
@@ -490,10 +530,14 @@ fn install(
         subs: Mutex::new(Vec::new()),
         dir,
         consumers: Mutex::new(BTreeMap::new()),
+        followers: Mutex::new(Vec::new()),
+        links: Mutex::new(Vec::new()),
+        link_task: Mutex::new(None),
     });
     subscribe_stream(srv, ja, &handle);
     let name = handle.stream.lock().config().name.clone();
     ja.streams.lock().insert(name, handle.clone());
+    sourcing::start(srv, ja, &handle);
     handle
 }
 
@@ -542,6 +586,25 @@ fn subscribe_stream(srv: &Server, ja: &Arc<JsAccount>, handle: &Arc<StreamHandle
                 for c in h.consumers.lock().values() {
                     c.wake.notify_one();
                 }
+                wake_followers(&h);
+            }
+            if let Some(rp) = &out.republish {
+                // As the stream's account publishes it: other streams may capture it.
+                let mut body = Vec::with_capacity(rp.hdr.len() + rp.data.len());
+                body.extend_from_slice(&rp.hdr);
+                body.extend_from_slice(&rp.data);
+                d.publish(
+                    srv,
+                    &sub.account,
+                    None,
+                    true,
+                    Msg {
+                        subject: rp.subject.as_bytes(),
+                        reply: None,
+                        hdr_len: Some(rp.hdr.len()),
+                        data: &body,
+                    },
+                );
             }
             if let (Some(reply), Some(ack)) = (m.reply, out.ack) {
                 d.publish(

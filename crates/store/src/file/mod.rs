@@ -1,28 +1,33 @@
-//! The file store: messages in append-only block files (`<dir>/blocks/<id>.blk`; not `msgs/`, nats-server's own layout), the
-//! sequence index in memory, rebuilt from the blocks on open. Format, recovery and
-//! durability rules: `docs/STORE.md`.
+//! The file store: messages in append-only block files (`<dir>/blocks/<id>.blk`; not
+//! `msgs/`, nats-server's own layout). In memory it keeps a summary per block and a
+//! subject table, not an entry per message: where each message of a block is gets
+//! loaded from the block when it is read (a few blocks at a time), so holding a million
+//! messages costs about what holding one does. Opening reads the index snapshot written
+//! at the last sync or close, and the records of whatever changed since. Format,
+//! recovery and durability rules: `docs/STORE.md`.
 
+mod block;
 mod record;
+mod snapshot;
+mod subjects;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::{Cell, Ref};
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::index::Index;
+use crate::index::Selector;
 use crate::{file_msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
-use record::{Bad, Kind};
+use block::{Block, Cache, Slot};
+use record::Kind;
+use subjects::Subjects;
 
-/// Where a message's record is: block id and offset in that block.
-#[derive(Clone, Copy, Debug)]
-struct Loc {
-    block: u32,
-    off: u32,
-    /// The record's length.
-    len: u32,
-}
+/// Block caches kept loaded besides the last block's.
+const CACHED_BLOCKS: usize = 4;
+const SNAPSHOT: &str = "index.snap";
 
 #[derive(Clone, Debug)]
 pub struct FileStoreConfig {
@@ -53,22 +58,25 @@ pub struct Recovery {
     pub damaged: Vec<(u32, u64, u64)>,
 }
 
-struct Block {
-    file: File,
-    size: u64,
-    /// Messages of this block still in the index.
-    live: u64,
-    /// The lowest sequence any record of this block carries (u64::MAX if none).
-    min_seq: u64,
-    dirty: bool,
-}
-
 pub struct FileStore {
     cfg: FileStoreConfig,
     msgs_dir: PathBuf,
-    index: Index<Loc>,
-    blocks: BTreeMap<u32, Block>,
+    /// In sequence order (and id order).
+    blocks: Vec<Block>,
+    subjects: Subjects,
+    /// The first live message (`last + 1` when there is none).
+    first: u64,
+    last: u64,
+    last_ts: i64,
+    msgs: u64,
+    bytes: u64,
     buf: Vec<u8>,
+    /// Ticks on every cache use, for eviction.
+    clock: Cell<u64>,
+    /// The first message's timestamp, once read.
+    first_ts: Cell<Option<(u64, i64)>>,
+    /// Set by [`FileStore::crash`]: drop without the final sync and snapshot.
+    crashed: bool,
 }
 
 fn block_path(dir: &Path, id: u32) -> PathBuf {
@@ -84,18 +92,10 @@ fn open_block(path: &Path, create: bool) -> std::io::Result<File> {
         .open(path)
 }
 
-/// Records gathered from the blocks before the index is built.
-#[derive(Default)]
-struct Scan {
-    /// (seq, ts, subject id in `names`, size, location): subjects interned, so a
-    /// million messages on a few subjects do not cost a million strings.
-    msgs: Vec<(u64, i64, u32, u32, Loc)>,
-    names: Vec<Box<str>>,
-    ids: std::collections::HashMap<Box<str>, u32>,
-    deleted: BTreeSet<u64>,
-    first: u64,
-    last: u64,
-    last_ts: i64,
+fn read_block(b: &Block) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; b.size as usize];
+    b.file.read_exact_at(&mut bytes, 0)?;
+    Ok(bytes)
 }
 
 impl FileStore {
@@ -113,97 +113,316 @@ impl FileStore {
             })
             .collect();
         ids.sort_unstable();
-        let mut recovery = Recovery::default();
-        let mut blocks = BTreeMap::new();
-        let mut scan = Scan::default();
-        let last_id = ids.last().copied();
-        for id in ids {
-            let path = block_path(&msgs_dir, id);
-            let file = open_block(&path, false)?;
-            let bytes = fs::read(&path)?;
-            let (good, min_seq) = scan_block(id, &bytes, &mut scan);
-            if good < bytes.len() {
-                let lost = (bytes.len() - good) as u64;
-                if Some(id) == last_id {
-                    file.set_len(good as u64)?;
-                    file.sync_all()?;
-                    recovery.truncated = lost;
-                } else {
-                    recovery.damaged.push((id, good as u64, lost));
-                }
-            }
-            blocks.insert(
-                id,
-                Block {
-                    file,
-                    size: good as u64,
-                    live: 0,
-                    min_seq,
-                    dirty: false,
-                },
-            );
-        }
-        let mut index = Index::new();
-        for &(seq, ts, subj, size, loc) in &scan.msgs {
-            if seq < scan.first || scan.deleted.contains(&seq) || seq <= index.last_seq() {
-                continue;
-            }
-            index.insert(seq, &scan.names[subj as usize], size, ts, loc);
-            if let Some(b) = blocks.get_mut(&loc.block) {
-                b.live += 1;
-            }
-        }
-        index.skip_to(scan.last.max(scan.first.saturating_sub(1)));
-        if scan.first > 0 {
-            index.set_first(scan.first);
-        }
-        index.set_last_ts(scan.last_ts);
         let mut store = FileStore {
             cfg,
             msgs_dir,
-            index,
-            blocks,
+            blocks: Vec::new(),
+            subjects: Subjects::default(),
+            first: 1,
+            last: 0,
+            last_ts: 0,
+            msgs: 0,
+            bytes: 0,
             buf: Vec::new(),
+            clock: Cell::new(0),
+            first_ts: Cell::new(None),
+            crashed: false,
         };
+        let snap = fs::read(store.msgs_dir.join(SNAPSHOT))
+            .ok()
+            .and_then(|b| snapshot::decode(&b));
+        let mut first_ts = None;
+        let recovery = match snap {
+            Some(snap) if store.load_snapshot(&snap, &ids)? => {
+                if snap.blocks.iter().any(|b| b.msgs > 0) {
+                    first_ts = Some((snap.first, snap.first_ts));
+                }
+                Recovery::default()
+            }
+            _ => {
+                store.reset();
+                store.scan_all(&ids)?
+            }
+        };
+        store.refresh_first();
+        // Known without reading the first block, unless the first message changed.
+        if let Some((seq, ts)) = first_ts.filter(|(seq, _)| *seq == store.first) {
+            store.first_ts.set(Some((seq, ts)));
+        }
         store.drop_empty_blocks()?;
         Ok((store, recovery))
     }
 
-    fn last_block_id(&self) -> Option<u32> {
-        self.blocks.keys().next_back().copied()
+    fn reset(&mut self) {
+        self.blocks.clear();
+        self.subjects = Subjects::default();
+        self.first = 1;
+        self.last = 0;
+        self.last_ts = 0;
+        self.msgs = 0;
+        self.bytes = 0;
     }
 
-    /// The block a record of `len` bytes goes to: the last one, or a new one when the
-    /// last is full.
-    fn block_for(&mut self, len: usize) -> Result<u32> {
-        if let Some(id) = self.last_block_id() {
-            let b = &self.blocks[&id];
-            if b.size == 0 || b.size + len as u64 <= self.cfg.block_size {
-                return Ok(id);
+    /// Read every block's records (no usable snapshot).
+    fn scan_all(&mut self, ids: &[u32]) -> Result<Recovery> {
+        let mut recovery = Recovery::default();
+        let last_id = ids.last().copied();
+        for &id in ids {
+            let path = block_path(&self.msgs_dir, id);
+            let file = open_block(&path, false)?;
+            let bytes = fs::read(&path)?;
+            let scan = block::scan(&bytes);
+            if scan.good < bytes.len() {
+                let lost = (bytes.len() - scan.good) as u64;
+                if Some(id) == last_id {
+                    file.set_len(scan.good as u64)?;
+                    file.sync_all()?;
+                    recovery.truncated = lost;
+                } else {
+                    recovery.damaged.push((id, scan.good as u64, lost));
+                }
+            }
+            self.add_scanned(id, file, &bytes, &scan, Some(id) == last_id);
+        }
+        Ok(recovery)
+    }
+
+    /// Account for a block just scanned (appended after the blocks already known).
+    fn add_scanned(&mut self, id: u32, file: File, bytes: &[u8], scan: &block::Scan, last: bool) {
+        let (b, cache) = block::build(id, file, bytes, scan, &mut self.subjects);
+        for (sid, s) in &b.fss {
+            let p = &mut self.subjects.per[*sid as usize];
+            if p.msgs == 0 {
+                p.first = s.first;
+            }
+            p.msgs += s.msgs;
+            p.last = s.last;
+        }
+        self.msgs += b.msgs;
+        self.bytes += b.bytes;
+        self.last = self.last.max(scan.last_seq);
+        if let Some(ts) = scan.last_ts {
+            self.last_ts = ts;
+        }
+        if last {
+            *b.cache.borrow_mut() = Some(Box::new(cache));
+        }
+        self.blocks.push(b);
+    }
+
+    /// Take the summaries from the snapshot where the block files still match it; false
+    /// when they do not (then everything is read again).
+    fn load_snapshot(&mut self, snap: &snapshot::Snapshot, ids: &[u32]) -> Result<bool> {
+        let snap_ids: Vec<u32> = snap.blocks.iter().map(|b| b.id).collect();
+        if snap_ids != ids {
+            return Ok(false);
+        }
+        let n = snap.blocks.len();
+        let mut sizes = Vec::with_capacity(n);
+        for sb in &snap.blocks {
+            sizes.push(fs::metadata(block_path(&self.msgs_dir, sb.id))?.len());
+        }
+        // Every block but the last unchanged; the last unchanged or grown.
+        for (i, sb) in snap.blocks.iter().enumerate() {
+            let ok = if i + 1 == n {
+                sizes[i] >= sb.size
+            } else {
+                sizes[i] == sb.size
+            };
+            if !ok {
+                return Ok(false);
             }
         }
-        let id = self.last_block_id().map_or(1, |id| id + 1);
-        let file = open_block(&block_path(&self.msgs_dir, id), true)?;
-        self.blocks.insert(
-            id,
-            Block {
-                file,
-                size: 0,
-                live: 0,
-                min_seq: u64::MAX,
-                dirty: false,
-            },
-        );
-        Ok(id)
+        for (id, name) in &snap.subjects {
+            self.subjects.restore(*id, name);
+        }
+        self.subjects.collect_free();
+        self.last = snap.last;
+        self.last_ts = snap.last_ts;
+        let rescan_last = n > 0 && sizes[n - 1] != snap.blocks[n - 1].size;
+        for (i, sb) in snap.blocks.iter().enumerate() {
+            let file = open_block(&block_path(&self.msgs_dir, sb.id), false)?;
+            if rescan_last && i + 1 == n {
+                let bytes = fs::read(block_path(&self.msgs_dir, sb.id))?;
+                let scan = block::scan(&bytes);
+                // A compaction since the snapshot reaches into earlier blocks: read all.
+                if scan.first_marker > snap.first || scan.good < bytes.len() {
+                    return Ok(false);
+                }
+                self.add_scanned(sb.id, file, &bytes, &scan, true);
+                continue;
+            }
+            let mut b = Block::new(sb.id, file);
+            b.size = sb.size;
+            b.min_seq = sb.min_seq;
+            b.lo = sb.lo;
+            b.hi = sb.hi;
+            b.dense = sb.dense;
+            b.msgs = sb.msgs;
+            b.bytes = sb.bytes;
+            b.first = sb.first;
+            b.last = sb.last;
+            b.dmap = sb.dmap.clone();
+            b.fss = sb.fss.clone();
+            for (sid, s) in &b.fss {
+                let Some(p) = self.subjects.per.get_mut(*sid as usize) else {
+                    return Ok(false);
+                };
+                if p.msgs == 0 {
+                    p.first = s.first;
+                }
+                p.msgs += s.msgs;
+                p.last = s.last;
+            }
+            self.msgs += b.msgs;
+            self.bytes += b.bytes;
+            self.blocks.push(b);
+        }
+        // Subjects the snapshot named that no block holds any more.
+        let dead: Vec<u32> = self
+            .subjects
+            .iter()
+            .filter(|(id, _)| self.subjects.per[*id as usize].msgs == 0)
+            .map(|(id, _)| id)
+            .collect();
+        for id in dead {
+            self.subjects.release(id);
+        }
+        Ok(true)
     }
 
-    /// Appends the record in `self.buf` to block `id`, returning its offset.
-    fn append(&mut self, id: u32, seq: u64) -> Result<u32> {
-        let sync = self.cfg.sync_always;
-        let b = self
+    fn write_snapshot(&self) -> std::io::Result<()> {
+        let blocks = self.blocks.iter().map(|b| snapshot::SnapBlock {
+            id: b.id,
+            size: b.size,
+            min_seq: b.min_seq,
+            lo: b.lo,
+            hi: b.hi,
+            dense: b.dense,
+            msgs: b.msgs,
+            bytes: b.bytes,
+            first: b.first,
+            last: b.last,
+            dmap: b.dmap.clone(),
+            fss: b.fss.clone(),
+        });
+        let first_ts = self.first_ts().map_or(0, |(_, ts)| ts);
+        let body = snapshot::encode(
+            (self.first, first_ts),
+            self.last,
+            self.last_ts,
+            self.subjects.iter(),
+            blocks,
+        );
+        let tmp = self.msgs_dir.join(".index.snap.tmp");
+        fs::write(&tmp, &body)?;
+        fs::rename(&tmp, self.msgs_dir.join(SNAPSHOT))
+    }
+
+    /// Drop the store as a crash would: no final sync, no index snapshot (tests of the
+    /// recovery paths).
+    pub fn crash(mut self) {
+        self.crashed = true;
+    }
+
+    fn tick(&self) -> u64 {
+        let t = self.clock.get() + 1;
+        self.clock.set(t);
+        t
+    }
+
+    /// The block whose message records cover `seq`.
+    fn block_of(&self, seq: u64) -> Option<usize> {
+        let i = self.blocks.partition_point(|b| b.lo != 0 && b.hi < seq);
+        let b = self.blocks.get(i)?;
+        (b.lo != 0 && b.lo <= seq).then_some(i)
+    }
+
+    /// Block `i`'s cache, loaded from its file if needed.
+    fn cache(&self, i: usize) -> Result<Ref<'_, Cache>> {
+        self.ensure_cache(i)?;
+        let b = &self.blocks[i];
+        Ok(Ref::map(b.cache.borrow(), |c| {
+            c.as_deref().expect("loaded")
+        }))
+    }
+
+    fn ensure_cache(&self, i: usize) -> Result<()> {
+        let b = &self.blocks[i];
+        b.used.set(self.tick());
+        if b.cache.borrow().is_some() {
+            return Ok(());
+        }
+        let bytes = read_block(b)?;
+        let c = block::load_cache(b, &bytes, &self.subjects);
+        *b.cache.borrow_mut() = Some(Box::new(c));
+        self.evict(i);
+        Ok(())
+    }
+
+    /// Unload the least recently used caches beyond [`CACHED_BLOCKS`] (never `keep`'s,
+    /// never the last block's, which takes every append).
+    fn evict(&self, keep: usize) {
+        let last = self.blocks.len().saturating_sub(1);
+        loop {
+            let loaded: Vec<usize> = (0..self.blocks.len())
+                .filter(|&j| j != keep && j != last)
+                .filter(|&j| self.blocks[j].cache.try_borrow().is_ok_and(|c| c.is_some()))
+                .collect();
+            if loaded.len() < CACHED_BLOCKS {
+                return;
+            }
+            let Some(&oldest) = loaded.iter().min_by_key(|&&j| self.blocks[j].used.get()) else {
+                return;
+            };
+            if let Ok(mut c) = self.blocks[oldest].cache.try_borrow_mut() {
+                *c = None;
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// The first live message, from the blocks' summaries.
+    fn refresh_first(&mut self) {
+        self.first = self
             .blocks
-            .get_mut(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("block {id} is missing")))?;
+            .iter()
+            .find(|b| b.msgs > 0)
+            .map_or(self.last + 1, |b| b.first);
+        self.first_ts.set(None);
+    }
+
+    /// The index of the block a record of `len` bytes goes to: the last one, or a new
+    /// one when the last is full.
+    fn block_for(&mut self, len: usize) -> Result<usize> {
+        if let Some(b) = self.blocks.last() {
+            // A block without message records (markers only) always takes the next
+            // record: such blocks are only ever last, which keeps the blocks' message
+            // ranges in order for the binary searches.
+            if b.lo == 0 || b.size + len as u64 <= self.cfg.block_size {
+                return Ok(self.blocks.len() - 1);
+            }
+        }
+        let id = self.blocks.last().map_or(1, |b| b.id + 1);
+        let file = open_block(&block_path(&self.msgs_dir, id), true)?;
+        let b = Block::new(id, file);
+        *b.cache.borrow_mut() = Some(Box::default());
+        // The full block is done with writes: its cache goes (a read loads it again),
+        // so a stream being written holds one block's locations, not a few.
+        if let Some(prev) = self.blocks.last() {
+            if let Ok(mut c) = prev.cache.try_borrow_mut() {
+                *c = None;
+            }
+        }
+        self.blocks.push(b);
+        Ok(self.blocks.len() - 1)
+    }
+
+    /// Appends the record in `self.buf` to block `i`, returning its offset.
+    fn append(&mut self, i: usize, seq: u64) -> Result<u32> {
+        let sync = self.cfg.sync_always;
+        let b = &mut self.blocks[i];
         let off = b.size;
         if off + self.buf.len() as u64 > u64::from(u32::MAX) {
             return Err(StoreError::TooLarge(self.buf.len()));
@@ -221,31 +440,27 @@ impl FileStore {
 
     /// A delete, first or skip record. It carries the store's last timestamp, so the
     /// final record of the last block always tells recovery what `last_ts` was.
-    fn write_marker(&mut self, id: u32, kind: Kind, seq: u64) -> Result<()> {
+    fn write_marker(&mut self, i: usize, kind: Kind, seq: u64) -> Result<()> {
         self.buf.clear();
-        let ts = self.index.last_ts();
-        record::encode(&mut self.buf, kind, seq, ts, b"", b"", b"");
-        self.append(id, seq).map(|_| ())
+        record::encode(&mut self.buf, kind, seq, self.last_ts, b"", b"", b"");
+        self.append(i, seq).map(|_| ())
     }
 
-    fn read(&self, seq: u64, loc: Loc) -> Result<StoredMsg> {
-        let b = self
-            .blocks
-            .get(&loc.block)
-            .ok_or_else(|| StoreError::Corrupt(format!("block {} is missing", loc.block)))?;
-        let len = loc.len as usize;
+    fn read(&self, i: usize, seq: u64, slot: Slot) -> Result<StoredMsg> {
+        let b = &self.blocks[i];
+        let len = slot.len as usize;
         let mut bytes = vec![0u8; len];
-        b.file.read_exact_at(&mut bytes, u64::from(loc.off))?;
+        b.file.read_exact_at(&mut bytes, u64::from(slot.off))?;
         let rec = record::decode(&bytes).map_err(|e| {
             StoreError::Corrupt(format!(
                 "message {seq} in block {} at {}: {e:?}",
-                loc.block, loc.off
+                b.id, slot.off
             ))
         })?;
         if rec.seq != seq || rec.kind != Kind::Msg {
             return Err(StoreError::Corrupt(format!(
                 "block {} at {} holds {:?} {} instead of message {seq}",
-                loc.block, loc.off, rec.kind, rec.seq
+                b.id, slot.off, rec.kind, rec.seq
             )));
         }
         let (ts, subject) = (rec.ts, String::from_utf8_lossy(rec.subject).into_owned());
@@ -261,93 +476,136 @@ impl FileStore {
         })
     }
 
+    /// The live message at `seq`: its block and slot.
+    fn locate(&self, seq: u64) -> Result<Option<(usize, Slot)>> {
+        let Some(i) = self.block_of(seq) else {
+            return Ok(None);
+        };
+        let b = &self.blocks[i];
+        if b.msgs == 0 || seq < b.first || seq > b.last || b.dmap.contains(&seq) {
+            return Ok(None);
+        }
+        let slot = self.cache(i)?.get(seq);
+        Ok(slot.live().then_some((i, slot)))
+    }
+
+    /// Forget the live message `seq` of block `i` (its record stays; the caller writes
+    /// whatever marker recovery needs).
+    fn unlink(&mut self, i: usize, seq: u64, slot: Slot) -> Result<()> {
+        self.ensure_cache(i)?;
+        let b = &mut self.blocks[i];
+        let mut cache = b.cache.borrow_mut();
+        let c = cache.as_deref_mut().expect("loaded");
+        c.set(seq, Slot::NONE);
+        b.msgs -= 1;
+        b.bytes -= u64::from(slot.size);
+        if b.msgs == 0 {
+            b.dmap.clear();
+        } else if seq == b.first {
+            b.first = c.next_live(seq + 1, b.last, None).unwrap_or(b.last);
+            b.dmap = b.dmap.split_off(&b.first);
+        } else if seq == b.last {
+            b.last = c.prev_live(b.first, seq - 1, None).unwrap_or(b.first);
+            let _ = b.dmap.split_off(&b.last);
+        } else {
+            b.dmap.insert(seq);
+        }
+        let sid = slot.subj;
+        if let Some(e) = b.fss.get_mut(&sid) {
+            e.msgs -= 1;
+            if e.msgs == 0 {
+                b.fss.remove(&sid);
+            } else if seq == e.first {
+                e.first = c.next_live(seq + 1, e.last, Some(sid)).unwrap_or(e.last);
+            } else if seq == e.last {
+                e.last = c.prev_live(e.first, seq - 1, Some(sid)).unwrap_or(e.first);
+            }
+        }
+        drop(cache);
+        self.msgs -= 1;
+        self.bytes -= u64::from(slot.size);
+        let p = self.subjects.per[sid as usize];
+        if p.msgs <= 1 {
+            self.subjects.release(sid);
+        } else {
+            let mut p = p;
+            p.msgs -= 1;
+            if seq == p.first {
+                p.first = self.blocks[i..]
+                    .iter()
+                    .find_map(|b| b.fss.get(&sid).map(|e| e.first))
+                    .unwrap_or(p.last);
+            } else if seq == p.last {
+                p.last = self.blocks[..=i]
+                    .iter()
+                    .rev()
+                    .find_map(|b| b.fss.get(&sid).map(|e| e.last))
+                    .unwrap_or(p.first);
+            }
+            self.subjects.per[sid as usize] = p;
+        }
+        if seq == self.first {
+            self.refresh_first();
+        }
+        Ok(())
+    }
+
     /// Removes the files of blocks with no message left (never the last block: it
     /// carries the last sequence across a restart).
     fn drop_empty_blocks(&mut self) -> Result<()> {
-        let last = self.last_block_id();
-        let empty: Vec<u32> = self
-            .blocks
-            .iter()
-            .filter(|(id, b)| b.live == 0 && Some(**id) != last)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in empty {
-            self.blocks.remove(&id);
-            fs::remove_file(block_path(&self.msgs_dir, id))?;
+        let mut i = 0;
+        while i + 1 < self.blocks.len() {
+            if self.blocks[i].msgs == 0 {
+                let b = self.blocks.remove(i);
+                fs::remove_file(block_path(&self.msgs_dir, b.id))?;
+            } else {
+                i += 1;
+            }
         }
         Ok(())
     }
 
-    fn forget_loc(&mut self, loc: Loc) {
-        if let Some(b) = self.blocks.get_mut(&loc.block) {
-            b.live = b.live.saturating_sub(1);
+    /// Live messages `sel` selects, in order.
+    fn selected(&self, sel: &Selector) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            if !b.holds(sel) {
+                continue;
+            }
+            let c = self.cache(i)?;
+            for seq in b.first..=b.last {
+                let s = c.get(seq);
+                if s.live() && sel.selects(s.subj) {
+                    out.push(seq);
+                }
+            }
         }
+        Ok(out)
     }
 
-    /// [`Self::drop_empty_blocks`] for one block.
-    fn drop_if_empty(&mut self, id: u32) -> Result<()> {
-        let empty = self.blocks.get(&id).is_some_and(|b| b.live == 0);
-        if empty && Some(id) != self.last_block_id() {
-            self.blocks.remove(&id);
-            fs::remove_file(block_path(&self.msgs_dir, id))?;
-        }
-        Ok(())
-    }
-}
-
-/// Reads one block's records into `scan`; returns how many bytes were intact and the
-/// lowest sequence seen.
-fn scan_block(id: u32, bytes: &[u8], scan: &mut Scan) -> (usize, u64) {
-    let mut at = 0;
-    let mut min_seq = u64::MAX;
-    while at < bytes.len() {
-        let rec = match record::decode(&bytes[at..]) {
-            Ok(r) => r,
-            Err(Bad::Short) | Err(Bad::Invalid) => break,
-        };
-        min_seq = min_seq.min(rec.seq);
-        match rec.kind {
-            Kind::Msg => {
-                let size = file_msg_size(rec.subject.len(), rec.hdr.len(), rec.data.len()) as u32;
-                let subject = String::from_utf8_lossy(rec.subject);
-                let subj = match scan.ids.get(&*subject) {
-                    Some(&id) => id,
-                    None => {
-                        let id = scan.names.len() as u32;
-                        scan.names.push(subject.as_ref().into());
-                        scan.ids.insert(subject.as_ref().into(), id);
-                        id
-                    }
-                };
-                scan.msgs.push((
-                    rec.seq,
-                    rec.ts,
-                    subj,
-                    size,
-                    Loc {
-                        block: id,
-                        off: at as u32,
-                        len: rec.len as u32,
-                    },
-                ));
-                scan.last = scan.last.max(rec.seq);
+    /// The first live message at or after `start` that `sel` selects.
+    fn next_selected(&self, start: u64, sel: &Selector) -> Result<Option<(usize, u64, Slot)>> {
+        let from = self.blocks.partition_point(|b| b.lo != 0 && b.hi < start);
+        for i in from..self.blocks.len() {
+            let b = &self.blocks[i];
+            if !b.holds(sel) || b.last < start {
+                continue;
             }
-            Kind::Delete => {
-                scan.deleted.insert(rec.seq);
+            let c = self.cache(i)?;
+            for seq in start.max(b.first)..=b.last {
+                let s = c.get(seq);
+                if s.live() && sel.selects(s.subj) {
+                    return Ok(Some((i, seq, s)));
+                }
             }
-            Kind::First => scan.first = scan.first.max(rec.seq),
-            Kind::Skip => scan.last = scan.last.max(rec.seq),
         }
-        // Blocks are read in order: the final record read carries the last timestamp.
-        scan.last_ts = rec.ts;
-        at += rec.len;
+        Ok(None)
     }
-    (at, min_seq)
 }
 
 impl Store for FileStore {
     fn store(&mut self, subject: &str, hdr: &[u8], data: &[u8], ts: i64) -> Result<u64> {
-        let seq = self.index.last_seq() + 1;
+        let seq = self.last + 1;
         self.store_at(seq, subject, hdr, data, ts)?;
         Ok(seq)
     }
@@ -360,15 +618,18 @@ impl Store for FileStore {
         data: &[u8],
         ts: i64,
     ) -> Result<()> {
-        let last = self.index.last_seq();
-        if seq <= last {
-            return Err(StoreError::SequenceTooLow { seq, last });
+        if seq <= self.last {
+            return Err(StoreError::SequenceTooLow {
+                seq,
+                last: self.last,
+            });
         }
         let len = record::encoded_len(subject.len(), hdr.len(), data.len());
         if subject.len() > record::MAX_SUBJECT || len > u32::MAX as usize / 2 {
             return Err(StoreError::TooLarge(len));
         }
-        let id = self.block_for(len)?;
+        let i = self.block_for(len)?;
+        self.ensure_cache(i)?;
         self.buf.clear();
         record::encode(
             &mut self.buf,
@@ -379,48 +640,85 @@ impl Store for FileStore {
             hdr,
             data,
         );
-        let off = self.append(id, seq)?;
+        let off = self.append(i, seq)?;
         let size = file_msg_size(subject.len(), hdr.len(), data.len()) as u32;
-        let loc = Loc {
-            block: id,
-            off,
-            len: len as u32,
-        };
-        self.index.insert(seq, subject, size, ts, loc);
-        if let Some(b) = self.blocks.get_mut(&id) {
-            b.live += 1;
+        let sid = self.subjects.intern(subject);
+        let b = &mut self.blocks[i];
+        // In a dense block the records after the last live message are deleted ones:
+        // they move inside the live range now (a block with gaps counts from its cache).
+        if b.msgs > 0 && b.dense {
+            b.dmap.extend(b.last + 1..=b.hi);
         }
+        if b.lo == 0 {
+            b.lo = seq;
+        } else if seq != b.hi + 1 {
+            b.dense = false;
+        }
+        b.hi = seq;
+        if let Some(c) = b.cache.borrow_mut().as_deref_mut() {
+            c.set(
+                seq,
+                Slot {
+                    off,
+                    len: len as u32,
+                    subj: sid,
+                    size,
+                    ts,
+                },
+            );
+        }
+        if b.msgs == 0 {
+            b.first = seq;
+            b.dmap.clear();
+        }
+        b.last = seq;
+        b.msgs += 1;
+        b.bytes += u64::from(size);
+        b.fss.entry(sid).or_default().add(seq);
+        self.subjects.per[sid as usize].add(seq);
+        if self.msgs == 0 {
+            self.first = seq;
+            self.first_ts.set(Some((seq, ts)));
+        }
+        self.msgs += 1;
+        self.bytes += u64::from(size);
+        self.last = seq;
+        self.last_ts = ts;
         Ok(())
     }
 
     fn skip(&mut self, seq: u64) -> Result<()> {
-        if seq <= self.index.last_seq() {
+        if seq <= self.last {
             return Ok(());
         }
-        let id = self.block_for(record::HEADER + record::CRC)?;
-        self.write_marker(id, Kind::Skip, seq)?;
-        self.index.skip_to(seq);
+        let i = self.block_for(record::HEADER + record::CRC)?;
+        self.write_marker(i, Kind::Skip, seq)?;
+        self.last = seq;
+        if self.msgs == 0 {
+            self.first = seq + 1;
+        }
         Ok(())
     }
 
     fn remove(&mut self, seq: u64, erase: bool) -> Result<bool> {
-        let Some(slot) = self.index.get(seq) else {
+        let Some((i, slot)) = self.locate(seq)? else {
             return Ok(false);
         };
-        let loc = slot.loc;
         if erase {
-            let b = &self.blocks[&loc.block];
-            let mut bytes = vec![0u8; loc.len as usize];
-            b.file.read_exact_at(&mut bytes, u64::from(loc.off))?;
+            let b = &self.blocks[i];
+            let mut bytes = vec![0u8; slot.len as usize];
+            b.file.read_exact_at(&mut bytes, u64::from(slot.off))?;
             if let Ok(rec) = record::decode(&bytes) {
                 b.file
-                    .write_all_at(&record::erased(&rec), u64::from(loc.off))?;
+                    .write_all_at(&record::erased(&rec), u64::from(slot.off))?;
             }
         }
-        self.write_marker(loc.block, Kind::Delete, seq)?;
-        self.index.remove(seq);
-        self.forget_loc(loc);
-        self.drop_if_empty(loc.block)?;
+        self.write_marker(i, Kind::Delete, seq)?;
+        self.unlink(i, seq, slot)?;
+        if self.blocks[i].msgs == 0 && i + 1 < self.blocks.len() {
+            let b = self.blocks.remove(i);
+            fs::remove_file(block_path(&self.msgs_dir, b.id))?;
+        }
         Ok(true)
     }
 
@@ -430,19 +728,18 @@ impl Store for FileStore {
             .as_deref()
             .is_some_and(|f| !f.is_empty() && f != ">");
         if !filtered {
-            let st = self.index.state();
-            let mut cut = req.up_to.unwrap_or(st.last_seq + 1);
+            let mut cut = req.up_to.unwrap_or(self.last + 1);
             if let Some(keep) = req.keep.filter(|&k| k > 0) {
-                if st.msgs <= keep {
+                if self.msgs <= keep {
                     return Ok(0);
                 }
-                let all = self.index.selected(&self.index.selector(None));
-                cut = all[(st.msgs - keep) as usize];
+                let all = self.selected(&Selector::All)?;
+                cut = all[(self.msgs - keep) as usize];
             }
             return self.compact(cut);
         }
-        let sel = self.index.selector(req.filter.as_deref());
-        let mut seqs = self.index.selected(&sel);
+        let sel = self.subjects.selector(req.filter.as_deref());
+        let mut seqs = self.selected(&sel)?;
         if let Some(up_to) = req.up_to {
             seqs.retain(|&s| s < up_to);
         }
@@ -463,91 +760,204 @@ impl Store for FileStore {
         if seq <= 1 {
             return Ok(0);
         }
-        if seq > self.index.last_seq() + 1 {
-            self.index.skip_to(seq - 1);
+        if seq > self.last + 1 {
+            self.last = seq - 1;
         }
-        let gone = self.index.compact(seq);
-        for (_, slot) in &gone {
-            self.forget_loc(slot.loc);
+        let mut gone = 0;
+        // Whole blocks below `seq` go with their files (never the last block).
+        let mut touched: HashSet<u32> = HashSet::new();
+        while self.blocks.len() > 1 && self.blocks[0].lo != 0 && self.blocks[0].hi < seq {
+            let b = self.blocks.remove(0);
+            gone += b.msgs;
+            self.msgs -= b.msgs;
+            self.bytes -= b.bytes;
+            for (sid, e) in &b.fss {
+                let p = &mut self.subjects.per[*sid as usize];
+                p.msgs -= e.msgs;
+                touched.insert(*sid);
+            }
+            fs::remove_file(block_path(&self.msgs_dir, b.id))?;
+        }
+        for sid in touched {
+            if self.subjects.per[sid as usize].msgs == 0 {
+                self.subjects.release(sid);
+            } else {
+                let first = self
+                    .blocks
+                    .iter()
+                    .find_map(|b| b.fss.get(&sid).map(|e| e.first));
+                if let Some(f) = first {
+                    self.subjects.per[sid as usize].first = f;
+                }
+            }
+        }
+        self.refresh_first();
+        // Then what is left below it, one message at a time.
+        while self.msgs > 0 && self.first < seq {
+            let first = self.first;
+            let Some((i, slot)) = self.locate(first)? else {
+                break;
+            };
+            self.unlink(i, first, slot)?;
+            gone += 1;
+        }
+        if self.msgs == 0 {
+            self.first = self.last + 1;
+            self.first_ts.set(None);
         }
         self.drop_empty_blocks()?;
         // The marker goes into every block that still holds records below `seq` (they
         // live and die with it) and into the last block (which also carries `seq - 1`
         // as the last sequence when everything went).
-        let last = self.last_block_id();
-        let targets: Vec<u32> = self
-            .blocks
-            .iter()
-            .filter(|(id, b)| b.min_seq < seq || Some(**id) == last)
-            .map(|(id, _)| *id)
+        let last = self.blocks.len().checked_sub(1);
+        let mut targets: Vec<usize> = (0..self.blocks.len())
+            .filter(|&i| self.blocks[i].min_seq < seq || Some(i) == last)
             .collect();
-        let targets = if targets.is_empty() {
-            vec![self.block_for(record::HEADER + record::CRC)?]
-        } else {
-            targets
-        };
-        for id in targets {
-            self.write_marker(id, Kind::First, seq)?;
+        if targets.is_empty() {
+            targets.push(self.block_for(record::HEADER + record::CRC)?);
         }
-        Ok(gone.len() as u64)
+        for i in targets {
+            self.write_marker(i, Kind::First, seq)?;
+        }
+        Ok(gone)
     }
 
     fn get(&self, seq: u64) -> Result<Option<StoredMsg>> {
-        match self.index.get(seq) {
-            Some(slot) => self.read(seq, slot.loc).map(Some),
+        match self.locate(seq)? {
+            Some((i, slot)) => self.read(i, seq, slot).map(Some),
             None => Ok(None),
         }
     }
 
     fn next(&self, start: u64, filter: Option<&str>) -> Result<Option<StoredMsg>> {
-        let sel = self.index.selector(filter);
-        match self.index.next(start, &sel) {
-            Some((seq, slot)) => self.read(seq, slot.loc).map(Some),
+        let sel = self.subjects.selector(filter);
+        let start = match sel {
+            Selector::None => return Ok(None),
+            Selector::One(id) => {
+                let p = self.subjects.per[id as usize];
+                if start > p.last {
+                    return Ok(None);
+                }
+                start.max(p.first)
+            }
+            _ => start.max(self.first),
+        };
+        match self.next_selected(start, &sel)? {
+            Some((i, seq, slot)) => self.read(i, seq, slot).map(Some),
             None => Ok(None),
         }
     }
 
     fn last_by_subject(&self, filter: &str) -> Result<Option<StoredMsg>> {
-        let sel = self.index.selector(Some(filter));
-        match self.index.last_selected(&sel) {
-            Some((seq, slot)) => self.read(seq, slot.loc).map(Some),
+        let sel = self.subjects.selector(Some(filter));
+        let seq = match &sel {
+            Selector::None => None,
+            Selector::One(id) => Some(self.subjects.per[*id as usize].last),
+            Selector::All => self
+                .blocks
+                .iter()
+                .rev()
+                .find(|b| b.msgs > 0)
+                .map(|b| b.last),
+            Selector::Many(on) => on
+                .iter()
+                .enumerate()
+                .filter(|(i, on)| **on && self.subjects.per[*i].msgs > 0)
+                .map(|(i, _)| self.subjects.per[i].last)
+                .max(),
+        };
+        match seq {
+            Some(seq) => self.get(seq),
             None => Ok(None),
         }
     }
 
     fn state(&self) -> StreamState {
-        self.index.state()
+        let first_ts = self.first_ts().map_or(0, |(_, ts)| ts);
+        StreamState {
+            msgs: self.msgs,
+            bytes: self.bytes,
+            first_seq: self.first,
+            first_ts,
+            last_seq: self.last,
+            last_ts: self.last_ts,
+            num_deleted: if self.msgs == 0 {
+                0
+            } else {
+                self.last - self.first + 1 - self.msgs
+            },
+            num_subjects: self.subjects.len() as u64,
+        }
     }
 
     fn subjects(&self, filter: &str) -> Vec<(String, u64)> {
-        self.index.subjects(filter)
+        self.subjects.list(filter)
     }
 
     fn num_pending(&self, start: u64, filter: Option<&str>) -> u64 {
-        self.index.count_from(start, &self.index.selector(filter))
+        let sel = self.subjects.selector(filter);
+        if start > self.last || matches!(sel, Selector::None) {
+            return 0;
+        }
+        if start <= self.first {
+            return self.subjects.count(&sel, self.msgs);
+        }
+        let from = self.blocks.partition_point(|b| b.lo != 0 && b.hi < start);
+        let mut n = 0;
+        for i in from..self.blocks.len() {
+            let b = &self.blocks[i];
+            n += match b.count_from(start, &sel) {
+                Some(k) => k,
+                None => match self.cache(i) {
+                    Ok(c) => (start.max(b.first)..=b.last)
+                        .filter(|&s| {
+                            let x = c.get(s);
+                            x.live() && sel.selects(x.subj)
+                        })
+                        .count() as u64,
+                    Err(_) => 0,
+                },
+            };
+        }
+        n
     }
 
     fn first_ts(&self) -> Option<(u64, i64)> {
-        self.index.first_ts()
+        if self.msgs == 0 {
+            return None;
+        }
+        if let Some((seq, ts)) = self.first_ts.get() {
+            if seq == self.first {
+                return Some((seq, ts));
+            }
+        }
+        let (_, slot) = self.locate(self.first).ok()??;
+        self.first_ts.set(Some((self.first, slot.ts)));
+        Some((self.first, slot.ts))
     }
 
     fn subject_first(&self, subject: &str) -> Option<(u64, u64)> {
-        self.index.subject_first(subject)
+        let id = self.subjects.id(subject)?;
+        let p = self.subjects.per[id as usize];
+        (p.msgs > 0).then_some((p.first, p.msgs))
     }
 
     fn flush(&mut self) -> Result<()> {
-        for b in self.blocks.values_mut().filter(|b| b.dirty) {
+        for b in self.blocks.iter_mut().filter(|b| b.dirty) {
             b.file.sync_data()?;
             b.dirty = false;
         }
         // New or removed block files are directory entries: sync the directory too.
         File::open(&self.msgs_dir)?.sync_all()?;
+        self.write_snapshot()?;
         Ok(())
     }
 }
 
 impl Drop for FileStore {
     fn drop(&mut self) {
-        let _ = Store::flush(self);
+        if !self.crashed {
+            let _ = Store::flush(self);
+        }
     }
 }
