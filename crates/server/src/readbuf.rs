@@ -35,9 +35,10 @@ pub trait OpHandler {
     /// that becomes the `no_auth_user`).
     fn refuse_before_auth(&mut self) -> Option<CloseReason>;
     /// An op left work that must not run on an async worker (a CONNECT whose password
-    /// needs bcrypt): the batch stops after it, the read loop runs the check off the
-    /// runtime, hands the outcome to [`OpHandler::finish_deferred`], and only then goes on
-    /// with the bytes that followed.
+    /// needs bcrypt) or that must be waited for (the account JWT of a CONNECT being
+    /// fetched): the batch stops after it, the read loop runs the check off the runtime
+    /// (or awaits the fetch), hands the outcome to [`OpHandler::finish_deferred`], and only
+    /// then goes on with the bytes that followed.
     fn has_deferred(&self) -> bool {
         false
     }
@@ -136,8 +137,17 @@ pub async fn read_loop<H: OpHandler>(
                 break;
             };
             // Boxed: rare, and it would otherwise enlarge every connection's task.
+            let work: std::pin::Pin<
+                Box<dyn std::future::Future<Output = Option<crate::auth::OwnedAuthorized>> + Send>,
+            > = match job {
+                Deferred::Check(f) => Box::pin(crate::auth::off_runtime(f)),
+                Deferred::Fetch(fut) => Box::pin(async move {
+                    fut.await;
+                    None
+                }),
+            };
             let outcome = tokio::select! {
-                o = Box::pin(crate::auth::off_runtime(job.0)) => o,
+                o = work => o,
                 _ = conn.cancelled() => {
                     return conn.close_reason().unwrap_or(CloseReason::ServerShutdown);
                 }
@@ -150,9 +160,15 @@ pub async fn read_loop<H: OpHandler>(
     }
 }
 
-/// Work an op left for the read loop to run off the async workers: a credential check
-/// that answers who the peer is (`None`: not authorized).
-pub struct Deferred(pub Box<dyn FnOnce() -> Option<crate::auth::OwnedAuthorized> + Send>);
+/// Work an op left for the read loop to finish before the next op.
+pub enum Deferred {
+    /// A credential check to run off the async workers, that answers who the peer is
+    /// (`None`: not authorized).
+    Check(Box<dyn FnOnce() -> Option<crate::auth::OwnedAuthorized> + Send>),
+    /// Something to wait for (an account JWT being fetched); the handler then looks
+    /// again (the outcome it gets is `None`).
+    Fetch(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>),
+}
 
 pub struct ReadBuf {
     buf: Vec<u8>,

@@ -400,6 +400,13 @@ impl Server {
         let operator = crate::operator::OperatorMode::from_options(&opts)
             .map_err(|e| anyhow::anyhow!(e))?
             .map(Arc::new);
+        // nats-server checks that a URL resolver's server answers (`200` on the base
+        // URL) before it starts, operator mode or not.
+        if let crate::options::Resolver::Url(base) = &opts.operator.resolver {
+            crate::operator::fetch::check_url(base)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
         let srv = Arc::new(Server {
             operator,
             id: id.clone(),
@@ -467,6 +474,25 @@ impl Server {
             anyhow::bail!("TLS cert and key required for HTTPS");
         }
 
+        // The directory resolvers need an operator (nats-server's `getOperatorKeys`).
+        if !opts.operator.enabled()
+            && matches!(
+                opts.operator.resolver,
+                crate::options::Resolver::Full { .. } | crate::options::Resolver::Cache { .. }
+            )
+        {
+            crate::fatal!(log, "Could not start resolver: no operator key found");
+            anyhow::bail!("Could not start resolver: no operator key found");
+        }
+        // A URL resolver fetches the system account before the system client needs it.
+        if let Some(op) = &srv.operator {
+            let sys_key = &opts.system_account;
+            if matches!(op.fetcher, Some(crate::operator::fetch::Fetcher::Url(_)))
+                && op.needs_fetch(sys_key)
+            {
+                let _ = op.fetch(&srv, sys_key).await;
+            }
+        }
         crate::sys::start(&srv)?;
         crate::jetstream::start(&srv)?;
 

@@ -3,7 +3,9 @@
 //! resolver, and users whose JWTs the tests sign themselves (keys made fresh with the
 //! `nkeys` crate, tokens with `nats_server::jwt::encode`). Each case is a raw-protocol
 //! session whose transcript (what the server sent, and whether it closed) must be the
-//! same from both servers; async-nats logs in with a JWT and with a `.creds` file.
+//! same from both servers; async-nats logs in with a JWT and with a `.creds` file. The
+//! `full`, `cache` and URL resolvers are run too: the URL one against a small HTTP server
+//! of the test, the `cache` one in a cluster beside a `full` one (ours and Go's mixed).
 
 mod common;
 
@@ -1387,5 +1389,362 @@ fn websocket_clients_log_in_with_the_jwt_cookie() {
     );
     if let [ours, go] = results.as_slice() {
         assert_eq!((&ours.1, &ours.2), (&go.1, &go.2));
+    }
+}
+
+/// A tiny account server (nsc's `account_server_url` side): `GET /jwt/v1/accounts/` is
+/// `200` (the start-up probe), `GET /jwt/v1/accounts/<key>` the JWT it serves or `404`.
+/// Returns the resolver's base URL; the thread serves until the test process ends.
+fn account_server(jwts: Vec<(String, String)>) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut b = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&b[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).to_string();
+            let path = head.split_whitespace().nth(1).unwrap_or_default();
+            let found = path.strip_prefix("/jwt/v1/accounts/").map(|k| {
+                jwts.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, j)| j.clone())
+            });
+            let (status, body) = match found {
+                Some(_) if path == "/jwt/v1/accounts/" => ("200 OK", String::new()),
+                Some(Some(jwt)) => ("200 OK", jwt),
+                _ => ("404 Not Found", "404 page not found\n".to_string()),
+            };
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/jwt/v1/accounts/")
+}
+
+#[test]
+fn url_resolver_fetches_accounts_over_http_like_go() {
+    let w = World::new(json!({}));
+    // B is served but signed by an operator nobody trusts; C is not served at all.
+    let stranger = KeyPair::new_operator();
+    let (b, c) = (KeyPair::new_account(), KeyPair::new_account());
+    let mut served = w.preload.clone();
+    served.push((b.public_key(), account_jwt(&b, &stranger, "B", json!({}))));
+    let url = account_server(served);
+    let conf = format!(
+        "operator: \"{}\"\nsystem_account: {}\nresolver: URL(\"{url}\")\n",
+        w.op_jwt,
+        w.sys.public_key()
+    );
+    let login = |acc: &KeyPair| {
+        let u = KeyPair::new_user();
+        (user_jwt(&u, acc, json!({})), u)
+    };
+    for (acc, want) in [
+        (&w.a, "PONG\r\n"),
+        (&b, AUTH_VIOLATION),
+        (&c, AUTH_VIOLATION),
+    ] {
+        let (jwt, u) = login(acc);
+        same(&conf, Some(want), |addr| {
+            let l = Login {
+                jwt: &jwt,
+                key: Some(&u),
+            };
+            // Twice: the second login finds the account already fetched (or not).
+            let first = session(addr, &l, "", SHORT);
+            let again = session(addr, &l, "", SHORT);
+            assert_eq!(first, again);
+            first
+        });
+    }
+    // No `resolver`: the operator JWT's `account_server_url` (plus `/accounts/`).
+    let base = url.trim_end_matches("/accounts/").to_string();
+    let op_jwt = nats_server::jwt::encode(
+        json!({"sub": w.op.public_key(), "name": "OP", "nats": {"type": "operator",
+            "system_account": w.sys.public_key(), "account_server_url": base}}),
+        &w.op,
+        now(),
+    )
+    .unwrap();
+    let implied = format!("operator: \"{op_jwt}\"\n");
+    for (acc, want) in [(&w.a, "PONG\r\n"), (&c, AUTH_VIOLATION)] {
+        let (jwt, u) = login(acc);
+        same(&implied, Some(want), |addr| {
+            let l = Login {
+                jwt: &jwt,
+                key: Some(&u),
+            };
+            session(addr, &l, "", SHORT)
+        });
+    }
+    // A served account's users can talk to each other.
+    let (jwt, u) = login(&w.a);
+    same(&conf, None, |addr| {
+        let mut sub = logged_in(addr, &jwt, &u);
+        sub.send("SUB foo 1\r\nPING\r\n");
+        sub.expect("PONG\r\n");
+        let mut publ = logged_in(addr, &jwt, &u);
+        publ.send("PUB foo 2\r\nhi\r\nPING\r\n");
+        publ.expect("PONG\r\n");
+        sub.expect(r"MSG foo 1 2\r\nhi\r\n");
+        "ok".into()
+    });
+}
+
+/// What a server binary says when it refuses to start on `conf`: the text after
+/// `nats-server: ` or `[FTL] `, with the config path replaced.
+fn refusal(b: &Path, conf: &str) -> String {
+    let (_d, path) = common::config(conf);
+    let out = std::process::Command::new(b)
+        .args(["-c", &path, "-p", "-1", "-a", "127.0.0.1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{} accepted:\n{conf}", b.display());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("nats-server: ")
+                .or_else(|| l.split_once("[FTL] "))
+                .map(|(_, t)| t.to_string())
+        })
+        .unwrap_or_else(|| panic!("no refusal from {}:\n{text}", b.display()));
+    line.replace(&path, "CONF")
+}
+
+#[test]
+fn resolver_config_errors_like_go() {
+    let w = World::new(json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("jwt").display().to_string();
+    let head = format!(
+        "operator: \"{}\"\nsystem_account: {}\n",
+        w.op_jwt,
+        w.sys.public_key()
+    );
+    // An HTTP server that answers 404 to everything: the start-up probe fails.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port404 = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut c in l.incoming().flatten() {
+            let mut b = [0u8; 4096];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = c.read(&mut b);
+            let _ = c.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cases = [
+        format!("{head}resolver: {{ type: cache }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", interval: \"1m\" }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", allow_delete: true }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", ttl: \"soon\" }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", ttl: 5 }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", timeout: \"0s\" }}\n"),
+        format!("{head}resolver: {{ type: cache, dir: \"{d}\", limit: \"x\" }}\n"),
+        format!("{head}resolver: {{ type: other, dir: \"{d}\" }}\n"),
+        format!("{head}resolver: {{ type: full, dir: \"{d}\", ttl: \"1m\", timeout: \"-1s\" }}\n"),
+        format!("{head}resolver: something\n"),
+        format!("{head}resolver: 42\n"),
+        format!("{head}resolver: URL\n"),
+        format!("{head}resolver: URL(\"http://127.0.0.1:{closed}/jwt/v1/accounts/\")\n"),
+        format!("{head}resolver: URL(\"http://127.0.0.1:{port404}/jwt/v1/accounts/\")\n"),
+        format!(
+            "{head}resolver: URL(\"http://127.0.0.1:{port404}/\")\nresolver_preload: {{ {}: \"{}\" }}\n",
+            w.sys.public_key(),
+            w.preload[0].1
+        ),
+        // No resolver: the operator's (empty) account server URL.
+        format!("operator: \"{}\"\n", w.op_jwt),
+        // A directory resolver without an operator.
+        format!("resolver: {{ type: cache, dir: \"{d}\" }}\n"),
+    ];
+    let go = go_server();
+    for conf in &cases {
+        let ours = refusal(&bin(), conf);
+        if let Some(go) = &go {
+            assert_eq!(ours, refusal(go, conf), "config:\n{conf}");
+        }
+    }
+    // Ours only: no TLS for the URL resolver, said plainly (Go would try https).
+    let https = format!("{head}resolver: URL(\"https://127.0.0.1:{port404}/\")\n");
+    let ours = refusal(&bin(), &https);
+    assert!(
+        ours.contains("https account resolver URLs are not supported"),
+        "{ours}"
+    );
+}
+
+/// Send `body` on `subject` and collect `n` replies (several servers answer), as JSON.
+fn requests(r: &mut Raw, subject: &str, body: &str, n: usize) -> Vec<Value> {
+    r.send(format!(
+        "SUB _INBOX.many 98\r\nPUB {subject} _INBOX.many {}\r\n{body}\r\nPING\r\n",
+        body.len()
+    ));
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let caps = r.expect(r"MSG _INBOX.many 98 +(\d+)\r\n");
+        let len: usize = caps[1].parse().unwrap();
+        let caps = r.expect(&format!(r"(?s)^(.{{{len}}})\r\n"));
+        out.push(serde_json::from_str(&caps[1]).unwrap());
+    }
+    r.send("UNSUB 98\r\n");
+    out
+}
+
+/// A `full` server holding account A and a `cache` server routed to it: a subscriber of
+/// A on the first before the cache knows A, then a publisher of A logs in on the cache
+/// (which fetches A from the cluster) and reaches the subscriber; claim updates on the
+/// cache apply to accounts it holds only.
+fn cache_resolver_cluster(full_go: bool, cache_go: bool) {
+    let w = World::new(json!({}));
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, &w.a, json!({}));
+    let su = KeyPair::new_user();
+    let sys_jwt = user_jwt(&su, &w.sys, json!({}));
+    let bin_of = |go: bool| {
+        if go {
+            testkit::require_go_server()
+        } else {
+            bin()
+        }
+    };
+    let full_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        full_dir.path().join(format!("{}.jwt", w.a.public_key())),
+        &w.preload[1].1,
+    )
+    .unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "operator: \"{}\"\nsystem_account: {}\nresolver_preload: {{ {}: \"{}\" }}\n",
+        w.op_jwt,
+        w.sys.public_key(),
+        w.sys.public_key(),
+        w.preload[0].1
+    );
+    let (_g1, full) = start(
+        &bin_of(full_go),
+        &format!(
+            "{head}resolver: {{ type: full, dir: \"{}\" }}\ncluster {{ name: op, listen: \"127.0.0.1:-1\" }}\n",
+            full_dir.path().display()
+        ),
+    );
+    let (_g2, cache) = start(
+        &bin_of(cache_go),
+        &format!(
+            "{head}resolver: {{ type: cache, dir: \"{}\", ttl: \"1h\", timeout: \"1s\" }}\n\
+             cluster {{ name: op, listen: \"127.0.0.1:-1\", routes: [ \"{}\" ] }}\n",
+            cache_dir.path().display(),
+            common::route_url(&full)
+        ),
+    );
+    let _logs = (LogOnPanic(&full), LogOnPanic(&cache));
+    assert!(common::wait_full_mesh(
+        &[&full, &cache],
+        Duration::from_secs(10)
+    ));
+    let cached = cache_dir.path().join(format!("{}.jwt", w.a.public_key()));
+    assert!(!cached.exists());
+    let mut sub = logged_in(&full.addr(), &jwt, &u);
+    sub.send("SUB foo 1\r\nPING\r\n");
+    sub.expect("PONG\r\n");
+    // Logging in on the cache: it asks the cluster for A (retried until the full
+    // server's lookup interest has reached the cache server).
+    let login = Login {
+        jwt: &jwt,
+        key: Some(&u),
+    };
+    let ok = testkit::wait_for(Duration::from_secs(15), || {
+        session(&cache.addr(), &login, "", Duration::from_millis(100)) == "PONG\r\n"
+    });
+    assert!(ok, "never logged in on the cache server");
+    assert_eq!(
+        std::fs::read_to_string(&cached).unwrap().trim(),
+        w.preload[1].1,
+        "the cache keeps the fetched JWT"
+    );
+    let mut publ = logged_in(&cache.addr(), &jwt, &u);
+    let crossed = testkit::wait_for(Duration::from_secs(10), || {
+        publ.send("PUB foo 5\r\nprobe\r\nPING\r\n");
+        publ.expect("PONG\r\n");
+        sub.try_expect(r"MSG foo 1 5\r\nprobe\r\n", Duration::from_millis(50))
+            .is_some()
+    });
+    assert!(crossed, "A's interest never reached the cache server");
+    // Claim updates, sent on the cache server: both servers answer.
+    let mut admin = logged_in(&cache.addr(), &sys_jwt, &su);
+    let a2 = account_jwt(&w.a, &w.op, "A2", json!({}));
+    let d = KeyPair::new_account();
+    let d_jwt = account_jwt(&d, &w.op, "D", json!({}));
+    let messages = |replies: Vec<Value>| {
+        let mut m: Vec<String> = replies
+            .iter()
+            .map(|r| r["data"]["message"].as_str().unwrap_or("?").to_string())
+            .collect();
+        m.sort();
+        m
+    };
+    let got = messages(requests(&mut admin, "$SYS.REQ.CLAIMS.UPDATE", &a2, 2));
+    assert_eq!(got, ["jwt updated", "jwt updated cache"]);
+    assert_eq!(std::fs::read_to_string(&cached).unwrap().trim(), a2);
+    let got = messages(requests(&mut admin, "$SYS.REQ.CLAIMS.UPDATE", &d_jwt, 2));
+    assert_eq!(got, ["jwt update cache skipped", "jwt updated"]);
+    assert!(!cache_dir
+        .path()
+        .join(format!("{}.jwt", d.public_key()))
+        .exists());
+    // Only the full resolver answers lookups.
+    admin.send(format!(
+        "SUB _INBOX.look 7\r\nPUB $SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP _INBOX.look 0\r\n\r\nPING\r\n",
+        w.a.public_key()
+    ));
+    admin.expect(r"MSG _INBOX.look 7 +\d+\r\n");
+    assert!(admin
+        .try_expect(r"MSG _INBOX.look", Duration::from_millis(500))
+        .is_none());
+}
+
+#[test]
+fn cache_resolver_fetches_from_a_full_resolver_in_the_cluster() {
+    cache_resolver_cluster(false, false);
+}
+
+#[test]
+fn cache_resolver_of_ours_beside_a_full_resolver_of_go() {
+    if go_server().is_some() {
+        cache_resolver_cluster(true, false);
+    }
+}
+
+#[test]
+fn cache_resolver_of_go_beside_a_full_resolver_of_ours() {
+    if go_server().is_some() {
+        cache_resolver_cluster(false, true);
     }
 }

@@ -29,6 +29,10 @@ mod jwt;
 const MIN_BUF: usize = 512;
 const MAX_BUF: usize = 64 * 1024;
 
+/// A deferred CONNECT: the CONNECT, the authorization generation it is checked against,
+/// and the account whose JWT is being fetched for it (none: a bcrypt check).
+type Pending = (ConnectInfo, u64, Option<String>);
+
 pub struct ClientState {
     srv: Arc<Server>,
     conn: Arc<Conn>,
@@ -59,10 +63,10 @@ pub struct ClientState {
     /// changed authorization moves it, and the next batch rebuilds `perms`.
     auth_gen: u64,
     trace: bool,
-    /// A CONNECT waiting for its bcrypt verification (see `OpHandler::take_deferred`), and
-    /// the authorization generation it is checked against.
+    /// A CONNECT waiting for its bcrypt verification or for its account JWT to be fetched
+    /// (see `OpHandler::take_deferred`).
     /// (Boxed: rare, and an idle connection's task should stay small.)
-    deferred: Option<Box<(ConnectInfo, u64)>>,
+    deferred: Option<Box<Pending>>,
     /// Batch counters, added to the server's totals once per read.
     in_msgs: u64,
     in_bytes: u64,
@@ -406,7 +410,7 @@ impl ClientState {
             ci.user.clone()
         };
         if let Some(op) = self.srv.operator.clone() {
-            return self.process_jwt_connect(ci, &op, gen);
+            return self.process_jwt_connect(ci, &op, gen, true);
         }
         if opts.tls.as_ref().is_some_and(|t| t.map) && !opts.users.is_empty() {
             return self.process_tls_mapped(ci, &opts, gen);
@@ -422,7 +426,7 @@ impl ClientState {
                 crate::auth::Check::NeedsHash => {
                     // bcrypt: verified off the async workers (see `readbuf::read_loop`);
                     // this connection reads nothing more until it is done.
-                    self.deferred = Some(Box::new((ci, gen)));
+                    self.deferred = Some(Box::new((ci, gen, None)));
                     return Ok(());
                 }
             }
@@ -1006,10 +1010,19 @@ impl OpHandler for ClientState {
     }
 
     fn take_deferred(&mut self) -> Option<crate::readbuf::Deferred> {
-        let ci = self.deferred.as_ref()?.0.clone();
+        let job = self.deferred.as_ref()?;
+        if let Some(key) = &job.2 {
+            // The CONNECT's account JWT is being fetched (operator mode).
+            let (srv, key) = (self.srv.clone(), key.clone());
+            let op = srv.operator.clone()?;
+            return Some(crate::readbuf::Deferred::Fetch(Box::pin(async move {
+                let _ = op.fetch(&srv, &key).await;
+            })));
+        }
+        let ci = job.0.clone();
         let opts = self.auth_opts();
         let nonce = self.nonce.clone();
-        Some(crate::readbuf::Deferred(Box::new(move || {
+        Some(crate::readbuf::Deferred::Check(Box::new(move || {
             let proof = crate::auth::Proof::Nonce(nonce.as_deref().unwrap_or_default().as_bytes());
             crate::auth::check(&opts, &ci, proof).map(|a| a.to_owned())
         })))
@@ -1022,7 +1035,13 @@ impl OpHandler for ClientState {
         let Some(job) = self.deferred.take() else {
             return Ok(());
         };
-        let (ci, gen) = *job;
+        let (ci, gen, fetched) = *job;
+        if fetched.is_some() {
+            let Some(op) = self.srv.operator.clone() else {
+                return Err(self.auth_failed(&ci));
+            };
+            return self.process_jwt_connect(ci, &op, gen, false);
+        }
         match outcome {
             Some(user) => {
                 self.authorized(user.user, user.permissions.as_ref(), user.nkey);

@@ -5,7 +5,8 @@
 //! user's key by signing the nonce of our INFO (unless the JWT is a bearer token).
 //!
 //! [`OperatorMode`] is built once at start from [`crate::options::OperatorOptions`]. It
-//! holds the resolver's store (the `MEMORY` resolver: the preloaded JWTs) and, per
+//! holds the resolver's store (`MEMORY`: the preloaded JWTs; `full`/`cache`: a directory,
+//! [`dir`]), how it fetches accounts it lacks (`cache`, `full`, URL: [`fetch`]) and, per
 //! account, the decoded claims plus the count of connected clients (the `conn` limit).
 //! Accounts join the server's account registry ([`crate::account::Accounts`]) under their
 //! public key the first time a user of theirs logs in, as Go registers them on lookup.
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod dir;
+pub mod fetch;
 pub mod template;
 pub mod update;
 pub mod wiring;
@@ -35,8 +37,16 @@ pub struct OperatorMode {
     /// strict signing key usage) and its signing keys, or the `trusted` keys.
     trusted_keys: Vec<String>,
     accounts: RwLock<HashMap<String, Arc<JwtAccount>>>,
-    /// The `full` resolver's directory; `None` with the `MEMORY` resolver.
+    /// The `full` or `cache` resolver's directory; `None` with `MEMORY` and URL.
     pub dir: Option<dir::DirStore>,
+    /// How accounts the resolver does not hold are fetched (`cache`, URL).
+    pub fetcher: Option<fetch::Fetcher>,
+    /// The last failed fetch per account, until the lookup that follows takes it.
+    fetch_errors: Mutex<HashMap<String, String>>,
+    /// Accounts the resolver removed, with when: as nats-server's expired accounts, a
+    /// login to one fails with `account expired`, at once within a second of the
+    /// removal, else after fetching again (a fetched JWT brings the account back).
+    expired: Mutex<HashMap<String, std::time::Instant>>,
     /// Accounts whose exports, imports and mappings are wired (at start: the preloaded
     /// ones; later: each account the first time a client logs in to it).
     wired: Mutex<std::collections::HashSet<String>>,
@@ -134,20 +144,45 @@ impl OperatorMode {
             operators.push(jwt::decode_operator(t).map_err(|e| e.to_string())?);
         }
         let trusted_keys = trusted_keys(o);
-        let dir = match &o.resolver {
-            crate::options::Resolver::Full {
+        use crate::options::Resolver;
+        let (dir, fetcher) = match &o.resolver {
+            // Both directory resolvers ask the cluster for accounts they lack.
+            Resolver::Full {
                 dir,
                 allow_delete,
                 limit,
+                timeout,
                 ..
-            } => Some(dir::DirStore::open(dir, *allow_delete, *limit)?),
-            _ => None,
+            } => (
+                Some(dir::DirStore::open(dir, *allow_delete, *limit)?),
+                Some(fetch::Fetcher::Nats { timeout: *timeout }),
+            ),
+            Resolver::Cache {
+                dir,
+                limit,
+                ttl,
+                timeout,
+            } => (
+                Some(dir::DirStore::open_cache(dir, *limit, *ttl)?),
+                Some(fetch::Fetcher::Nats { timeout: *timeout }),
+            ),
+            Resolver::Url(url) => (None, Some(fetch::Fetcher::Url(url.clone()))),
+            _ => (None, None),
         };
+        if matches!(o.resolver, Resolver::Url(_)) && !o.preload.is_empty() {
+            return Err(
+                "resolver preloads only available for writeable resolver types MEM/DIR/CACHE_DIR"
+                    .into(),
+            );
+        }
         let mode = OperatorMode {
             operators,
             trusted_keys,
             accounts: RwLock::new(HashMap::new()),
             dir,
+            fetcher,
+            fetch_errors: Mutex::new(HashMap::new()),
+            expired: Mutex::new(HashMap::new()),
             wired: Mutex::new(o.preload.iter().map(|(k, _)| k.clone()).collect()),
         };
         for (key, token) in &o.preload {
@@ -158,7 +193,9 @@ impl OperatorMode {
             }
             mode.store(key, claims, token);
         }
-        if let Some(d) = &mode.dir {
+        // The `full` resolver holds every account of its directory from the start; a
+        // cache only what it is asked for (it reads its directory on a miss).
+        if let Some(d) = mode.dir.as_ref().filter(|d| !d.is_cache()) {
             for key in d.list() {
                 if let Some(c) = d
                     .load(&key)
@@ -184,6 +221,7 @@ impl OperatorMode {
     /// Store (or replace) the claims of account `key`.
     fn store(&self, key: &str, claims: AccountClaims, token: &str) -> Arc<JwtAccount> {
         let claims = Arc::new(claims);
+        self.expired.lock().remove(key);
         let mut map = self.accounts.write();
         if let Some(a) = map.get(key) {
             *a.claims.write() = claims;
@@ -215,11 +253,13 @@ impl OperatorMode {
             // The directory may hold it (written by another process, or before we
             // started): read it on a miss, as Go's `DirAccResolver.Fetch` does.
             None => {
-                let token = self
-                    .dir
-                    .as_ref()
-                    .and_then(|d| d.load(key))
-                    .ok_or_else(|| "account not found".to_string())?;
+                let token = self.dir.as_ref().and_then(|d| d.load(key)).ok_or_else(|| {
+                    let fetch_error = self.take_fetch_error(key);
+                    if self.expired.lock().contains_key(key) {
+                        return "account expired".to_string();
+                    }
+                    fetch_error.unwrap_or_else(|| "account not found".to_string())
+                })?;
                 let c = jwt::decode_account(&token).map_err(|e| e.to_string())?;
                 self.store(key, c, &token)
             }
@@ -321,7 +361,16 @@ pub fn route_account(
 ) -> Option<Arc<crate::account::Account>> {
     let op = srv.operator.as_ref()?;
     let name = std::str::from_utf8(name).ok()?;
-    let acc = op.lookup(name).ok()?;
+    let acc = match op.lookup(name) {
+        Ok(a) => a,
+        // A resolver that fetches does not fetch for a route (a slow fetch would hold up
+        // the route): as nats-server, the account is registered empty to keep the
+        // peer's interest, and gets its claims when a client of it logs in here.
+        Err(_) if op.fetcher.is_some() && jwt::is_public_key(name, 'A') => {
+            return Some(srv.accounts.get_or_create(name));
+        }
+        Err(_) => return None,
+    };
     if !op.is_trusted_issuer(&acc.claims().data.issuer) {
         return None;
     }

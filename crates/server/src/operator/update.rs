@@ -40,6 +40,9 @@ impl OperatorMode {
     /// JWT's subject, `$SYS.REQ.CLAIMS.UPDATE`). Returns the account the answer names.
     pub fn update(&self, srv: &Server, key: Option<&str>, token: &str) -> (String, Outcome) {
         let token = token.trim();
+        if self.dir.as_ref().is_some_and(|d| d.is_cache()) {
+            return self.save_cached(srv, key, token);
+        }
         if self.dir.is_some() {
             return self.save(srv, key, token);
         }
@@ -105,6 +108,52 @@ impl OperatorMode {
             }
         } else {
             self.store(&key, claims, token);
+        }
+        (key, Outcome::Updated)
+    }
+
+    /// The `cache` resolver (nats-server's `CacheDirAccResolver` update handlers): only
+    /// an account this server holds is updated (its JWT stored, then applied); others
+    /// are skipped. The answer's words say `cache` (`jwt updated cache`).
+    fn save_cached(&self, srv: &Server, key: Option<&str>, token: &str) -> (String, Outcome) {
+        let fail = |acc: &str, message, error: String| {
+            (acc.to_string(), Outcome::Failed { message, error })
+        };
+        const ERR: &str = "jwt update cache resulted in error";
+        let claims = match jwt::decode_account(token) {
+            Ok(c) => c,
+            Err(e) => return fail(key.unwrap_or("n/a"), ERR, e.to_string()),
+        };
+        let key = key.unwrap_or(&claims.data.subject).to_string();
+        if claims.data.subject != key {
+            return fail(&key, ERR, "subject does not match jwt content".into());
+        }
+        if let Some(op) = self.operators.first() {
+            if claims.data.issuer == op.data.subject && op.operator.strict_signing_key_usage {
+                return fail(
+                    &key,
+                    ERR,
+                    "operator requires issuer to be a signing key".into(),
+                );
+            }
+        }
+        if !self.accounts.read().contains_key(&key) {
+            return (key, Outcome::Skipped);
+        }
+        if let Err(e) = claims.data.check_times(jwt::now()) {
+            return fail(&key, "jwt update cache validation failed", e.to_string());
+        }
+        let Some(dir) = &self.dir else {
+            return (key, Outcome::Skipped);
+        };
+        match dir.save(&key, token) {
+            Err(e) => return fail(&key, ERR, e),
+            Ok(super::dir::Saved::Unchanged) => {}
+            Ok(super::dir::Saved::Written) => {
+                if let Outcome::Failed { error, .. } = self.update_memory(srv, &key, token) {
+                    crate::error!(srv.log, "update resulted in error {}", error);
+                }
+            }
         }
         (key, Outcome::Updated)
     }
@@ -182,6 +231,13 @@ impl OperatorMode {
         let Some(acc) = self.accounts.write().remove(key) else {
             return;
         };
+        {
+            let mut expired = self.expired.lock();
+            if expired.len() > 4096 {
+                expired.clear();
+            }
+            expired.insert(key.to_string(), std::time::Instant::now());
+        }
         let clients: Vec<_> = acc
             .clients
             .lock()

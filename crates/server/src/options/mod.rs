@@ -429,8 +429,31 @@ pub enum Resolver {
         limit: i64,
         /// `interval`: how often servers compare their stores (cluster sync; accepted).
         interval: Duration,
+        /// `timeout`: how long a lookup of an account the directory lacks waits for
+        /// the cluster's answer (default 1.9 s).
+        timeout: Duration,
     },
+    /// `{ type: cache, dir: … }`: nats-server's caching NATS-based resolver. It keeps at
+    /// most `limit` JWTs in the directory (least recently used ones go first), each for
+    /// `ttl` after its last use, and asks the cluster
+    /// (`$SYS.REQ.ACCOUNT.<key>.CLAIMS.LOOKUP`) for accounts it does not hold.
+    Cache {
+        dir: std::path::PathBuf,
+        /// `limit` (nats-server's default when absent or not positive: 1000).
+        limit: i64,
+        /// `ttl`; zero: an entry lives until its JWT expires.
+        ttl: Duration,
+        /// `timeout`: how long a lookup waits for an answer (default 1.9 s).
+        timeout: Duration,
+    },
+    /// `URL("http://…/")`, or an operator JWT's `account_server_url` (plus `/accounts/`):
+    /// account JWTs are fetched with an HTTP GET of the base URL plus the account key.
+    /// Always ends with `/`.
+    Url(String),
 }
+
+/// nats-server's `DEFAULT_ACCOUNT_FETCH_TIMEOUT`.
+pub const DEFAULT_ACCOUNT_FETCH_TIMEOUT: Duration = Duration::from_millis(1900);
 
 /// nats-server's `DEFAULT_ALLOW_RESPONSE_MAX_MSGS`.
 pub const DEFAULT_ALLOW_RESPONSE_MAX_MSGS: i64 = 1;

@@ -75,7 +75,7 @@ impl RouteState {
         let ci = self.deferred.as_ref()?;
         let opts = self.srv.opts();
         let (user, pass) = (ci.user.clone(), ci.pass.clone());
-        Some(crate::readbuf::Deferred(Box::new(move || {
+        Some(crate::readbuf::Deferred::Check(Box::new(move || {
             let ok = crate::auth::route_authorized(&opts, &user, &pass);
             ok.then_some(crate::auth::OwnedAuthorized {
                 user,

@@ -6,10 +6,12 @@
 //!   ([`crate::operator::OperatorMode::update`]); the answer is `{"data": {"account",
 //!   "code": 200, "message"}, "server": …}` or `{"error": {"account", "code": 500,
 //!   "description"}, "server": …}`.
-//! - `full` resolver only: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` (the stored JWT, as is),
-//!   `$SYS.REQ.CLAIMS.LIST` (`{"data": [keys], "server": …}`) and `$SYS.REQ.CLAIMS.DELETE`
-//!   (a generic JWT self-signed by an operator key, `nats.accounts` listing the accounts;
-//!   only with `allow_delete`).
+//! - `full` resolver only: `$SYS.REQ.ACCOUNT.<acc>.CLAIMS.LOOKUP` (the stored JWT, as is);
+//! - `full` and `cache` resolvers: `$SYS.REQ.CLAIMS.LIST` (`{"data": [keys], "server": …}`)
+//!   and `$SYS.REQ.CLAIMS.DELETE` (a generic JWT self-signed by an operator key,
+//!   `nats.accounts` listing the accounts; `full` only with `allow_delete`).
+//! - The `cache` resolver updates only accounts it holds, and says so:
+//!   `jwt updated cache` / `jwt update cache skipped`.
 
 use serde_json::{json, Value};
 
@@ -83,7 +85,10 @@ pub(super) fn update(srv: &Server, sys: &System, subject: &str, reply: Option<&s
     };
     let token = String::from_utf8_lossy(body);
     let (account, outcome) = op.update(srv, key, &token);
+    let cache = op.dir.as_ref().is_some_and(|d| d.is_cache());
     let result = match outcome {
+        Outcome::Updated if cache => Ok("jwt updated cache".to_string()),
+        Outcome::Skipped if cache => Ok("jwt update cache skipped".to_string()),
         Outcome::Updated => Ok("jwt updated".to_string()),
         Outcome::Skipped => Ok("jwt update skipped".to_string()),
         Outcome::Failed { message, error } => Err((message.to_string(), error)),
@@ -96,7 +101,9 @@ pub(super) fn lookup(srv: &Server, sys: &System, subject: &str, reply: Option<&s
     let (Some(op), Some(reply)) = (srv.operator.as_ref(), reply) else {
         return;
     };
-    let Some(dir) = op.dir.as_ref() else { return };
+    let Some(dir) = op.dir.as_ref().filter(|d| !d.is_cache()) else {
+        return;
+    };
     let toks: Vec<&str> = subject.split('.').collect();
     let ["$SYS", "REQ", "ACCOUNT", acc, "CLAIMS", "LOOKUP"] = toks.as_slice() else {
         return;

@@ -217,12 +217,20 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     } else {
         opts.system_account.as_str()
     };
+    let mut bootstrap = None;
     let account = match srv.accounts.lookup(name.as_bytes()) {
         Some(a) => a,
         None if name == DEFAULT_SYSTEM_ACCOUNT => srv.accounts.get_or_create(name),
         // Operator mode: the system account is an account JWT the resolver must have.
         None => match srv.operator.as_ref().map(|o| o.lookup(name)) {
             Some(Ok(_)) => srv.accounts.get_or_create(name),
+            // A resolver that fetches may get it later (from the cluster, which needs the
+            // system account to ask): nats-server starts with an empty one and fetches
+            // it every second until it has it.
+            Some(Err(_)) if srv.operator.as_ref().is_some_and(|o| o.fetcher.is_some()) => {
+                bootstrap = Some(name.to_string());
+                srv.accounts.get_or_create(name)
+            }
             Some(Err(e)) => anyhow::bail!("error resolving system account: {e}"),
             None => anyhow::bail!("error resolving system account: account missing"),
         },
@@ -268,15 +276,19 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
         }
         if let Some(dir) = &op.dir {
             subjects.push(("$SYS.REQ.CLAIMS.UPDATE".into(), Service::ClaimsUpdate));
-            subjects.push((
-                "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP".into(),
-                Service::ClaimsLookup,
-            ));
+            // A cache answers no lookups: it is not the source of truth.
+            if !dir.is_cache() {
+                subjects.push((
+                    "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP".into(),
+                    Service::ClaimsLookup,
+                ));
+            }
             subjects.push(("$SYS.REQ.CLAIMS.LIST".into(), Service::ClaimsList));
             subjects.push(("$SYS.REQ.CLAIMS.DELETE".into(), Service::ClaimsDelete));
             crate::notice!(
                 srv.log,
-                "Managing all jwt in exclusive directory {}",
+                "Managing {} jwt in exclusive directory {}",
+                if dir.is_cache() { "some" } else { "all" },
                 dir.dir.display()
             );
         }
@@ -286,7 +298,103 @@ pub fn start(srv: &Arc<Server>) -> anyhow::Result<()> {
     }
     serve_accounts(srv);
     srv.tasks.spawn(run(srv.clone(), sys, rx));
+    if let Some(key) = bootstrap {
+        crate::notice!(srv.log, "Using bootstrapping system account");
+        srv.tasks.spawn(fetch_system_account(srv.clone(), key));
+    }
+    if srv
+        .operator
+        .as_ref()
+        .is_some_and(|o| o.dir.as_ref().is_some_and(|d| d.is_cache()))
+    {
+        srv.tasks.spawn(sweep_cache(srv.clone()));
+    }
     Ok(())
+}
+
+/// The bootstrapping system account: fetch its JWT every second until it comes.
+async fn fetch_system_account(srv: Arc<Server>, key: String) {
+    let Some(op) = srv.operator.clone() else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = srv.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        // Quietly, as nats-server's direct resolver fetch.
+        if op.fetch_quiet(&srv, &key).await.is_ok() {
+            op.register(&srv, &key);
+            return;
+        }
+    }
+}
+
+/// The `cache` resolver's expired entries leave its directory.
+async fn sweep_cache(srv: Arc<Server>) {
+    let Some(op) = srv.operator.clone() else {
+        return;
+    };
+    let Some(dir) = op.dir.as_ref() else { return };
+    loop {
+        let every = dir.sweep();
+        tokio::select! {
+            _ = srv.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Send a request in the system account and wait for the first answer (nats-server's
+/// `Server.fetch` plumbing): a private reply subject, subscribed for the time of the
+/// request. Errors are Go's.
+pub async fn request(
+    srv: &Arc<Server>,
+    subject: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let Some(sys) = srv.sys.get() else {
+        return Err("eventing shut down".into());
+    };
+    let inbox = format!("$SYS._INBOX.{}.{}", inbox_hash(&srv.id), crate::ids::nuid());
+    let (tx, rx) = tokio::sync::oneshot::channel::<Vec<u8>>();
+    let slot = Mutex::new(Some(tx));
+    let handler = Internal {
+        name: "fetch",
+        handler: Box::new(
+            move |_: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+                if let Some(tx) = slot.lock().take() {
+                    let _ = tx.send(m.data.to_vec());
+                }
+            },
+        ),
+    };
+    let sub = SubRef(Arc::new(Subscription::new(
+        Target::Internal(Arc::new(handler)),
+        sys.account.clone(),
+        inbox.as_bytes(),
+        None,
+        inbox.as_bytes(),
+        1,
+    )));
+    srv.add_local_sub(sub.clone())
+        .map_err(|e| format!("{e:?}"))?;
+    sys.publish(srv, subject, Some(&inbox), b"");
+    let out = tokio::select! {
+        r = rx => r.map_err(|_| "fetching jwt failed due to shutdown".to_string()),
+        _ = tokio::time::sleep(timeout) => Err("fetching jwt timed out".to_string()),
+        _ = srv.shutdown.cancelled() => Err("fetching jwt failed due to shutdown".to_string()),
+    };
+    srv.remove_sub(&sub, false);
+    out
+}
+
+/// A short, stable token naming this server in its reply subjects.
+fn inbox_hash(id: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    format!("{:08x}", h.finish() as u32)
 }
 
 /// Give every account without them the services Go gives each account through its

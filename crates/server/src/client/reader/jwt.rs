@@ -64,11 +64,27 @@ impl ClientState {
         mut ci: ConnectInfo,
         op: &OperatorMode,
         gen: u64,
+        may_fetch: bool,
     ) -> Result<(), CloseReason> {
         // A websocket client without a JWT in its CONNECT uses its cookie's, as Go.
         if ci.jwt.is_empty() {
             if let Some(j) = self.conn.meta.lock().ws_cookie_jwt.take() {
                 ci.jwt = j.into_string();
+            }
+        }
+        // An account the resolver must fetch (`cache`, URL): the read loop waits for the
+        // fetch, then this runs again (`may_fetch` false) and looks the account up.
+        if may_fetch && op.fetcher.is_some() {
+            if let Ok(uc) = crate::jwt::decode_user(&ci.jwt) {
+                let key = if uc.user.issuer_account.is_empty() {
+                    uc.data.issuer
+                } else {
+                    uc.user.issuer_account
+                };
+                if op.needs_fetch(&key) {
+                    self.deferred = Some(Box::new((ci, gen, Some(key))));
+                    return Ok(());
+                }
             }
         }
         let now = crate::jwt::now();

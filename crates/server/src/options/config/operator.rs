@@ -2,10 +2,11 @@
 //! `resolver_preload`), read as `processConfigFileLine` reads them, and the checks of
 //! `validateTrustedOperators` that depend on the file alone.
 //!
-//! Only the `MEMORY` resolver is implemented. The NATS-based `full`/`cache` directory
-//! resolvers, the URL resolver (written as `URL(...)`, or implied by an operator JWT's
-//! `account_server_url`) and pinned accounts are refused: running without them would
-//! either trust accounts we cannot look up or lose updates the operator relies on.
+//! Resolvers: `MEMORY`, the NATS-based `full` and `cache` directory resolvers, and the URL
+//! resolver (written as `URL(...)`, or implied by a single operator JWT's
+//! `account_server_url` when no `resolver` is given). `resolver_tls` and pinned accounts
+//! are refused: running without them would either trust accounts we cannot look up or
+//! let in accounts the operator meant to keep out.
 
 use nats_conf::{Entry, Value};
 
@@ -118,29 +119,69 @@ pub(super) fn trusted(o: &mut Options, e: &Entry, d: &mut Diag) {
     o.operator.trusted_keys = keys;
 }
 
-/// `resolver`: `MEMORY`/`MEM` is implemented; `URL(...)` and the directory resolvers
-/// are refused.
+/// `resolver`: `MEMORY`/`MEM`, `URL(...)`, or a directory resolver map. nats-server
+/// matches the string forms with unanchored, case-insensitive patterns (`MEM` anywhere
+/// wins; then `URL`, optionally followed by `("…")`); anything else is an error.
 pub(super) fn resolver(o: &mut Options, e: &Entry, d: &mut Diag) {
+    o.operator.resolver = Resolver::None;
     match &e.item.value {
         Value::String(s) => {
-            let up = s.trim().to_ascii_uppercase();
-            if up.starts_with("MEM") {
+            let low = s.to_ascii_lowercase();
+            if low.contains("mem") {
                 o.operator.resolver = Resolver::Memory;
-            } else if up.starts_with("URL") {
-                d.refuse(e, "the URL account resolver is not implemented");
+            } else if let Some(url) = url_resolver_arg(s) {
+                o.operator.resolver = Resolver::Url(url_base(&url));
             } else {
-                // nats-server leaves the resolver unset (and then fails validation).
-                o.operator.resolver = Resolver::None;
+                d.error(&e.key_pos, RESOLVER_SYNTAX);
             }
         }
         Value::Map(m) => dir_resolver(o, e, m, d),
         other => d.error(
             &e.key_pos,
             format!(
-                "error parsing resolver: unsupported type {}",
+                "error parsing operator resolver, wrong type {}",
                 super::go_type(other)
             ),
         ),
+    }
+}
+
+const RESOLVER_SYNTAX: &str = "error parsing account resolver, should be MEM or  URL(\"url\") or a map containing dir and type state=[FULL|CACHE])";
+
+/// nats-server's `(?i)(?:URL){1}(?:\({1}\s*"?([^\s"]*)"?\s*\){1})?\s*`: `None` without
+/// `URL`; the text between the parentheses, or empty when they do not follow.
+fn url_resolver_arg(s: &str) -> Option<String> {
+    let at = s.to_ascii_lowercase().find("url")?;
+    let rest = &s[at + 3..];
+    let Some(inner) = rest.strip_prefix('(') else {
+        return Some(String::new());
+    };
+    let inner = inner.trim_start();
+    let inner = inner.strip_prefix('"').unwrap_or(inner);
+    let run = inner
+        .find(|c: char| c.is_whitespace() || c == '"')
+        .unwrap_or(inner.len());
+    // The greedy run gives back characters until a closing `"? \s* )` follows.
+    for end in (0..=run).rev() {
+        if !inner.is_char_boundary(end) {
+            continue;
+        }
+        let after = &inner[end..];
+        let after = after.strip_prefix('"').unwrap_or(after).trim_start();
+        if after.starts_with(')') {
+            return Some(inner[..end].to_string());
+        }
+    }
+    Some(String::new())
+}
+
+/// nats-server's `NewURLAccResolver`: the base URL ends with `/`.
+pub(crate) fn url_base(url: &str) -> String {
+    let url = url.trim();
+    if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
     }
 }
 
@@ -170,24 +211,20 @@ pub(super) fn preload(o: &mut Options, e: &Entry, d: &mut Diag) {
 /// After the whole file: what nats-server derives from a single operator, and the
 /// checks of `validateTrustedOperators` that concern the file.
 pub(super) fn finish(o: &mut Options, resolver_given: bool, d: &mut Diag) {
-    let op = &o.operator;
-    if !op.enabled() {
+    if !o.operator.enabled() {
         return;
     }
-    let mut fail = |msg: String| d.report.errors.push(msg);
+    let op = &o.operator;
     if op.trusted_operators.len() == 1 && !resolver_given {
-        // nats-server builds a URL resolver from the operator's `account_server_url`.
+        // nats-server builds a URL resolver from the operator's `account_server_url`
+        // (nsc appends `/accounts` when it pushes); an empty one parses too, as `/`.
         if let Ok(c) = jwt::decode_operator(&op.trusted_operators[0]) {
-            if !c.operator.account_server_url.is_empty() {
-                fail(
-                    "the operator JWT's account_server_url implies the URL account resolver, \
-                     which is not implemented (set `resolver: MEMORY`); refusing to run"
-                        .into(),
-                );
-                return;
-            }
+            let base = c.operator.account_server_url.trim().to_string();
+            o.operator.resolver = Resolver::Url(url_base(&format!("{base}/accounts")));
         }
     }
+    let op = &o.operator;
+    let mut fail = |msg: String| d.report.errors.push(msg);
     if op.resolver == Resolver::None {
         fail("operators require an account resolver to be configured".into());
         return;
@@ -201,7 +238,7 @@ pub(super) fn finish(o: &mut Options, resolver_given: bool, d: &mut Diag) {
     if !op.trusted_operators.is_empty() && !op.trusted_keys.is_empty() {
         fail("conflicting options for 'TrustedKeys' and 'TrustedOperators'".into());
     }
-    if matches!(op.resolver, Resolver::Full { .. })
+    if matches!(op.resolver, Resolver::Full { .. } | Resolver::Cache { .. })
         && o.system_account.is_empty()
         && !op.trusted_operators.is_empty()
     {
@@ -288,26 +325,49 @@ pub(super) fn jwt_accounts(o: &mut Options) {
     o.account_mappings.extend(w.mappings);
 }
 
-/// `resolver: { type: full|cache, dir, allow_delete, limit, ttl, interval, timeout }`.
+/// `resolver: { type: full|cache, dir, allow_delete, limit, ttl, interval, timeout }`, read
+/// as nats-server reads it: the keys by their exact names; a value of the wrong type stops
+/// the block with Go's conversion error; the first bad duration stops it too (reported at
+/// the `resolver` key); then the checks of the type chosen, all reported.
 fn dir_resolver(o: &mut Options, e: &Entry, m: &nats_conf::Map, d: &mut Diag) {
     let pos = &e.key_pos;
-    let (mut dir, mut kind, mut del, mut limit) = (String::new(), String::new(), false, 0);
-    let (mut ttl, mut interval) = (None, std::time::Duration::ZERO);
-    for f in super::value::effective(m) {
-        let (p, v) = (&f.item.pos, &f.item.value);
-        match f.key.to_ascii_lowercase().as_str() {
-            "dir" => dir = d.string(p, v).unwrap_or_default(),
-            "type" => kind = d.string(p, v).unwrap_or_default(),
-            "allow_delete" => del = d.bool(p, v).unwrap_or_default(),
-            "limit" => limit = d.int(p, v).unwrap_or_default(),
-            "ttl" => ttl = go_duration(d, p, v),
-            "interval" => interval = go_duration(d, p, v).unwrap_or_default(),
-            "timeout" => {
-                go_duration(d, p, v);
+    let field = |name: &str| {
+        super::value::effective(m)
+            .into_iter()
+            .find(|f| f.key == name)
+            // nats-server's conversion panic names the field's key position.
+            .map(|f| (&f.key_pos, &f.item.value))
+    };
+    let before = d.report.errors.len();
+    let dir = field("dir")
+        .and_then(|(p, v)| d.string(p, v))
+        .unwrap_or_default();
+    let kind = field("type")
+        .and_then(|(p, v)| d.string(p, v))
+        .unwrap_or_default();
+    let del = field("allow_delete")
+        .and_then(|(p, v)| d.bool(p, v))
+        .unwrap_or_default();
+    let limit = field("limit")
+        .and_then(|(p, v)| d.int(p, v))
+        .unwrap_or_default();
+    if d.report.errors.len() > before {
+        return;
+    }
+    let mut durations = [None::<i64>; 3];
+    for (i, name) in ["ttl", "interval", "timeout"].into_iter().enumerate() {
+        let Some((p, v)) = field(name) else { continue };
+        let Some(text) = d.string(p, v) else { return };
+        match super::units::parse_go_duration(&text) {
+            Ok(n) => durations[i] = Some(n),
+            Err(err) => {
+                d.error(pos, err);
+                return;
             }
-            _ => {}
         }
     }
+    let [ttl, interval, timeout] = durations;
+    let nonneg = |n: Option<i64>| std::time::Duration::from_nanos(n.unwrap_or(0).max(0) as u64);
     if dir.is_empty() {
         d.error(pos, "dir has no value and needs to point to a directory");
         return;
@@ -319,38 +379,53 @@ fn dir_resolver(o: &mut Options, e: &Entry, m: &nats_conf::Map, d: &mut Diag) {
             return;
         }
     }
+    let timeout_check = |d: &mut Diag| match timeout {
+        Some(t) if t <= 0 => {
+            d.error(
+                pos,
+                format!(
+                    "Fetch timeout {} is too smal",
+                    super::units::go_duration_string(t)
+                ),
+            );
+            None
+        }
+        Some(t) => Some(std::time::Duration::from_nanos(t as u64)),
+        None => Some(crate::options::DEFAULT_ACCOUNT_FETCH_TIMEOUT),
+    };
     match kind.to_ascii_uppercase().as_str() {
         "FULL" => {
-            if ttl.is_some_and(|t| !t.is_zero()) {
+            if ttl.is_some_and(|t| t != 0) {
                 d.error(pos, "FULL does not accept ttl");
-                return;
             }
+            let Some(timeout) = timeout_check(d) else {
+                return;
+            };
             o.operator.resolver = Resolver::Full {
                 dir: dir.into(),
                 allow_delete: del,
                 limit,
-                interval,
+                interval: nonneg(interval),
+                timeout,
             };
         }
-        "CACHE" => d.refuse(
-            e,
-            "the `cache` account resolver is not implemented (use `type: full`)",
-        ),
-        _ => d.error(
-            pos,
-            "error parsing account resolver, should be MEM or  URL(\"url\") or a map containing dir and type state=[FULL|CACHE])",
-        ),
-    }
-}
-
-/// A Go duration string (`"2m"`, `"1h30m"`).
-fn go_duration(d: &mut Diag, pos: &nats_conf::Pos, v: &Value) -> Option<std::time::Duration> {
-    let s = d.string(pos, v)?;
-    match super::units::parse_go_duration(&s) {
-        Ok(n) => Some(std::time::Duration::from_nanos(n.max(0) as u64)),
-        Err(e) => {
-            d.error(pos, e);
-            None
+        "CACHE" => {
+            if interval.is_some_and(|t| t != 0) {
+                d.error(pos, "CACHE does not accept sync");
+            }
+            if del {
+                d.error(pos, "CACHE does not accept allow_delete");
+            }
+            let Some(timeout) = timeout_check(d) else {
+                return;
+            };
+            o.operator.resolver = Resolver::Cache {
+                dir: dir.into(),
+                limit: if limit <= 0 { 1000 } else { limit },
+                ttl: nonneg(ttl),
+                timeout,
+            };
         }
+        _ => d.error(pos, RESOLVER_SYNTAX),
     }
 }

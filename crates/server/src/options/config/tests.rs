@@ -586,9 +586,8 @@ fn docker_image_config_and_includes() {
 fn auth_we_cannot_enforce_is_refused() {
     // Each of these is the config's login; ignoring it would let anyone in.
     for text in [
-        "resolver: URL(http://localhost:9090/jwt/v1/accounts/)",
-        "resolver: { type: cache, dir: /tmp/jwt }",
         "resolver_pinned_accounts: [ AB ]",
+        "resolver_tls: { cert_file: x }",
     ] {
         let (_, r) = apply(text);
         assert!(
@@ -1255,10 +1254,47 @@ fn operator_mode_options() {
             ..
         }
     ));
+    let o = ok(&format!(
+        "operator: \"{}\"\nresolver: {{ type: cache, dir: \"{}\", ttl: \"1h\", timeout: \"3s\" }}",
+        f.display(),
+        dir.path().join("cache").display()
+    ));
+    assert_eq!(
+        o.operator.resolver,
+        crate::options::Resolver::Cache {
+            dir: dir.path().join("cache"),
+            limit: 1000,
+            ttl: std::time::Duration::from_secs(3600),
+            timeout: std::time::Duration::from_secs(3),
+        }
+    );
+    for (text, url) in [
+        (
+            "URL(http://h:1/jwt/v1/accounts)",
+            "http://h:1/jwt/v1/accounts/",
+        ),
+        ("\"URL(\\\"http://h:1/a/\\\")\"", "http://h:1/a/"),
+        ("\"url( http://h:1/a/ )\"", "http://h:1/a/"),
+        ("URL", "/"),
+    ] {
+        let o = ok(&format!("operator: \"{ojwt}\"\nresolver: {text}"));
+        assert_eq!(
+            o.operator.resolver,
+            crate::options::Resolver::Url(url.into()),
+            "{text}"
+        );
+    }
+    // No resolver: a single operator's `account_server_url` (here none) plus `/accounts`.
+    let o = ok(&format!("operator: \"{ojwt}\""));
+    assert_eq!(
+        o.operator.resolver,
+        crate::options::Resolver::Url("/accounts/".into())
+    );
     // Problems nats-server reports.
     let bad = [
         ("operator: \"/nonexistent/op.jwt\"\nresolver: MEMORY", "error parsing operator JWT"),
-        (&format!("operator: \"{ojwt}\"") as &str, "operators require an account resolver"),
+        (&format!("operator: \"{ojwt}\"\nresolver: nothing") as &str, "error parsing account resolver"),
+        (&format!("operator: \"{ojwt}\"\nresolver: {{ type: cache, dir: \"/tmp\", allow_delete: true }}"), "CACHE does not accept allow_delete"),
         ("trusted: [ NOTAKEY ]\nresolver: MEMORY", "required to be a valid public operator nkey"),
         (
             &format!("operator: \"{ojwt}\"\nresolver: MEMORY\nauthorization {{ users: [ {{user: a, password: b}} ] }}"),
