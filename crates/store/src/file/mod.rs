@@ -11,8 +11,8 @@ mod record;
 mod snapshot;
 mod subjects;
 
-use std::cell::{Cell, Ref};
-use std::collections::HashSet;
+use std::cell::{Cell, Ref, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,25 @@ pub struct FileStore {
     first_ts: Cell<Option<(u64, i64)>>,
     /// Set by [`FileStore::crash`]: drop without the final sync and snapshot.
     crashed: bool,
+    /// Messages removed so far (a pending count carried forward is stale after one).
+    removals: u64,
+    /// The last pending count asked for, per filter (see `num_pending`).
+    pending_memo: RefCell<HashMap<Box<str>, PendingMemo>>,
 }
+
+/// A pending count: `count` messages at or after `start`, when `last` was the last
+/// sequence and `removals` messages had been removed.
+struct PendingMemo {
+    start: u64,
+    last: u64,
+    removals: u64,
+    count: u64,
+}
+
+/// How far a pending count is carried forward before it is counted again.
+const MEMO_STRIDE: u64 = 65_536;
+/// Filters remembered at once (consumers of one stream; more and they start over).
+const MEMO_FILTERS: usize = 1024;
 
 fn block_path(dir: &Path, id: u32) -> PathBuf {
     dir.join(format!("{id:012}.blk"))
@@ -127,6 +145,8 @@ impl FileStore {
             clock: Cell::new(0),
             first_ts: Cell::new(None),
             crashed: false,
+            removals: 0,
+            pending_memo: RefCell::new(HashMap::new()),
         };
         let snap = fs::read(store.msgs_dir.join(SNAPSHOT))
             .ok()
@@ -497,6 +517,7 @@ impl FileStore {
         let mut cache = b.cache.borrow_mut();
         let c = cache.as_deref_mut().expect("loaded");
         c.set(seq, Slot::NONE);
+        self.removals += 1;
         b.msgs -= 1;
         b.bytes -= u64::from(slot.size);
         if b.msgs == 0 {
@@ -563,6 +584,52 @@ impl FileStore {
             }
         }
         Ok(())
+    }
+
+    /// Live messages at or after `start` that `sel` selects (`start` after `first`).
+    fn count_from(&self, start: u64, sel: &Selector) -> u64 {
+        let from = self.blocks.partition_point(|b| b.lo != 0 && b.hi < start);
+        let mut n = 0;
+        for i in from..self.blocks.len() {
+            let b = &self.blocks[i];
+            n += match b.count_from(start, sel) {
+                Some(k) => k,
+                None => self.count_range(start.max(b.first), b.last, sel),
+            };
+        }
+        n
+    }
+
+    /// Live messages in `a..=b` that `sel` selects, from the blocks' caches.
+    fn count_range(&self, a: u64, b: u64, sel: &Selector) -> u64 {
+        if a > b {
+            return 0;
+        }
+        let from = self.blocks.partition_point(|x| x.lo != 0 && x.hi < a);
+        let mut n = 0;
+        for i in from..self.blocks.len() {
+            let blk = &self.blocks[i];
+            if blk.lo == 0 || blk.lo > b {
+                break;
+            }
+            if blk.msgs == 0 || blk.last < a || blk.first > b || !blk.holds(sel) {
+                continue;
+            }
+            let (lo, hi) = (a.max(blk.first), b.min(blk.last));
+            if matches!(sel, Selector::All) && blk.dense {
+                n += hi - lo + 1 - blk.dmap.range(lo..=hi).count() as u64;
+                continue;
+            }
+            if let Ok(c) = self.cache(i) {
+                n += (lo..=hi)
+                    .filter(|&s| {
+                        let x = c.get(s);
+                        x.live() && sel.selects(x.subj)
+                    })
+                    .count() as u64;
+            }
+        }
+        n
     }
 
     /// Live messages `sel` selects, in order.
@@ -768,6 +835,7 @@ impl Store for FileStore {
         let mut touched: HashSet<u32> = HashSet::new();
         while self.blocks.len() > 1 && self.blocks[0].lo != 0 && self.blocks[0].hi < seq {
             let b = self.blocks.remove(0);
+            self.removals += 1;
             gone += b.msgs;
             self.msgs -= b.msgs;
             self.bytes -= b.bytes;
@@ -902,23 +970,36 @@ impl Store for FileStore {
         if start <= self.first {
             return self.subjects.count(&sel, self.msgs);
         }
-        let from = self.blocks.partition_point(|b| b.lo != 0 && b.hi < start);
-        let mut n = 0;
-        for i in from..self.blocks.len() {
-            let b = &self.blocks[i];
-            n += match b.count_from(start, &sel) {
-                Some(k) => k,
-                None => match self.cache(i) {
-                    Ok(c) => (start.max(b.first)..=b.last)
-                        .filter(|&s| {
-                            let x = c.get(s);
-                            x.live() && sel.selects(x.subj)
-                        })
-                        .count() as u64,
-                    Err(_) => 0,
-                },
-            };
+        // A consumer asks after every delivery, a little further on each time: carry its
+        // last answer forward over what it passed and what arrived since, rather than
+        // counting to the end of the block again.
+        let key = filter.unwrap_or("");
+        let mut memo = self.pending_memo.borrow_mut();
+        let n = match memo.get(key) {
+            Some(m)
+                if m.removals == self.removals
+                    && start >= m.start
+                    && start - m.start <= MEMO_STRIDE
+                    && m.last <= self.last
+                    && self.last - m.last <= MEMO_STRIDE =>
+            {
+                m.count - self.count_range(m.start, start - 1, &sel)
+                    + self.count_range(m.last + 1, self.last, &sel)
+            }
+            _ => self.count_from(start, &sel),
+        };
+        if memo.len() >= MEMO_FILTERS && !memo.contains_key(key) {
+            memo.clear();
         }
+        memo.insert(
+            key.into(),
+            PendingMemo {
+                start,
+                last: self.last,
+                removals: self.removals,
+                count: n,
+            },
+        );
         n
     }
 

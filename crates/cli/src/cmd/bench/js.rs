@@ -8,6 +8,12 @@
 //! - `push`: the same through a push consumer (explicit acks) on an inbox.
 //! - `kvput` / `kvget`: key-value puts (with their acks) and gets of `--keys` keys,
 //!   `--window` in flight.
+//! - `consumers`: `--consumers` durable pull consumers, each filtered on one of the
+//!   `--subjects` subjects, created (timed: `create_secs`) on a stream filled first, then
+//!   all drained with explicit acks, one consumer after the other (the rate).
+//!
+//! `--subjects N` spreads the messages over `bench.js.0` … `bench.js.<N-1>` (a stream on
+//! `bench.js.>`) instead of the one subject `bench.js`.
 //!
 //! Each run creates its stream (`BENCH`, or the bucket `BENCH`) and deletes it at the
 //! end. The result is the natscli-style line or, with `--json`, one JSON object.
@@ -32,6 +38,7 @@ pub enum Mode {
     Push,
     Kvput,
     Kvget,
+    Consumers,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,6 +70,12 @@ pub struct JsArgs {
     /// Distinct keys for kvput/kvget
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub keys: u64,
+    /// Spread the messages over this many subjects
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub subjects: u64,
+    /// Durable pull consumers for --mode consumers
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub consumers: u64,
     /// Print the result as one JSON line
     #[arg(long)]
     pub json: bool,
@@ -79,9 +92,17 @@ const MAX_ACK_PENDING: i64 = 20_000;
 const SUBJECT: &str = "bench.js";
 
 pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> {
-    if args.msgs == 0 || args.window == 0 || args.batch == 0 || args.keys == 0 {
-        bail!("--msgs, --window, --batch and --keys must be at least 1");
+    if args.msgs == 0
+        || args.window == 0
+        || args.batch == 0
+        || args.keys == 0
+        || args.subjects == 0
+        || args.consumers == 0
+    {
+        bail!("--msgs, --window, --batch, --keys, --subjects and --consumers must be at least 1");
     }
+    let subjects = Subjects(args.subjects);
+    let mut create_secs = None;
     let client = global.connect().await?;
     let js = jetstream::new(client.clone());
     let payload = Bytes::from(vec![b'x'; args.size]);
@@ -93,12 +114,23 @@ pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> 
     let _ = js.delete_key_value(STREAM).await;
     let elapsed = match args.mode {
         Mode::Pub => {
-            make_stream(&js, storage).await?;
-            publish(&js, args.msgs, &payload, args.window).await?
+            make_stream(&js, storage, subjects).await?;
+            publish(&js, args.msgs, &payload, args.window, subjects).await?
+        }
+        Mode::Consumers => {
+            if args.consumers > args.subjects {
+                bail!("--consumers must not exceed --subjects (one filter subject each)");
+            }
+            let s = make_stream(&js, storage, subjects).await?;
+            publish(&js, args.msgs, &payload, args.window, subjects).await?;
+            let (created, drained) =
+                consumers(&s, args.msgs, args.consumers, subjects, args.batch).await?;
+            create_secs = Some(created.as_secs_f64());
+            drained
         }
         Mode::Pull | Mode::Push => {
-            let s = make_stream(&js, storage).await?;
-            publish(&js, args.msgs, &payload, args.window).await?;
+            let s = make_stream(&js, storage, subjects).await?;
+            publish(&js, args.msgs, &payload, args.window, subjects).await?;
             if args.mode == Mode::Pull {
                 pull(&s, args.msgs, args.batch).await?
             } else {
@@ -142,7 +174,13 @@ pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> 
         let _ = js.delete_key_value(STREAM).await;
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
-    let rate = args.msgs as f64 / secs;
+    // In consumers mode only the filtered consumers' messages are drained.
+    let counted = if args.mode == Mode::Consumers {
+        subjects.count_for(args.msgs, args.consumers)
+    } else {
+        args.msgs
+    };
+    let rate = counted as f64 / secs;
     let mbps = rate * args.size as f64 / (1024.0 * 1024.0);
     if args.json {
         println!(
@@ -155,6 +193,9 @@ pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> 
                 "secs": secs,
                 "msgs_per_sec": rate,
                 "mb_per_sec": mbps,
+                "subjects": args.subjects,
+                "consumers": (args.mode == Mode::Consumers).then_some(args.consumers),
+                "create_secs": create_secs,
             })
         );
     } else {
@@ -172,13 +213,43 @@ pub async fn run(global: &GlobalOpts, args: JsArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// The subjects messages go to: `bench.js`, or `bench.js.<i % n>` for more than one.
+#[derive(Clone, Copy)]
+struct Subjects(u64);
+
+impl Subjects {
+    fn stream_subject(self) -> String {
+        if self.0 > 1 {
+            format!("{SUBJECT}.>")
+        } else {
+            SUBJECT.into()
+        }
+    }
+
+    fn of(self, i: u64) -> String {
+        if self.0 > 1 {
+            format!("{SUBJECT}.{}", i % self.0)
+        } else {
+            SUBJECT.into()
+        }
+    }
+
+    /// How many of `msgs` messages land on subjects `0..k`.
+    fn count_for(self, msgs: u64, k: u64) -> u64 {
+        (0..k)
+            .map(|j| msgs / self.0 + u64::from(j < msgs % self.0))
+            .sum()
+    }
+}
+
 async fn make_stream(
     js: &jetstream::Context,
     storage: stream::StorageType,
+    subjects: Subjects,
 ) -> anyhow::Result<stream::Stream> {
     js.create_stream(stream::Config {
         name: STREAM.into(),
-        subjects: vec![SUBJECT.into()],
+        subjects: vec![subjects.stream_subject()],
         storage,
         ..Default::default()
     })
@@ -193,11 +264,12 @@ async fn publish(
     n: u64,
     payload: &Bytes,
     window: usize,
+    subjects: Subjects,
 ) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let mut acks = futures::stream::iter(0..n)
-        .map(|_| async {
-            js.publish(SUBJECT, payload.clone())
+        .map(|i| async move {
+            js.publish(subjects.of(i), payload.clone())
                 .await
                 .context("publish")?
                 .await
@@ -216,6 +288,62 @@ async fn publish(
         }
     }
     Ok(start.elapsed())
+}
+
+/// Create `k` durable pull consumers filtered on subjects `0..k` (timed), then drain
+/// each (explicit acks; timed), checking every consumer gets exactly its subject's
+/// messages.
+async fn consumers(
+    s: &stream::Stream,
+    msgs: u64,
+    k: u64,
+    subjects: Subjects,
+    batch: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let start = Instant::now();
+    let mut all = Vec::with_capacity(k as usize);
+    for j in 0..k {
+        let c: consumer::PullConsumer = s
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(format!("c{j}")),
+                filter_subject: subjects.of(j),
+                ack_policy: consumer::AckPolicy::Explicit,
+                max_ack_pending: MAX_ACK_PENDING,
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("create consumer c{j}"))?;
+        all.push(c);
+    }
+    let created = start.elapsed();
+    let start = Instant::now();
+    for (j, c) in all.iter().enumerate() {
+        let want = subjects.count_for(msgs, j as u64 + 1) - subjects.count_for(msgs, j as u64);
+        let mut got = 0u64;
+        while got < want {
+            let mut b = c
+                .fetch()
+                .max_messages(batch.min((want - got) as usize))
+                .expires(Duration::from_secs(5))
+                .messages()
+                .await
+                .context("fetch")?;
+            let mut n = 0;
+            while let Some(m) = b.next().await {
+                let m = m.map_err(|e| anyhow::anyhow!("fetch: {e}"))?;
+                if m.subject.as_str() != subjects.of(j as u64) {
+                    bail!("consumer c{j} got {}", m.subject);
+                }
+                m.ack().await.map_err(|e| anyhow::anyhow!("ack: {e}"))?;
+                n += 1;
+            }
+            if n == 0 {
+                bail!("consumer c{j} stalled at {got} of {want}");
+            }
+            got += n;
+        }
+    }
+    Ok((created, start.elapsed()))
 }
 
 async fn pull(s: &stream::Stream, n: u64, batch: usize) -> anyhow::Result<Duration> {
