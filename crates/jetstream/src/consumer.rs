@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use nats_store::{Store, StoredMsg};
 use serde::{Deserialize, Serialize};
 
+use crate::advisory::ConsumerEvent;
 use crate::consumer_config::{AckPolicy, ConsumerConfig, DeliverPolicy};
 use crate::time::GoTime;
 
@@ -28,6 +29,10 @@ pub struct Pending {
     pub cseq: u64,
     /// When it is due again (Unix ns): delivery time plus `ack_wait`, or a NAK's delay.
     pub due: i64,
+    /// When it was delivered (Unix ns; 0 in state saved before this was kept), for
+    /// sampled ack times.
+    #[serde(default)]
+    pub at: i64,
 }
 
 /// What survives a restart: Go's `ConsumerState`.
@@ -174,6 +179,10 @@ pub struct Consumer {
     /// No pending message is due before this (a lower bound; `i64::MAX`: none), so
     /// that [`Consumer::tick`] scans the pending set only when something may be due.
     next_due: i64,
+    /// Advisories and ack metrics not yet taken by the server.
+    events: Vec<ConsumerEvent>,
+    /// Acks counted for `sample_freq` (every `100 / freq`-th one is sampled).
+    acks_counted: u64,
 }
 
 impl Consumer {
@@ -254,6 +263,8 @@ impl Consumer {
             last_delivered: 0,
             last_acked: 0,
             next_due: i64::MAX,
+            events: Vec::new(),
+            acks_counted: 0,
         }
     }
 
@@ -286,6 +297,8 @@ impl Consumer {
             last_delivered: 0,
             last_acked: 0,
             next_due: i64::MAX,
+            events: Vec::new(),
+            acks_counted: 0,
         };
         c.next_due = 0;
         c
@@ -346,6 +359,10 @@ impl Consumer {
             let dc = self.state.redelivered.get(&seq).copied().unwrap_or(1) + 1;
             if self.cfg.max_deliver > 0 && dc as i64 > self.cfg.max_deliver {
                 // Delivered as often as allowed: no longer ours to wait for.
+                self.events.push(ConsumerEvent::MaxDeliveries {
+                    stream_seq: seq,
+                    deliveries: dc - 1,
+                });
                 self.state.pending.remove(&seq);
                 self.state.redelivered.remove(&seq);
                 self.update_floor();
@@ -396,7 +413,9 @@ impl Consumer {
             AckPolicy::None => self.state.ack_floor = self.state.delivered,
             _ => {
                 let due = now + self.ack_wait_for(dc);
-                self.state.pending.insert(m.seq, Pending { cseq, due });
+                self.state
+                    .pending
+                    .insert(m.seq, Pending { cseq, due, at: now });
                 self.next_due = self.next_due.min(due);
             }
         }
@@ -645,9 +664,51 @@ impl Consumer {
             .collect()
     }
 
+    /// Advisories and ack metrics since the last call.
+    pub fn take_events(&mut self) -> Vec<ConsumerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
     /// What an ack subject's tokens and body say, at `now`. Returns the stream sequences
     /// that are now done with (for interest and work-queue retention).
     pub fn ack(&mut self, sseq: u64, cseq: u64, kind: AckKind, now: i64) -> Vec<u64> {
+        let dc = self.state.redelivered.get(&sseq).copied().unwrap_or(1);
+        self.ack_with(sseq, cseq, dc, kind, now)
+    }
+
+    /// [`Consumer::ack`] with the delivery count the ack subject carries (what Go's
+    /// advisories report).
+    pub fn ack_with(&mut self, sseq: u64, cseq: u64, dc: u64, kind: AckKind, now: i64) -> Vec<u64> {
+        match kind {
+            AckKind::Nak(_) if self.state.pending.contains_key(&sseq) => {
+                self.events.push(ConsumerEvent::Nak {
+                    consumer_seq: cseq,
+                    stream_seq: sseq,
+                    deliveries: dc,
+                })
+            }
+            AckKind::Term => self.events.push(ConsumerEvent::Terminated {
+                consumer_seq: cseq,
+                stream_seq: sseq,
+                deliveries: dc,
+            }),
+            AckKind::Ack => {
+                let freq = self.cfg.sample_frequency();
+                if let (true, Some(p)) = (freq > 0, self.state.pending.get(&sseq)) {
+                    self.acks_counted += 1;
+                    let every = (100 / freq.clamp(1, 100)) as u64;
+                    if p.at > 0 && self.acks_counted % every == 0 {
+                        self.events.push(ConsumerEvent::AckSample {
+                            consumer_seq: cseq,
+                            stream_seq: sseq,
+                            deliveries: dc,
+                            ack_time: now - p.at,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
         let mut done = Vec::new();
         if matches!(kind, AckKind::Ack | AckKind::Term) {
             self.last_acked = now;

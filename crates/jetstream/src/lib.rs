@@ -7,6 +7,7 @@
 //! Configurations ([`StreamConfig`]) and errors ([`ApiError`]) use Go's JSON shapes,
 //! defaults and texts; the store underneath is `nats-store`.
 
+pub mod advisory;
 pub mod config;
 pub mod consumer;
 pub mod consumer_config;

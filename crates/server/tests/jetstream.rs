@@ -468,6 +468,66 @@ fn mirrors_and_sources_resume_after_kill_9() {
     assert_eq!(m["state"]["last_seq"], 11, "{m}");
 }
 
+/// The advisories and ack metrics on `$JS.EVENT.>` beside Go's: stream created,
+/// updated and deleted; consumer created and deleted; a sampled ack; NAKs; a delivery
+/// given up at `max_deliver`; a termination. (Go's API audit events are not sent.)
+#[test]
+fn advisories_match_go() {
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut watcher = common::Raw::handshake(&srv.addr(), r#"{"verbose":false}"#);
+        watcher.send("SUB $JS.EVENT.> 1\r\nPING\r\n");
+        watcher.expect("^PONG\r\n");
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.A",
+            r#"{"name":"A","subjects":["a"]}"#,
+        );
+        c.request(
+            "$JS.API.STREAM.UPDATE.A",
+            r#"{"name":"A","subjects":["a"],"max_msgs":100}"#,
+        );
+        for i in 1..=3 {
+            c.request("a", &format!("m{i}"));
+        }
+        c.request(
+            "$JS.API.CONSUMER.DURABLE.CREATE.A.D",
+            r#"{"stream_name":"A","config":{"durable_name":"D","ack_policy":"explicit","max_deliver":2,"sample_freq":"100%"}}"#,
+        );
+        // Each answer's reply subject is the message's ack subject.
+        let mut next_then = |c: &mut Client, ack: &str| {
+            let got = c.request_raw("$JS.API.CONSUMER.MSG.NEXT.A.D", r#"{"batch":1}"#);
+            let first = got.lines().next().unwrap_or("").to_string();
+            let reply = first.split(' ').nth(2).unwrap_or("").to_string();
+            assert!(reply.starts_with("$JS.ACK.A.D."), "{got}");
+            c.request(&reply, ack);
+        };
+        next_then(&mut c, "+ACK"); // m1: a sampled ack
+        next_then(&mut c, "-NAK"); // m2, delivery 1
+        next_then(&mut c, "-NAK"); // m2, delivery 2
+        next_then(&mut c, "+TERM"); // m2 given up at max_deliver; m3 terminated
+        c.request("$JS.API.CONSUMER.DELETE.A.D", "");
+        c.request("$JS.API.STREAM.DELETE.A", "");
+        // Go queues its advisories and sends them in order: the stream's deletion last.
+        let text = watcher.expect(r"(?s)^(.*STREAM\.DELETED\.A [^\n]*\n[^\n]*\n)")[1].clone();
+        // (Go writes the empty reply of its internal messages as an empty field.)
+        let re = regex::Regex::new(r"MSG (\S+) 1 +\d+\r\n([^\r]*)\r\n").unwrap();
+        let norm = regex::Regex::new(r#""(id|timestamp)":"[^"]*"|"ack_time":\d+"#).unwrap();
+        let mut events: Vec<String> = re
+            .captures_iter(&text)
+            .filter(|m| &m[1] != "$JS.EVENT.ADVISORY.API")
+            .map(|m| format!("{} {}", &m[1], norm.replace_all(&m[2], "X")))
+            .collect();
+        events.sort();
+        events
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    assert_eq!(ours, go);
+    assert_eq!(ours.len(), 10, "{ours:#?}");
+}
+
 /// Pull consumers as async-nats uses them: fetch batches, explicit acks, redelivery of
 /// what was not acknowledged, and a durable's progress surviving kill -9.
 #[test]

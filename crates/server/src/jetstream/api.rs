@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use base64::Engine;
+use nats_jetstream::advisory::Action;
 use nats_jetstream::time::{rfc3339, GoTime};
 use nats_jetstream::{ApiError, StateJson, Stream, StreamConfig};
 use nats_store::{Purge, StoredMsg};
@@ -713,6 +714,7 @@ fn create(
     let created = now_nanos();
     let (store, dir) = create_store(js, ja, &cfg, created).map_err(|e| ApiError::general(&e))?;
     let h = install(srv, ja, Stream::new(cfg, store, created), dir);
+    super::advise_stream(srv, &ja.account, name, Action::Create);
     let mut out = info(&h, &h.stream.lock());
     out.mirror = None;
     out.sources.clear();
@@ -772,6 +774,7 @@ fn update(
     if relink {
         super::sourcing::start(srv, ja, &h);
     }
+    super::advise_stream(srv, &ja.account, name, Action::Modify);
     let out = info(&h, &h.stream.lock());
     Ok(out)
 }
@@ -789,6 +792,7 @@ fn delete(srv: &Server, ja: &JsAccount, name: &str) -> Result<Success, ApiError>
         .collect();
     for ch in consumers {
         super::consumers::stop(srv, &ch, false);
+        super::consumers::advise_deleted(srv, &ch);
     }
     if let Some(dir) = &h.dir {
         if let Err(e) = std::fs::remove_dir_all(dir) {
@@ -800,6 +804,7 @@ fn delete(srv: &Server, ja: &JsAccount, name: &str) -> Result<Success, ApiError>
             );
         }
     }
+    super::advise_stream(srv, &ja.account, name, Action::Delete);
     Ok(Success { success: true })
 }
 

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use nats_jetstream::advisory::Action;
 use nats_jetstream::consumer::{AckKind, Consumer, ConsumerState, NextRequest, Outgoing, Status};
 use nats_jetstream::{ApiError, ConsumerConfig, Retention};
 use parking_lot::Mutex;
@@ -218,6 +219,11 @@ pub fn create(
     }
     let ch = start(srv, ja, sh, consumer, file, !durable);
     save(&ch);
+    let (stream, name) = {
+        let c = ch.consumer.lock();
+        (c.stream_name().to_string(), c.name().to_string())
+    };
+    super::advise_consumer(srv, &ja.account, &stream, &name, Some(Action::Create), &[]);
     Ok(ch)
 }
 
@@ -281,7 +287,31 @@ pub fn delete(srv: &Server, sh: &StreamHandle, name: &str) -> bool {
     let n = sh.consumers.lock().len();
     sh.stream.lock().set_consumers(n);
     stop(srv, &ch, true);
+    advise_deleted(srv, &ch);
     true
+}
+
+/// The consumer-deleted advisory.
+pub fn advise_deleted(srv: &Server, ch: &ConsumerHandle) {
+    let (stream, name) = {
+        let c = ch.consumer.lock();
+        (c.stream_name().to_string(), c.name().to_string())
+    };
+    super::advise_consumer(srv, &ch.account, &stream, &name, Some(Action::Delete), &[]);
+}
+
+/// Publish what the consumer reported since last asked (max deliveries, naks,
+/// terminations, sampled acks).
+fn advise_events(srv: &Server, ch: &ConsumerHandle) {
+    let (stream, name, events) = {
+        let mut c = ch.consumer.lock();
+        let events = c.take_events();
+        if events.is_empty() {
+            return;
+        }
+        (c.stream_name().to_string(), c.name().to_string(), events)
+    };
+    super::advise_consumer(srv, &ch.account, &stream, &name, None, &events);
 }
 
 /// Stop a consumer's task and subscription; `forget` also removes its file.
@@ -427,15 +457,15 @@ pub fn next_request(
 /// An ack: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>.<ts>.<pending>` with an ack
 /// body. A reply subject (an "ack sync") gets an empty message once it is applied.
 fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandle, m: Msg<'_>) {
-    // `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>…`: tokens 5 and 6.
-    let mut tokens = m.subject.split(|&b| b == b'.').skip(5);
+    // `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<cseq>…`: tokens 4, 5 and 6.
+    let mut tokens = m.subject.split(|&b| b == b'.').skip(4);
     let mut num = || {
         std::str::from_utf8(tokens.next()?)
             .ok()?
             .parse::<u64>()
             .ok()
     };
-    let (Some(sseq), Some(cseq)) = (num(), num()) else {
+    let (Some(dc), Some(sseq), Some(cseq)) = (num(), num(), num()) else {
         return;
     };
     let body = &m.data[m.hdr_len.unwrap_or(0).min(m.data.len())..];
@@ -448,12 +478,13 @@ fn on_ack(srv: &Server, d: &mut Delivery, acc: &Arc<Account>, ch: &ConsumerHandl
     let (done, wake) = {
         let mut c = ch.consumer.lock();
         let was_full = !c.below_max_ack_pending();
-        let done = c.ack(sseq, cseq, kind, now);
+        let done = c.ack_with(sseq, cseq, dc, kind, now);
         (
             done,
             was_full || matches!(kind, AckKind::Nak(_)) || c.has_redeliveries(),
         )
     };
+    advise_events(srv, ch);
     if !done.is_empty() {
         if let Some(sh) = ch.stream.upgrade() {
             retire(&sh, &done);
@@ -546,6 +577,7 @@ async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
     loop {
         let (due, more, no_interest) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
         d.flush(&srv);
+        advise_events(&srv, &ch);
         // A subscriber falling behind (over half its pending limit) pauses this consumer,
         // as a publishing client would be paused, instead of being cut as a slow consumer.
         if let Some(slow) = d.stall.take() {

@@ -73,6 +73,75 @@ pub struct StreamHandle {
     link_task: Mutex<Option<tokio_util::sync::CancellationToken>>,
 }
 
+/// Publish a JetStream advisory (or ack metric) in `acc`, where Go publishes them, when
+/// anyone there listens.
+pub(crate) fn advise(srv: &Server, acc: &Arc<Account>, (subject, body): (String, Vec<u8>)) {
+    if !acc.has_interest(subject.as_bytes()) {
+        return;
+    }
+    let mut d = Delivery::new();
+    d.publish(
+        srv,
+        acc,
+        None,
+        true,
+        Msg {
+            subject: subject.as_bytes(),
+            reply: None,
+            hdr_len: None,
+            data: &body,
+        },
+    );
+    d.flush(srv);
+}
+
+/// Publish what happened to stream `stream` of `acc` (`Action`) as an advisory.
+pub(crate) fn advise_stream(
+    srv: &Server,
+    acc: &Arc<Account>,
+    stream: &str,
+    action: nats_jetstream::advisory::Action,
+) {
+    let id = crate::ids::nuid();
+    let domain = srv.js.get().map(|js| js.domain.clone()).unwrap_or_default();
+    let cx = nats_jetstream::advisory::Context {
+        stream,
+        id: &id,
+        now: now_nanos(),
+        domain: &domain,
+    };
+    advise(srv, acc, cx.stream_action(action));
+}
+
+/// Publish a consumer's action or events as advisories.
+pub(crate) fn advise_consumer(
+    srv: &Server,
+    acc: &Arc<Account>,
+    stream: &str,
+    consumer: &str,
+    action: Option<nats_jetstream::advisory::Action>,
+    events: &[nats_jetstream::advisory::ConsumerEvent],
+) {
+    let domain = srv.js.get().map(|js| js.domain.clone()).unwrap_or_default();
+    let now = now_nanos();
+    let one = |f: &dyn Fn(&nats_jetstream::advisory::Context) -> (String, Vec<u8>)| {
+        let id = crate::ids::nuid();
+        let cx = nats_jetstream::advisory::Context {
+            stream,
+            id: &id,
+            now,
+            domain: &domain,
+        };
+        advise(srv, acc, f(&cx));
+    };
+    if let Some(a) = action {
+        one(&|cx| cx.consumer_action(consumer, a));
+    }
+    for ev in events {
+        one(&|cx| cx.consumer_event(consumer, *ev));
+    }
+}
+
 /// Wake the mirror and source tasks that follow `h`.
 fn wake_followers(h: &StreamHandle) {
     let f = h.followers.lock();
