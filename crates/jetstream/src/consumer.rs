@@ -697,7 +697,7 @@ impl Consumer {
                 if let (true, Some(p)) = (freq > 0, self.state.pending.get(&sseq)) {
                     self.acks_counted += 1;
                     let every = (100 / freq.clamp(1, 100)) as u64;
-                    if p.at > 0 && self.acks_counted % every == 0 {
+                    if p.at > 0 && self.acks_counted.is_multiple_of(every) {
                         self.events.push(ConsumerEvent::AckSample {
                             consumer_seq: cseq,
                             stream_seq: sseq,
