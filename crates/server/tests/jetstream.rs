@@ -496,7 +496,7 @@ fn advisories_match_go() {
             r#"{"stream_name":"A","config":{"durable_name":"D","ack_policy":"explicit","max_deliver":2,"sample_freq":"100%"}}"#,
         );
         // Each answer's reply subject is the message's ack subject.
-        let mut next_then = |c: &mut Client, ack: &str| {
+        let next_then = |c: &mut Client, ack: &str| {
             let got = c.request_raw("$JS.API.CONSUMER.MSG.NEXT.A.D", r#"{"batch":1}"#);
             let first = got.lines().next().unwrap_or("").to_string();
             let reply = first.split(' ').nth(2).unwrap_or("").to_string();
