@@ -87,6 +87,147 @@ impl Cache {
     }
 }
 
+/// Live messages per subject in one block, kept small (a block of a stream with many
+/// subjects holds tens of thousands): count, first and last as `u32` offsets from the
+/// block's first message record. The block being written keeps a hash map; a full block
+/// is sealed into a sorted slice (16 bytes a subject, no spare capacity), where a
+/// subject whose last message goes leaves a zero count behind until the slice is rebuilt.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Fss {
+    base: u64,
+    map: HashMap<u32, [u32; 3]>,
+    sealed: Box<[(u32, [u32; 3])]>,
+    /// Zero-count entries in `sealed`.
+    holes: usize,
+}
+
+impl Fss {
+    fn span(&self, v: &[u32; 3]) -> Span {
+        Span {
+            msgs: u64::from(v[0]),
+            first: self.base + u64::from(v[1]),
+            last: self.base + u64::from(v[2]),
+        }
+    }
+
+    fn sealed_at(&self, sid: u32) -> Option<usize> {
+        let i = self.sealed.binary_search_by_key(&sid, |e| e.0).ok()?;
+        (self.sealed[i].1[0] > 0).then_some(i)
+    }
+
+    fn offsets(&self, s: Span) -> [u32; 3] {
+        debug_assert!(s.first >= self.base && s.last >= s.first);
+        [
+            s.msgs as u32,
+            (s.first - self.base) as u32,
+            (s.last - self.base) as u32,
+        ]
+    }
+
+    pub fn get(&self, sid: u32) -> Option<Span> {
+        match self.sealed_at(sid) {
+            Some(i) => Some(self.span(&self.sealed[i].1)),
+            None => self.map.get(&sid).map(|v| self.span(v)),
+        }
+    }
+
+    pub fn contains(&self, sid: u32) -> bool {
+        self.sealed_at(sid).is_some() || self.map.contains_key(&sid)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty() && self.sealed.len() == self.holes
+    }
+
+    /// Count a message appended at `seq` (`seq - base` must fit a `u32`: see
+    /// [`MAX_SPAN`]). Only the block being written takes messages.
+    pub fn add(&mut self, sid: u32, seq: u64) {
+        if self.is_empty() {
+            self.sealed = Box::default();
+            self.holes = 0;
+            self.base = seq;
+        }
+        if let Some(i) = self.sealed_at(sid) {
+            // Not expected (sealed blocks are full), but a count must never be lost.
+            let off = (seq - self.base) as u32;
+            let v = &mut self.sealed[i].1;
+            v[0] += 1;
+            v[2] = off;
+            return;
+        }
+        let off = (seq - self.base) as u32;
+        let v = self.map.entry(sid).or_insert([0, off, off]);
+        v[0] += 1;
+        v[2] = off;
+    }
+
+    /// Replace a subject's span; `s.first` must not precede the base (the first
+    /// message added, or the block's first record for [`Fss::with_base`]).
+    pub fn set(&mut self, sid: u32, s: Span) {
+        let v = self.offsets(s);
+        match self.sealed_at(sid) {
+            Some(i) => self.sealed[i].1 = v,
+            None => {
+                self.map.insert(sid, v);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, sid: u32) {
+        if let Some(i) = self.sealed_at(sid) {
+            self.sealed[i].1[0] = 0;
+            self.holes += 1;
+            if self.holes * 2 > self.sealed.len() {
+                self.seal();
+            }
+        } else {
+            self.map.remove(&sid);
+        }
+    }
+
+    /// Move everything into the compact sorted form (the block takes no more messages).
+    pub fn seal(&mut self) {
+        let mut all: Vec<(u32, [u32; 3])> = self
+            .sealed
+            .iter()
+            .filter(|e| e.1[0] > 0)
+            .copied()
+            .chain(self.map.drain())
+            .collect();
+        all.sort_unstable_by_key(|e| e.0);
+        self.sealed = all.into_boxed_slice();
+        self.map = HashMap::new();
+        self.holes = 0;
+    }
+
+    /// An empty table whose offsets count from `base` (the block's first record).
+    pub fn with_base(base: u64) -> Fss {
+        Fss {
+            base,
+            ..Fss::default()
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, Span)> + '_ {
+        let sealed = self
+            .sealed
+            .iter()
+            .filter(|e| e.1[0] > 0)
+            .map(|e| (e.0, &e.1));
+        sealed
+            .chain(self.map.iter().map(|(k, v)| (*k, v)))
+            .map(|(id, v)| (id, self.span(v)))
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        let sealed = self.sealed.iter().filter(|e| e.1[0] > 0).map(|e| e.0);
+        sealed.chain(self.map.keys().copied())
+    }
+}
+
+/// The widest range of sequences one block may hold (its per-subject offsets are `u32`).
+pub(super) const MAX_SPAN: u64 = u32::MAX as u64;
+
 pub(super) struct Block {
     pub id: u32,
     pub file: File,
@@ -108,7 +249,7 @@ pub(super) struct Block {
     /// Deleted messages strictly between `first` and `last`.
     pub dmap: BTreeSet<u64>,
     /// Live messages per subject in this block.
-    pub fss: HashMap<u32, Span>,
+    pub fss: Fss,
     pub dirty: bool,
     pub cache: RefCell<Option<Box<Cache>>>,
     /// When the cache was last used (the store's clock), for eviction.
@@ -130,7 +271,7 @@ impl Block {
             first: 0,
             last: 0,
             dmap: BTreeSet::new(),
-            fss: HashMap::new(),
+            fss: Fss::default(),
             dirty: false,
             cache: RefCell::new(None),
             used: Cell::new(0),
@@ -149,11 +290,11 @@ impl Block {
             return Some(match sel {
                 Selector::All => self.msgs,
                 Selector::None => 0,
-                Selector::One(id) => self.fss.get(id).map_or(0, |s| s.msgs),
+                Selector::One(id) => self.fss.get(*id).map_or(0, |s| s.msgs),
                 Selector::Many(_) => self
                     .fss
                     .iter()
-                    .filter(|(id, _)| sel.selects(**id))
+                    .filter(|(id, _)| sel.selects(*id))
                     .map(|(_, s)| s.msgs)
                     .sum(),
             });
@@ -163,7 +304,7 @@ impl Block {
                 Some(self.last - start + 1 - self.dmap.range(start..=self.last).count() as u64)
             }
             Selector::None => Some(0),
-            Selector::One(id) if !self.fss.contains_key(id) => Some(0),
+            Selector::One(id) if !self.fss.contains(*id) => Some(0),
             _ => None,
         }
     }
@@ -175,8 +316,8 @@ impl Block {
             && match sel {
                 Selector::All => true,
                 Selector::None => false,
-                Selector::One(id) => self.fss.contains_key(id),
-                Selector::Many(_) => self.fss.keys().any(|id| sel.selects(*id)),
+                Selector::One(id) => self.fss.contains(*id),
+                Selector::Many(_) => self.fss.ids().any(|id| sel.selects(id)),
             }
     }
 }
@@ -288,7 +429,7 @@ pub(super) fn build(
         b.last = seq;
         b.msgs += 1;
         b.bytes += u64::from(*size);
-        b.fss.entry(sid).or_default().add(seq);
+        b.fss.add(sid, seq);
     }
     if b.msgs > 0 {
         // A delete record is written into the block of the message it deletes.
@@ -338,4 +479,70 @@ pub(super) fn load_cache(b: &Block, bytes: &[u8], subjects: &Subjects) -> Cache 
         }
     }
     cache
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(u32),
+        Seal,
+        Remove(u32),
+        Shrink(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u32..40).prop_map(Op::Add),
+            1 => Just(Op::Seal),
+            2 => (0u32..40).prop_map(Op::Remove),
+            2 => (0u32..40).prop_map(Op::Shrink),
+        ]
+    }
+
+    proptest! {
+        /// The compact table answers as a plain map of spans would, sealed or not.
+        #[test]
+        fn fss_matches_a_map(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut fss = Fss::with_base(100);
+            let mut model: HashMap<u32, Span> = HashMap::new();
+            let mut seq = 100;
+            for op in ops {
+                match op {
+                    Op::Add(sid) => {
+                        fss.add(sid, seq);
+                        model.entry(sid).or_default().add(seq);
+                        seq += 3;
+                    }
+                    Op::Seal => fss.seal(),
+                    Op::Remove(sid) => {
+                        fss.remove(sid);
+                        model.remove(&sid);
+                    }
+                    Op::Shrink(sid) => {
+                        if let Some(s) = model.get_mut(&sid) {
+                            if s.msgs > 1 {
+                                s.msgs -= 1;
+                                s.first += 1;
+                                fss.set(sid, *s);
+                            }
+                        }
+                    }
+                }
+                for sid in 0..40 {
+                    prop_assert_eq!(fss.get(sid), model.get(&sid).copied());
+                    prop_assert_eq!(fss.contains(sid), model.contains_key(&sid));
+                }
+                let mut ids: Vec<u32> = fss.ids().collect();
+                ids.sort_unstable();
+                let mut want: Vec<u32> = model.keys().copied().collect();
+                want.sort_unstable();
+                prop_assert_eq!(&ids, &want);
+                prop_assert_eq!(fss.iter().count(), want.len());
+            }
+        }
+    }
 }

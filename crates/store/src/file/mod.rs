@@ -209,9 +209,12 @@ impl FileStore {
 
     /// Account for a block just scanned (appended after the blocks already known).
     fn add_scanned(&mut self, id: u32, file: File, bytes: &[u8], scan: &block::Scan, last: bool) {
-        let (b, cache) = block::build(id, file, bytes, scan, &mut self.subjects);
-        for (sid, s) in &b.fss {
-            let p = &mut self.subjects.per[*sid as usize];
+        let (mut b, cache) = block::build(id, file, bytes, scan, &mut self.subjects);
+        if !last {
+            b.fss.seal();
+        }
+        for (sid, s) in b.fss.iter() {
+            let p = &mut self.subjects.per[sid as usize];
             if p.msgs == 0 {
                 p.first = s.first;
             }
@@ -283,9 +286,20 @@ impl FileStore {
             b.first = sb.first;
             b.last = sb.last;
             b.dmap = sb.dmap.clone();
-            b.fss = sb.fss.clone();
-            for (sid, s) in &b.fss {
-                let Some(p) = self.subjects.per.get_mut(*sid as usize) else {
+            b.fss = block::Fss::with_base(sb.lo);
+            for (sid, s) in &sb.fss {
+                // A snapshot that disagrees with its own block bounds is not trusted.
+                let inside = sb.lo <= s.first && s.first <= s.last && s.last <= sb.hi;
+                if !inside || s.last - sb.lo > block::MAX_SPAN || s.msgs > block::MAX_SPAN {
+                    return Ok(false);
+                }
+                b.fss.set(*sid, *s);
+            }
+            if i + 1 < n {
+                b.fss.seal();
+            }
+            for (sid, s) in b.fss.iter() {
+                let Some(p) = self.subjects.per.get_mut(sid as usize) else {
                     return Ok(false);
                 };
                 if p.msgs == 0 {
@@ -324,7 +338,7 @@ impl FileStore {
             first: b.first,
             last: b.last,
             dmap: b.dmap.clone(),
-            fss: b.fss.clone(),
+            fss: b.fss.iter().collect(),
         });
         let first_ts = self.first_ts().map_or(0, |(_, ts)| ts);
         let body = snapshot::encode(
@@ -415,12 +429,15 @@ impl FileStore {
 
     /// The index of the block a record of `len` bytes goes to: the last one, or a new
     /// one when the last is full.
-    fn block_for(&mut self, len: usize) -> Result<usize> {
+    fn block_for(&mut self, len: usize, seq: u64) -> Result<usize> {
         if let Some(b) = self.blocks.last() {
             // A block without message records (markers only) always takes the next
             // record: such blocks are only ever last, which keeps the blocks' message
-            // ranges in order for the binary searches.
-            if b.lo == 0 || b.size + len as u64 <= self.cfg.block_size {
+            // ranges in order for the binary searches. A block spans at most
+            // `MAX_SPAN` sequences (its per-subject offsets are 32-bit).
+            let fits = b.size + len as u64 <= self.cfg.block_size
+                && seq.saturating_sub(b.lo) <= block::MAX_SPAN;
+            if b.lo == 0 || fits {
                 return Ok(self.blocks.len() - 1);
             }
         }
@@ -430,10 +447,11 @@ impl FileStore {
         *b.cache.borrow_mut() = Some(Box::default());
         // The full block is done with writes: its cache goes (a read loads it again),
         // so a stream being written holds one block's locations, not a few.
-        if let Some(prev) = self.blocks.last() {
+        if let Some(prev) = self.blocks.last_mut() {
             if let Ok(mut c) = prev.cache.try_borrow_mut() {
                 *c = None;
             }
+            prev.fss.seal();
         }
         self.blocks.push(b);
         Ok(self.blocks.len() - 1)
@@ -532,14 +550,17 @@ impl FileStore {
             b.dmap.insert(seq);
         }
         let sid = slot.subj;
-        if let Some(e) = b.fss.get_mut(&sid) {
+        if let Some(mut e) = b.fss.get(sid) {
             e.msgs -= 1;
             if e.msgs == 0 {
-                b.fss.remove(&sid);
-            } else if seq == e.first {
-                e.first = c.next_live(seq + 1, e.last, Some(sid)).unwrap_or(e.last);
-            } else if seq == e.last {
-                e.last = c.prev_live(e.first, seq - 1, Some(sid)).unwrap_or(e.first);
+                b.fss.remove(sid);
+            } else {
+                if seq == e.first {
+                    e.first = c.next_live(seq + 1, e.last, Some(sid)).unwrap_or(e.last);
+                } else if seq == e.last {
+                    e.last = c.prev_live(e.first, seq - 1, Some(sid)).unwrap_or(e.first);
+                }
+                b.fss.set(sid, e);
             }
         }
         drop(cache);
@@ -554,13 +575,13 @@ impl FileStore {
             if seq == p.first {
                 p.first = self.blocks[i..]
                     .iter()
-                    .find_map(|b| b.fss.get(&sid).map(|e| e.first))
+                    .find_map(|b| b.fss.get(sid).map(|e| e.first))
                     .unwrap_or(p.last);
             } else if seq == p.last {
                 p.last = self.blocks[..=i]
                     .iter()
                     .rev()
-                    .find_map(|b| b.fss.get(&sid).map(|e| e.last))
+                    .find_map(|b| b.fss.get(sid).map(|e| e.last))
                     .unwrap_or(p.first);
             }
             self.subjects.per[sid as usize] = p;
@@ -695,7 +716,7 @@ impl Store for FileStore {
         if subject.len() > record::MAX_SUBJECT || len > u32::MAX as usize / 2 {
             return Err(StoreError::TooLarge(len));
         }
-        let i = self.block_for(len)?;
+        let i = self.block_for(len, seq)?;
         self.ensure_cache(i)?;
         self.buf.clear();
         record::encode(
@@ -741,7 +762,7 @@ impl Store for FileStore {
         b.last = seq;
         b.msgs += 1;
         b.bytes += u64::from(size);
-        b.fss.entry(sid).or_default().add(seq);
+        b.fss.add(sid, seq);
         self.subjects.per[sid as usize].add(seq);
         if self.msgs == 0 {
             self.first = seq;
@@ -758,7 +779,7 @@ impl Store for FileStore {
         if seq <= self.last {
             return Ok(());
         }
-        let i = self.block_for(record::HEADER + record::CRC)?;
+        let i = self.block_for(record::HEADER + record::CRC, seq)?;
         self.write_marker(i, Kind::Skip, seq)?;
         self.last = seq;
         if self.msgs == 0 {
@@ -839,10 +860,10 @@ impl Store for FileStore {
             gone += b.msgs;
             self.msgs -= b.msgs;
             self.bytes -= b.bytes;
-            for (sid, e) in &b.fss {
-                let p = &mut self.subjects.per[*sid as usize];
+            for (sid, e) in b.fss.iter() {
+                let p = &mut self.subjects.per[sid as usize];
                 p.msgs -= e.msgs;
-                touched.insert(*sid);
+                touched.insert(sid);
             }
             fs::remove_file(block_path(&self.msgs_dir, b.id))?;
         }
@@ -853,7 +874,7 @@ impl Store for FileStore {
                 let first = self
                     .blocks
                     .iter()
-                    .find_map(|b| b.fss.get(&sid).map(|e| e.first));
+                    .find_map(|b| b.fss.get(sid).map(|e| e.first));
                 if let Some(f) = first {
                     self.subjects.per[sid as usize].first = f;
                 }
@@ -882,7 +903,7 @@ impl Store for FileStore {
             .filter(|&i| self.blocks[i].min_seq < seq || Some(i) == last)
             .collect();
         if targets.is_empty() {
-            targets.push(self.block_for(record::HEADER + record::CRC)?);
+            targets.push(self.block_for(record::HEADER + record::CRC, seq)?);
         }
         for i in targets {
             self.write_marker(i, Kind::First, seq)?;

@@ -2,7 +2,10 @@
 //! blocks' summaries and caches), with its message count and first and last sequences
 //! over the whole stream.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use nats_sublist::subject::subject_matches;
 
@@ -27,9 +30,12 @@ impl Span {
     }
 }
 
+/// Each name is held once (in `names`); the lookup table holds only ids and hashes by
+/// the name an id stands for: a stream with 100,000 subjects keeps one copy of them.
 #[derive(Default)]
 pub(super) struct Subjects {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashTable<u32>,
+    hasher: RandomState,
     names: Vec<Option<Box<str>>>,
     pub per: Vec<Span>,
     free: Vec<u32>,
@@ -37,7 +43,27 @@ pub(super) struct Subjects {
 
 impl Subjects {
     pub fn id(&self, subject: &str) -> Option<u32> {
-        self.ids.get(subject).copied()
+        let hash = self.hasher.hash_one(subject);
+        self.ids
+            .find(hash, |&id| self.name(id) == Some(subject))
+            .copied()
+    }
+
+    fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize)?.as_deref()
+    }
+
+    fn index(&mut self, id: u32) {
+        let Subjects {
+            ids, hasher, names, ..
+        } = self;
+        let Some(name) = names[id as usize].as_deref() else {
+            return;
+        };
+        let hash = hasher.hash_one(name);
+        ids.insert_unique(hash, id, |&other| {
+            hasher.hash_one(names[other as usize].as_deref().unwrap_or(""))
+        });
     }
 
     /// Live subjects.
@@ -46,7 +72,7 @@ impl Subjects {
     }
 
     pub fn intern(&mut self, subject: &str) -> u32 {
-        if let Some(&id) = self.ids.get(subject) {
+        if let Some(id) = self.id(subject) {
             return id;
         }
         let id = match self.free.pop() {
@@ -61,7 +87,7 @@ impl Subjects {
                 (self.names.len() - 1) as u32
             }
         };
-        self.ids.insert(subject.into(), id);
+        self.index(id);
         id
     }
 
@@ -72,8 +98,11 @@ impl Subjects {
             self.names.resize(i + 1, None);
             self.per.resize(i + 1, Span::default());
         }
+        if self.names[i].is_some() {
+            return;
+        }
         self.names[i] = Some(subject.into());
-        self.ids.insert(subject.into(), id);
+        self.index(id);
     }
 
     /// After a snapshot was loaded: the ids without a name are free again.
@@ -84,8 +113,12 @@ impl Subjects {
     }
 
     pub fn release(&mut self, id: u32) {
-        if let Some(name) = self.names.get_mut(id as usize).and_then(Option::take) {
-            self.ids.remove(&name);
+        if let Some(name) = self.name(id) {
+            let hash = self.hasher.hash_one(name);
+            if let Ok(entry) = self.ids.find_entry(hash, |&other| other == id) {
+                entry.remove();
+            }
+            self.names[id as usize] = None;
             self.per[id as usize] = Span::default();
             self.free.push(id);
         }
@@ -105,8 +138,8 @@ impl Subjects {
         };
         let wild = filter.split('.').any(|t| t == "*" || t == ">");
         if !wild {
-            return match self.ids.get(filter) {
-                Some(&id) => Selector::One(id),
+            return match self.id(filter) {
+                Some(id) => Selector::One(id),
                 None => Selector::None,
             };
         }
