@@ -1024,3 +1024,108 @@ fn domain_api_prefix() {
         assert_eq!(acct.domain.as_deref(), Some("hub"));
     });
 }
+
+/// Flow control on a push consumer as nats-server 2.9.10 runs it: a `100 FlowControl
+/// Request` after half the window, delivery stopped at the window until the request is
+/// answered, heartbeats naming the unanswered request meanwhile, and everything
+/// delivered once the client answers. The points where the request comes and where
+/// delivery stops are compared with Go's.
+#[test]
+fn push_flow_control_matches_go() {
+    const N: usize = 3000;
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let addr = srv.addr();
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.F",
+            r#"{"name":"F","subjects":["f"]}"#,
+        );
+        let mut publisher = common::Raw::handshake(&addr, r#"{"verbose":false}"#);
+        let body = "x".repeat(1000);
+        let mut batch = String::new();
+        for _ in 0..N {
+            batch.push_str(&format!("PUB f 1000\r\n{body}\r\n"));
+        }
+        publisher.send(format!("{batch}PING\r\n"));
+        publisher.expect(r"PONG\r\n");
+        let stored = (0..200).any(|_| {
+            let info = c.request("$JS.API.STREAM.INFO.F", "");
+            let done = info.contains(&format!("\"messages\":{N},"));
+            if !done {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            done
+        });
+        assert!(stored, "the stream took all {N} messages");
+        let mut sub = common::Raw::handshake(&addr, r#"{"verbose":false,"headers":true}"#);
+        sub.send("SUB d 1\r\nPING\r\n");
+        sub.expect(r"PONG\r\n");
+        let created = c.request(
+            "$JS.API.CONSUMER.CREATE.F",
+            r#"{"stream_name":"F","config":{"deliver_subject":"d","ack_policy":"none","flow_control":true,"idle_heartbeat":500000000}}"#,
+        );
+        assert!(created.contains("\"flow_control\":true"), "{created}");
+        let frame = regex::bytes::Regex::new(
+            // Messages keep their stream subject; statuses go to the deliver subject
+            // (Go writes the heartbeat's empty reply as an empty field).
+            r"(?s)^(?:PING\r\n|MSG f 1 \S+ 1000\r\nx+\r\n|HMSG d 1 (\$JS\.FC\.F\.\w+\.\w+) \d+ \d+\r\nNATS/1\.0 100 FlowControl Request\r\n\r\n\r\n|HMSG d 1 +\d+ \d+\r\n(NATS/1\.0 100 Idle Heartbeat\r\n.*?\r\n\r\n)\r\n)",
+        )
+        .unwrap();
+        let (mut got, mut first_fc, mut stalled_at) = (0, None, None);
+        let mut outstanding: Option<String> = None;
+        let mut requests = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while got < N {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "delivered {got} of {N}"
+            );
+            let f = sub
+                .try_expect_re(&frame, Duration::from_secs(5))
+                .unwrap_or_else(|| {
+                    let b = sub.buffered();
+                    panic!("no frame after {got}: {:?}", &b[..b.len().min(600)])
+                });
+            if !f[1].is_empty() {
+                requests += 1;
+                first_fc.get_or_insert(got);
+                // The first request goes unanswered until a heartbeat says we stall it.
+                if stalled_at.is_some() {
+                    publisher.send(format!("PUB {} 0\r\n\r\n", f[1]));
+                } else {
+                    outstanding = Some(f[1].clone());
+                }
+            } else if !f[2].is_empty() {
+                if let Some(reply) = outstanding.take() {
+                    assert!(
+                        f[2].contains(&format!("Nats-Consumer-Stalled: {reply}\r\n")),
+                        "{}",
+                        f[2]
+                    );
+                    stalled_at = Some(got);
+                    publisher.send(format!("PUB {reply} 0\r\n\r\n"));
+                }
+            } else if f[0] == "PING\r\n" {
+                sub.send("PONG\r\n");
+            } else {
+                got += 1;
+            }
+        }
+        let (first_fc, stalled_at) = (first_fc.unwrap(), stalled_at.expect("stalled"));
+        assert!(
+            first_fc < stalled_at && stalled_at < N,
+            "{first_fc} {stalled_at}"
+        );
+        (first_fc, stalled_at, requests)
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    eprintln!("flow control: ours {ours:?}, Go {go:?}");
+    let near = |a: usize, b: usize| a.abs_diff(b) <= 2;
+    assert!(
+        near(ours.0, go.0) && near(ours.1, go.1),
+        "ours {ours:?}, Go {go:?} (messages before the first request, before the stall, requests)"
+    );
+}

@@ -334,6 +334,15 @@ impl Raw {
 
     pub fn try_expect(&mut self, pattern: &str, timeout: Duration) -> Option<Vec<String>> {
         let re = regex::bytes::Regex::new(pattern).expect("regex");
+        self.try_expect_re(&re, timeout)
+    }
+
+    /// [`Raw::try_expect`] with a regex compiled once (for tests reading many frames).
+    pub fn try_expect_re(
+        &mut self,
+        re: &regex::bytes::Regex,
+        timeout: Duration,
+    ) -> Option<Vec<String>> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(c) = re.captures(&self.buf) {

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::flow::{self, Flow};
 use super::{internal_sub, now_nanos, JsAccount, StreamHandle};
 use crate::account::Account;
 use crate::deliver::{Delivery, Msg};
@@ -52,6 +53,10 @@ pub struct ConsumerHandle {
     stream: Weak<StreamHandle>,
     account: Arc<Account>,
     ack_sub: Mutex<Option<SubRef>>,
+    /// Flow control (push consumers with `flow_control`) and the subscription its
+    /// answers come on. Locked after the consumer and the stream.
+    flow: Mutex<Flow>,
+    fc_sub: Mutex<Option<SubRef>>,
     /// `consumers/<name>.json` for a durable consumer of a file stream.
     file: Option<PathBuf>,
     ephemeral: bool,
@@ -243,12 +248,15 @@ fn start(
 ) -> Arc<ConsumerHandle> {
     let name = consumer.name().to_string();
     let stream_name = consumer.stream_name().to_string();
+    let flow_on = !consumer.config().is_pull() && consumer.config().flow_control;
     let ch = Arc::new(ConsumerHandle {
         consumer: Mutex::new(consumer),
         wake: Notify::new(),
         stream: Arc::downgrade(sh),
         account: ja.account.clone(),
         ack_sub: Mutex::new(None),
+        flow: Mutex::new(Flow::new(flow_on)),
+        fc_sub: Mutex::new(None),
         file,
         ephemeral,
         last_active: AtomicI64::new(now_nanos()),
@@ -268,6 +276,23 @@ fn start(
         "jetstream ack",
         Box::new(handler),
     );
+    if flow_on {
+        let weak = Arc::downgrade(&ch);
+        let handler = move |_: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+            let Some(ch) = weak.upgrade() else { return };
+            let subject = String::from_utf8_lossy(m.subject);
+            if ch.flow.lock().answered(&subject) {
+                ch.wake.notify_one();
+            }
+        };
+        *ch.fc_sub.lock() = internal_sub(
+            srv,
+            &ja.account,
+            &format!("$JS.FC.{stream_name}.{name}.*"),
+            "jetstream flow control",
+            Box::new(handler),
+        );
+    }
     let n = {
         let mut map = sh.consumers.lock();
         map.insert(name, ch.clone());
@@ -317,8 +342,10 @@ fn advise_events(srv: &Server, ch: &ConsumerHandle) {
 /// Stop a consumer's task and subscription; `forget` also removes its file.
 pub fn stop(srv: &Server, ch: &ConsumerHandle, forget: bool) {
     ch.deleted.store(forget, Ordering::Relaxed);
-    if let Some(s) = ch.ack_sub.lock().take() {
-        srv.remove_sub(&s, false);
+    for sub in [&ch.ack_sub, &ch.fc_sub] {
+        if let Some(s) = sub.lock().take() {
+            srv.remove_sub(&s, false);
+        }
     }
     let statuses = ch.consumer.lock().drain_requests();
     let mut d = Delivery::new();
@@ -664,9 +691,10 @@ fn pump(
 ) -> (Option<i64>, bool, bool) {
     let now = now_nanos();
     let mut no_interest = false;
-    let mut out: Vec<Outgoing> = Vec::new();
+    // Each message with its ack subject, and a flow control request to send after it.
+    let mut out: Vec<(Outgoing, String, Option<String>)> = Vec::new();
     let mut statuses: Vec<Status> = Vec::new();
-    let (due, deliver_subject, headers_only, heartbeat, names) = {
+    let (due, deliver_subject, headers_only, heartbeat) = {
         let mut c = ch.consumer.lock();
         let s = sh.stream.lock();
         let store = s.store();
@@ -680,37 +708,50 @@ fn pump(
             }
             while out.len() < BATCH {
                 match c.next_pull(store, now, &mut statuses) {
-                    Some(o) => out.push(o),
+                    Some(o) => {
+                        let ack = o.ack_subject(c.stream_name(), c.name());
+                        out.push((o, ack, None));
+                    }
                     None => break,
                 }
             }
             c.end_no_wait(store, &mut statuses);
         } else if has_interest(&ch.account, &cfg.deliver_subject) {
             ch.last_active.store(now, Ordering::Relaxed);
-            while out.len() < BATCH {
-                match c.next_push(store, now) {
-                    Some(o) => out.push(o),
-                    None => break,
-                }
+            let mut flow = ch.flow.lock();
+            while out.len() < BATCH && !flow.blocked() {
+                let Some(o) = c.next_push(store, now) else {
+                    break;
+                };
+                let ack = o.ack_subject(c.stream_name(), c.name());
+                // Go counts the deliver subject, the reply, the headers and the payload.
+                let size = cfg.deliver_subject.len()
+                    + ack.len()
+                    + o.msg.hdr.len()
+                    + if cfg.headers_only {
+                        0
+                    } else {
+                        o.msg.data.len()
+                    };
+                let fc = flow.sent(size, || flow::reply_subject(c.stream_name(), c.name()));
+                out.push((o, ack, fc));
             }
         } else {
             no_interest = true;
         }
-        let names = (c.stream_name().to_string(), c.name().to_string());
         let st = c.state().delivered;
         let hb = (!cfg.is_pull() && cfg.idle_heartbeat > 0).then_some((
             cfg.idle_heartbeat,
             st.consumer,
             st.stream,
         ));
-        (due, cfg.deliver_subject, cfg.headers_only, hb, names)
+        (due, cfg.deliver_subject, cfg.headers_only, hb)
     };
     let more = out.len() >= BATCH;
     if !out.is_empty() {
         *last_push = now;
     }
-    for o in &out {
-        let ack = o.ack_subject(&names.0, &names.1);
+    for (o, ack, fc) in &out {
         let to = o.to.as_deref().unwrap_or(&deliver_subject);
         let buf: Vec<u8>;
         let (hdr_len, data): (Option<usize>, &[u8]) = if headers_only {
@@ -743,13 +784,32 @@ fn pump(
                 data,
             },
         );
+        if let Some(reply) = fc {
+            let hdr = b"NATS/1.0 100 FlowControl Request\r\n\r\n";
+            d.publish(
+                srv,
+                &ch.account,
+                None,
+                true,
+                Msg {
+                    subject: deliver_subject.as_bytes(),
+                    reply: Some(reply.as_bytes()),
+                    hdr_len: Some(hdr.len()),
+                    data: hdr,
+                },
+            );
+        }
     }
     send_statuses(srv, d, &ch.account, statuses);
     let mut due = due;
     if let Some((every, cseq, sseq)) = heartbeat {
         if now - *last_push >= every {
             *last_push = now;
-            let hdr = nats_jetstream::consumer::idle_heartbeat_hdr(cseq, sseq);
+            let mut hdr = nats_jetstream::consumer::idle_heartbeat_hdr(cseq, sseq);
+            if let Some(reply) = ch.flow.lock().stalled_on() {
+                hdr.truncate(hdr.len() - 2);
+                hdr.push_str(&format!("Nats-Consumer-Stalled: {reply}\r\n\r\n"));
+            }
             d.publish(
                 srv,
                 &ch.account,

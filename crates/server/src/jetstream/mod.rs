@@ -19,6 +19,7 @@
 
 mod api;
 pub mod consumers;
+mod flow;
 mod sourcing;
 
 use std::collections::BTreeMap;
