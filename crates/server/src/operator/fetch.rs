@@ -14,8 +14,9 @@
 //! A connecting client whose account must be fetched waits for the fetch off its read
 //! loop's ops (see `readbuf::Deferred::Fetch`), then logs in against the result.
 //!
-//! Only `http://` URLs are fetched: the URL resolver has no TLS here (`resolver_tls` is
-//! refused), so an `https://` URL fails the start with a clear error.
+//! `https://` URLs are fetched over TLS (tokio-rustls), the server certificate checked
+//! against the system's roots (`SSL_CERT_FILE` or the usual bundle files). `resolver_tls`
+//! (own CA, client certificate) is not wired yet: the config key is still refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,16 +160,11 @@ async fn get(url: &str) -> Result<Response, String> {
         Some((s, r)) => (s.to_ascii_lowercase(), r),
         None => (String::new(), url),
     };
-    match scheme.as_str() {
-        "http" => {}
-        "https" => {
-            return Err(
-                "https account resolver URLs are not supported by this server (no resolver TLS)"
-                    .into(),
-            )
-        }
+    let tls = match scheme.as_str() {
+        "http" => false,
+        "https" => true,
         other => return Err(format!("unsupported protocol scheme {other:?}")),
-    }
+    };
     let path_at = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(path_at);
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -178,12 +174,82 @@ async fn get(url: &str) -> Result<Response, String> {
         .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let addr = if has_port {
         hostport.to_string()
+    } else if tls {
+        format!("{hostport}:443")
     } else {
         format!("{hostport}:80")
     };
-    let mut stream = tokio::net::TcpStream::connect(&addr)
+    let stream = tokio::net::TcpStream::connect(&addr)
         .await
         .map_err(|e| format!("dial tcp {addr}: {}", go_net_error(&e)))?;
+    if !tls {
+        return exchange(stream, path, hostport).await;
+    }
+    let host = if has_port {
+        hostport.rsplit_once(':').map_or(hostport, |(h, _)| h)
+    } else {
+        hostport
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("tls: invalid server name {host:?}: {e}"))?;
+    let config = system_client_config()?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| tls_error_text(&e))?;
+    exchange(stream, path, hostport).await
+}
+
+/// A rustls client configuration trusting the system's roots (Go's system pool): the
+/// bundle named by `SSL_CERT_FILE`, else the first of the usual bundle files.
+fn system_client_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let file = std::env::var("SSL_CERT_FILE")
+        .ok()
+        .filter(|f| !f.is_empty())
+        .or_else(|| {
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .into_iter()
+            .find(|f| std::path::Path::new(f).exists())
+            .map(str::to_string)
+        });
+    let roots = match file {
+        Some(f) => crate::tls::load_roots(&f)?,
+        None => rustls::RootCertStore::empty(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Go's words for a failed TLS handshake (`x509: certificate signed by unknown authority`).
+fn tls_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if text.contains("UnknownIssuer") {
+        "tls: failed to verify certificate: x509: certificate signed by unknown authority".into()
+    } else if text.contains("NotValidForName") {
+        "tls: failed to verify certificate: x509: certificate is not valid for this host".into()
+    } else if text.contains("Expired") {
+        "tls: failed to verify certificate: x509: certificate has expired or is not yet valid"
+            .into()
+    } else {
+        text
+    }
+}
+
+/// The request and its answer over an open connection (plain TCP or TLS).
+async fn exchange<S>(mut stream: S, path: &str, hostport: &str) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nUser-Agent: Go-http-client/1.1\r\n\
          Accept-Encoding: identity\r\nConnection: close\r\n\r\n"

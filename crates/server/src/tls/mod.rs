@@ -184,7 +184,7 @@ fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
-fn load_roots(path: &str) -> Result<RootCertStore, String> {
+pub(crate) fn load_roots(path: &str) -> Result<RootCertStore, String> {
     let data = std::fs::read(path).map_err(|e| format!("open {path}: {}", io_text(&e)))?;
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(&data) {
