@@ -379,7 +379,7 @@ fn check_fixed(old: &Options, new: &Options) -> Result<(), String> {
     // accounts silently).
     if old.operator != new.operator {
         return Err(
-            "config reload not supported for operator mode options (operator, trusted, resolver, resolver_preload)"
+            "config reload not supported for operator mode options (operator, trusted, resolver, resolver_preload, resolver_tls)"
                 .into(),
         );
     }

@@ -403,7 +403,9 @@ impl Server {
         // nats-server checks that a URL resolver's server answers (`200` on the base
         // URL) before it starts, operator mode or not.
         if let crate::options::Resolver::Url(base) = &opts.operator.resolver {
-            crate::operator::fetch::check_url(base)
+            crate::operator::fetch::UrlResolver::new(base, opts.operator.resolver_tls.as_ref())
+                .map_err(|e| anyhow::anyhow!(e))?
+                .check()
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
         }

@@ -118,8 +118,12 @@ impl World {
 }
 
 fn start(b: &Path, conf: &str) -> (tempfile::TempDir, ServerProcess) {
+    start_env(b, conf, &[])
+}
+
+fn start_env(b: &Path, conf: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, ServerProcess) {
     let (d, path) = common::config(conf);
-    let s = ServerProcess::start(b, &["-c", path.as_str()]);
+    let s = ServerProcess::start_env(b, &["-c", path.as_str()], env);
     (d, s)
 }
 
@@ -174,9 +178,19 @@ fn session(addr: &str, l: &Login<'_>, then: &str, wait: Duration) -> String {
 /// Run `f` against ours and Go (when installed) on the same config; the transcripts must
 /// match, and ours must be `want` (when given).
 fn same(conf: &str, want: Option<&str>, f: impl Fn(&str) -> String) -> String {
+    same_env(conf, &[], want, f)
+}
+
+/// [`same`], both servers started with `env` added to their environment.
+fn same_env(
+    conf: &str,
+    env: &[(&str, &str)],
+    want: Option<&str>,
+    f: impl Fn(&str) -> String,
+) -> String {
     let mut results = Vec::new();
     for (who, b) in binaries() {
-        let (_d, s) = start(&b, conf);
+        let (_d, s) = start_env(&b, conf, env);
         eprintln!("--- {who}");
         let guard = LogOnPanic(&s);
         let got = f(&s.addr());
@@ -1396,41 +1410,189 @@ fn websocket_clients_log_in_with_the_jwt_cookie() {
 /// `200` (the start-up probe), `GET /jwt/v1/accounts/<key>` the JWT it serves or `404`.
 /// Returns the resolver's base URL; the thread serves until the test process ends.
 fn account_server(jwts: Vec<(String, String)>) -> String {
-    use std::io::{Read, Write};
+    serve_accounts(jwts, None)
+}
+
+/// One request of an account server's client on `c`, answered.
+fn answer_account_request(
+    jwts: &[(String, String)],
+    c: &mut (impl std::io::Read + std::io::Write),
+) {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&b[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let path = head.split_whitespace().nth(1).unwrap_or_default();
+    let found = path.strip_prefix("/jwt/v1/accounts/").map(|k| {
+        jwts.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, j)| j.clone())
+    });
+    let (status, body) = match found {
+        Some(_) if path == "/jwt/v1/accounts/" => ("200 OK", String::new()),
+        Some(Some(jwt)) => ("200 OK", jwt),
+        _ => ("404 Not Found", "404 page not found\n".to_string()),
+    };
+    let _ = write!(
+        c,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = c.flush();
+}
+
+/// How an account server speaks TLS: its certificate (`Certs` names), the one it shows
+/// from its second connection on (after the start-up probe), and the CA its clients'
+/// certificates must be signed by (none: no client certificate asked for).
+struct Https<'a> {
+    certs: &'a Certs,
+    cert: &'a str,
+    later: Option<&'a str>,
+    client_ca: Option<&'a str>,
+}
+
+/// [`account_server`], over TLS when `https` says so (then the URL is `https://`).
+fn serve_accounts(jwts: Vec<(String, String)>, https: Option<Https<'_>>) -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
+    let configs = https.as_ref().map(|h| {
+        let first = h.certs.server_config(h.cert, h.client_ca);
+        let later = h
+            .later
+            .map_or(first.clone(), |c| h.certs.server_config(c, h.client_ca));
+        (first, later)
+    });
+    let scheme = if configs.is_some() { "https" } else { "http" };
+    let jwts = std::sync::Arc::new(jwts);
     std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
+        for (i, conn) in l.incoming().enumerate() {
+            let Ok(c) = conn else { continue };
             let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = Vec::new();
-            let mut b = [0u8; 1024];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut b) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&b[..n]),
+            let jwts = jwts.clone();
+            let config = configs
+                .as_ref()
+                .map(|(first, later)| if i == 0 { first.clone() } else { later.clone() });
+            std::thread::spawn(move || match config {
+                None => {
+                    let mut c = c;
+                    answer_account_request(&jwts, &mut c)
                 }
-            }
-            let head = String::from_utf8_lossy(&buf).to_string();
-            let path = head.split_whitespace().nth(1).unwrap_or_default();
-            let found = path.strip_prefix("/jwt/v1/accounts/").map(|k| {
-                jwts.iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, j)| j.clone())
+                Some(config) => {
+                    let tls = rustls::ServerConnection::new(config).unwrap();
+                    let mut s = rustls::StreamOwned::new(tls, c);
+                    answer_account_request(&jwts, &mut s);
+                    s.conn.send_close_notify();
+                    let _ = std::io::Write::flush(&mut s);
+                }
             });
-            let (status, body) = match found {
-                Some(_) if path == "/jwt/v1/accounts/" => ("200 OK", String::new()),
-                Some(Some(jwt)) => ("200 OK", jwt),
-                _ => ("404 Not Found", "404 page not found\n".to_string()),
-            };
-            let _ = write!(
-                c,
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
         }
     });
-    format!("http://127.0.0.1:{port}/jwt/v1/accounts/")
+    format!("{scheme}://127.0.0.1:{port}/jwt/v1/accounts/")
+}
+
+/// Certificates made with rcgen in a temp dir (`<name>.pem`, `<name>-key.pem`): CAs `ca`
+/// and `ca2`; `server` (127.0.0.1 and localhost, by `ca`), `server2` (the same names, by
+/// `ca2`); `client` (by `ca`).
+struct Certs {
+    dir: tempfile::TempDir,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+        let certs = Certs {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let write = |name: &str, cert: &rcgen::Certificate, key: &KeyPair| {
+            std::fs::write(certs.cert(name), cert.pem()).unwrap();
+            std::fs::write(certs.key(name), key.serialize_pem()).unwrap();
+        };
+        let ca = |name: &str, cn: &str| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name.push(DnType::CommonName, cn);
+            let key = KeyPair::generate().unwrap();
+            let cert = p.self_signed(&key).unwrap();
+            write(name, &cert, &key);
+            (cert, key)
+        };
+        let leaf = |name: &str, cn: &str, server: bool, by: &(rcgen::Certificate, KeyPair)| {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.distinguished_name.push(DnType::CommonName, cn);
+            if server {
+                p.subject_alt_names = vec![
+                    SanType::DnsName("localhost".try_into().unwrap()),
+                    SanType::IpAddress("127.0.0.1".parse().unwrap()),
+                ];
+            }
+            let key = KeyPair::generate().unwrap();
+            let cert = p.signed_by(&key, &by.0, &by.1).unwrap();
+            write(name, &cert, &key);
+        };
+        let (one, two) = (ca("ca", "Test CA"), ca("ca2", "Other CA"));
+        leaf("server", "localhost", true, &one);
+        leaf("server2", "localhost", true, &two);
+        leaf("client", "resolver", false, &one);
+        certs
+    }
+
+    fn cert(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join(format!("{name}.pem"))
+            .display()
+            .to_string()
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join(format!("{name}-key.pem"))
+            .display()
+            .to_string()
+    }
+
+    /// A rustls server configuration with certificate `name`, asking for a client
+    /// certificate signed by `client_ca` when given.
+    fn server_config(
+        &self,
+        name: &str,
+        client_ca: Option<&str>,
+    ) -> std::sync::Arc<rustls::ServerConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let certs: Vec<_> = CertificateDer::pem_file_iter(self.cert(name))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(self.key(name)).unwrap();
+        let b = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let b = match client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for c in CertificateDer::pem_file_iter(self.cert(ca)).unwrap() {
+                    roots.add(c.unwrap()).unwrap();
+                }
+                let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    std::sync::Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                b.with_client_cert_verifier(v)
+            }
+            None => b.with_no_client_auth(),
+        };
+        std::sync::Arc::new(b.with_single_cert(certs, key).unwrap())
+    }
 }
 
 #[test]
@@ -1501,6 +1663,232 @@ fn url_resolver_fetches_accounts_over_http_like_go() {
         sub.expect(r"MSG foo 1 2\r\nhi\r\n");
         "ok".into()
     });
+}
+
+/// Log in to the account of `acc` twice (the second login finds the account fetched), and
+/// check that two of its users can talk to each other: `"PONG\r\n"` when it all worked.
+fn fetched_account_works(addr: &str, acc: &KeyPair) -> String {
+    let u = KeyPair::new_user();
+    let jwt = user_jwt(&u, acc, json!({}));
+    let l = Login {
+        jwt: &jwt,
+        key: Some(&u),
+    };
+    let first = session(addr, &l, "", SHORT);
+    if first != "PONG\r\n" {
+        return first;
+    }
+    assert_eq!(session(addr, &l, "", SHORT), first);
+    let mut sub = logged_in(addr, &jwt, &u);
+    sub.send("SUB foo 1\r\nPING\r\n");
+    sub.expect("PONG\r\n");
+    let mut publ = logged_in(addr, &jwt, &u);
+    publ.send("PUB foo 2\r\nhi\r\nPING\r\n");
+    publ.expect("PONG\r\n");
+    sub.expect(r"MSG foo 1 2\r\nhi\r\n");
+    first
+}
+
+#[test]
+fn url_resolver_fetches_accounts_over_https_like_go() {
+    let w = World::new(json!({}));
+    let certs = Certs::new();
+    let c = KeyPair::new_account(); // not served
+    let head = format!(
+        "operator: \"{}\"\nsystem_account: {}\n",
+        w.op_jwt,
+        w.sys.public_key()
+    );
+    let https = |client_ca: Option<&str>| {
+        serve_accounts(
+            w.preload.clone(),
+            Some(Https {
+                certs: &certs,
+                cert: "server",
+                later: None,
+                client_ca,
+            }),
+        )
+    };
+    let check = |conf: &str, env: &[(&str, &str)]| {
+        same_env(conf, env, Some("PONG\r\n"), |addr| {
+            fetched_account_works(addr, &w.a)
+        });
+        same_env(conf, env, Some(AUTH_VIOLATION), |addr| {
+            fetched_account_works(addr, &c)
+        });
+    };
+
+    // (a) `resolver_tls { ca_file }`: the test CA instead of the system's roots.
+    let url = https(None);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let conf = format!(
+        "{head}resolver: URL(\"{url}\")\nresolver_tls {{ ca_file: {:?} }}\n",
+        certs.cert("ca")
+    );
+    check(&conf, &[]);
+
+    // (b) No `resolver_tls`: the system's roots, here the bundle `SSL_CERT_FILE` names.
+    let conf = format!("{head}resolver: URL(\"{url}\")\n");
+    check(&conf, &[("SSL_CERT_FILE", certs.cert("ca").as_str())]);
+
+    // (d) An account server that wants a client certificate signed by the test CA: the
+    // one `resolver_tls` names is offered.
+    let url = https(Some("ca"));
+    let conf = format!(
+        "{head}resolver: URL(\"{url}\")\nresolver_tls {{ ca_file: {:?}, cert_file: {:?}, key_file: {:?} }}\n",
+        certs.cert("ca"),
+        certs.cert("client"),
+        certs.key("client")
+    );
+    check(&conf, &[]);
+    // Without it, the start-up probe is refused and so is the start.
+    let conf = format!(
+        "{head}resolver: URL(\"{url}\")\nresolver_tls {{ ca_file: {:?} }}\n",
+        certs.cert("ca")
+    );
+    let ours = refusal(&bin(), &conf);
+    assert_eq!(
+        ours,
+        format!(
+            "could not fetch <\"{url}\">: Get \"{url}\": remote error: tls: certificate required"
+        )
+    );
+    if let Some(go) = go_server() {
+        assert_eq!(ours, refusal(&go, &conf));
+    }
+
+    // `insecure`: the account server's certificate is not checked (one of a CA nobody
+    // trusts here is taken).
+    let url = serve_accounts(
+        w.preload.clone(),
+        Some(Https {
+            certs: &certs,
+            cert: "server2",
+            later: None,
+            client_ca: None,
+        }),
+    );
+    let conf = format!("{head}resolver: URL(\"{url}\")\nresolver_tls {{ insecure: true }}\n");
+    check(&conf, &[]);
+}
+
+#[test]
+fn url_resolver_over_https_refuses_an_unknown_authority_like_go() {
+    let w = World::new(json!({}));
+    let certs = Certs::new();
+    let head = format!(
+        "operator: \"{}\"\nsystem_account: {}\n",
+        w.op_jwt,
+        w.sys.public_key()
+    );
+    let trusting = |ca: &str, url: &str| {
+        format!(
+            "{head}resolver: URL(\"{url}\")\nresolver_tls {{ ca_file: {:?} }}\n",
+            certs.cert(ca)
+        )
+    };
+    let served = |later: Option<&str>| {
+        serve_accounts(
+            w.preload.clone(),
+            Some(Https {
+                certs: &certs,
+                cert: "server",
+                later,
+                client_ca: None,
+            }),
+        )
+    };
+    // The account server's certificate is not signed by the CA trusted: the start-up
+    // probe fails, and the start with it, in Go's words.
+    let url = served(None);
+    let conf = trusting("ca2", &url);
+    let ours = refusal(&bin(), &conf);
+    assert_eq!(
+        ours,
+        format!(
+            "could not fetch <\"{url}\">: Get \"{url}\": x509: certificate signed by unknown authority"
+        )
+    );
+    if let Some(go) = go_server() {
+        assert_eq!(ours, refusal(&go, &conf));
+    }
+    // No `resolver_tls` and a system bundle without the test CA: the same.
+    let conf = format!("{head}resolver: URL(\"{url}\")\n");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.pem");
+    std::fs::copy(certs.cert("ca2"), &bundle).unwrap();
+    for (who, b) in binaries() {
+        let (_d, path) = common::config(&conf);
+        let out = std::process::Command::new(&b)
+            .args(["-c", &path, "-p", "-1", "-a", "127.0.0.1"])
+            .env("SSL_CERT_FILE", &bundle)
+            .env("SSL_CERT_DIR", dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{who} started");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("x509: certificate signed by unknown authority"),
+            "{who}: {text}"
+        );
+    }
+
+    // The probe passes, then the server shows a certificate of another CA: the fetch of
+    // the account fails, its user is refused, and the log says why.
+    for (who, b) in binaries() {
+        let url = served(Some("server2"));
+        let (_d, s) = start(&b, &trusting("ca", &url));
+        let guard = LogOnPanic(&s);
+        assert_eq!(
+            fetched_account_works(&s.addr(), &w.a),
+            AUTH_VIOLATION,
+            "{who}"
+        );
+        let line = format!(
+            "Account fetch failed: could not fetch <\"{url}{a}\">: Get \"{url}{a}\": x509: certificate signed by unknown authority",
+            a = w.a.public_key()
+        );
+        assert!(s.wait_log(&line, T), "{who}: no {line:?}");
+        std::mem::forget(guard);
+    }
+}
+
+#[test]
+fn resolver_tls_config_errors_like_go() {
+    let w = World::new(json!({}));
+    let certs = Certs::new();
+    let head = w.config("");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let cases = [
+        format!("resolver_tls {{ ca_file: {missing:?} }}"),
+        format!("resolver_tls {{ ca_file: {junk:?} }}"),
+        format!("resolver_tls {{ cert_file: {:?} }}", certs.cert("client")),
+        format!("resolver_tls {{ key_file: {:?} }}", certs.key("client")),
+        format!(
+            "resolver_tls {{ cert_file: {missing:?}, key_file: {:?} }}",
+            certs.key("client")
+        ),
+        "resolver_tls { verify_cert_and_check_known_urls: true }".to_string(),
+        "resolver_tls { nope: true }".to_string(),
+        "resolver_tls { insecure: \"yes\" }".to_string(),
+    ];
+    let go = go_server();
+    for case in &cases {
+        let conf = format!("{head}{case}\n");
+        let ours = refusal(&bin(), &conf);
+        if let Some(go) = &go {
+            assert_eq!(ours, refusal(go, &conf), "config:\n{case}");
+        }
+    }
 }
 
 /// What a server binary says when it refuses to start on `conf`: the text after
@@ -1591,13 +1979,6 @@ fn resolver_config_errors_like_go() {
             assert_eq!(ours, refusal(go, conf), "config:\n{conf}");
         }
     }
-    // Ours only: no TLS for the URL resolver, said plainly (Go would try https).
-    let https = format!("{head}resolver: URL(\"https://127.0.0.1:{port404}/\")\n");
-    let ours = refusal(&bin(), &https);
-    assert!(
-        ours.contains("https account resolver URLs are not supported"),
-        "{ours}"
-    );
 }
 
 /// Send `body` on `subject` and collect `n` replies (several servers answer), as JSON.

@@ -14,8 +14,11 @@
 //! A connecting client whose account must be fetched waits for the fetch off its read
 //! loop's ops (see `readbuf::Deferred::Fetch`), then logs in against the result.
 //!
-//! Only `http://` URLs are fetched: the URL resolver has no TLS here (`resolver_tls` is
-//! refused), so an `https://` URL fails the start with a clear error.
+//! `https://` URLs are fetched over TLS (tokio-rustls): with `resolver_tls {}` as that
+//! block says (its `ca_file` replacing the system's roots, its certificate offered to the
+//! account server, `insecure`), else the account server's certificate is checked against
+//! the system's roots (see [`crate::tls::system_roots`]). Handshake failures are worded
+//! as Go 1.19's crypto/x509 words them (`x509: certificate signed by unknown authority`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +34,52 @@ use crate::server::Server;
 pub enum Fetcher {
     /// Ask the cluster (`cache`, `full`).
     Nats { timeout: Duration },
-    /// HTTP GET of this base URL plus the key (ends with `/`).
-    Url(String),
+    /// HTTP GET of the base URL plus the key.
+    Url(UrlResolver),
+}
+
+/// The URL resolver's client: the base URL (ends with `/`) and, with `resolver_tls`, the
+/// TLS configuration of its `https://` requests.
+#[derive(Debug, Clone)]
+pub struct UrlResolver {
+    pub base: String,
+    /// `resolver_tls`, built; `None`: Go's default transport (the system's roots).
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl UrlResolver {
+    /// The resolver of `base` with `resolver_tls` (read again from its files).
+    pub fn new(base: &str, tls: Option<&crate::options::TlsOpts>) -> Result<Self, String> {
+        let tls = match tls {
+            Some(t) => Some(crate::tls::resolver_client(t)?),
+            None => None,
+        };
+        Ok(UrlResolver {
+            base: base.to_string(),
+            tls,
+        })
+    }
+
+    /// nats-server's start-up check of a URL resolver: the base URL must answer `200`.
+    pub async fn check(&self) -> Result<(), String> {
+        self.get(&self.base).await.map(|_| ())
+    }
+
+    /// GET `url` within nats-server's fetch timeout: the body of a `200`, else Go's
+    /// error text.
+    pub async fn get(&self, url: &str) -> Result<String, String> {
+        let shown = redact(url);
+        let fail = |why: String| format!("could not fetch <{shown:?}>: {why}");
+        let fetch = get(url, self.tls.as_ref());
+        match tokio::time::timeout(crate::options::DEFAULT_ACCOUNT_FETCH_TIMEOUT, fetch).await {
+            Ok(Ok((200, _, body))) => Ok(String::from_utf8_lossy(&body).into_owned()),
+            Ok(Ok((_, status, _))) => Err(fail(status)),
+            Ok(Err(e)) => Err(fail(format!("Get {shown:?}: {e}"))),
+            Err(_) => Err(fail(format!(
+                "Get {shown:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+            ))),
+        }
+    }
 }
 
 /// The most answer an account server may send (a JWT is a few kB).
@@ -79,7 +126,7 @@ impl OperatorMode {
         };
         let start = std::time::Instant::now();
         let got = match fetcher {
-            Fetcher::Url(base) => http_get(&format!("{base}{key}")).await,
+            Fetcher::Url(r) => r.get(&format!("{}{key}", r.base)).await,
             Fetcher::Nats { timeout } => {
                 let subject = format!("$SYS.REQ.ACCOUNT.{key}.CLAIMS.LOOKUP");
                 crate::sys::request(srv, &subject, *timeout)
@@ -135,40 +182,20 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// GET `url` (plain HTTP/1.1), within nats-server's fetch timeout: the body of a `200`,
-/// else Go's error text.
-pub async fn http_get(url: &str) -> Result<String, String> {
-    let shown = redact(url);
-    let fail = |why: String| format!("could not fetch <{shown:?}>: {why}");
-    match tokio::time::timeout(crate::options::DEFAULT_ACCOUNT_FETCH_TIMEOUT, get(url)).await {
-        Ok(Ok((200, _, body))) => Ok(String::from_utf8_lossy(&body).into_owned()),
-        Ok(Ok((_, status, _))) => Err(fail(status)),
-        Ok(Err(e)) => Err(fail(format!("Get {shown:?}: {e}"))),
-        Err(_) => Err(fail(format!(
-            "Get {shown:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-        ))),
-    }
-}
-
 /// An HTTP answer: status code, Go's `resp.Status` (`"404 Not Found"`), body.
 type Response = (u16, String, Vec<u8>);
 
-/// One request on a fresh connection.
-async fn get(url: &str) -> Result<Response, String> {
+/// One request on a fresh connection; `https://` with `config` (else the default client).
+async fn get(url: &str, config: Option<&Arc<rustls::ClientConfig>>) -> Result<Response, String> {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (s.to_ascii_lowercase(), r),
         None => (String::new(), url),
     };
-    match scheme.as_str() {
-        "http" => {}
-        "https" => {
-            return Err(
-                "https account resolver URLs are not supported by this server (no resolver TLS)"
-                    .into(),
-            )
-        }
+    let tls = match scheme.as_str() {
+        "http" => false,
+        "https" => true,
         other => return Err(format!("unsupported protocol scheme {other:?}")),
-    }
+    };
     let path_at = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(path_at);
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -178,12 +205,116 @@ async fn get(url: &str) -> Result<Response, String> {
         .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let addr = if has_port {
         hostport.to_string()
+    } else if tls {
+        format!("{hostport}:443")
     } else {
         format!("{hostport}:80")
     };
-    let mut stream = tokio::net::TcpStream::connect(&addr)
+    let stream = tokio::net::TcpStream::connect(&addr)
         .await
         .map_err(|e| format!("dial tcp {addr}: {}", go_net_error(&e)))?;
+    if !tls {
+        return exchange(stream, path, hostport).await;
+    }
+    let host = if has_port {
+        hostport.rsplit_once(':').map_or(hostport, |(h, _)| h)
+    } else {
+        hostport
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("tls: invalid server name {host:?}: {e}"))?;
+    let config = match config {
+        Some(c) => c.clone(),
+        None => crate::tls::default_https_client()?,
+    };
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| tls_error_text(&e))?;
+    exchange(stream, path, hostport).await
+}
+
+/// Go 1.19's words for a failed TLS handshake or a TLS alert (`x509: certificate signed
+/// by unknown authority`, `remote error: tls: bad certificate`); other errors as they are.
+fn tls_error_text(e: &std::io::Error) -> String {
+    use rustls::CertificateError as C;
+    let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
+        return e.to_string();
+    };
+    let rfc3339 = |t: &rustls::pki_types::UnixTime| {
+        chrono::DateTime::from_timestamp(t.as_secs() as i64, 0)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    match err {
+        rustls::Error::InvalidCertificate(c) => {
+            match c {
+                C::UnknownIssuer => "x509: certificate signed by unknown authority".into(),
+                C::NotValidForNameContext {
+                    expected,
+                    presented,
+                } => {
+                    let host = expected.to_str();
+                    let ip = host.parse::<std::net::IpAddr>().is_ok();
+                    let valid: Vec<&str> = presented
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|n| n.parse::<std::net::IpAddr>().is_ok() == ip)
+                        .collect();
+                    if ip && valid.is_empty() {
+                        format!("x509: cannot validate certificate for {host} because it doesn't contain any IP SANs")
+                    } else if valid.is_empty() {
+                        format!("x509: certificate is not valid for any names, but wanted to match {host}")
+                    } else {
+                        format!(
+                            "x509: certificate is valid for {}, not {host}",
+                            valid.join(", ")
+                        )
+                    }
+                }
+                C::NotValidForName => "x509: certificate is not valid for this host".into(),
+                C::ExpiredContext { time, not_after } => format!(
+                "x509: certificate has expired or is not yet valid: current time {} is after {}",
+                rfc3339(time),
+                rfc3339(not_after)
+            ),
+                C::NotValidYetContext { time, not_before } => format!(
+                "x509: certificate has expired or is not yet valid: current time {} is before {}",
+                rfc3339(time),
+                rfc3339(not_before)
+            ),
+                C::Expired | C::NotValidYet => {
+                    "x509: certificate has expired or is not yet valid".into()
+                }
+                _ => err.to_string(),
+            }
+        }
+        rustls::Error::AlertReceived(a) => {
+            use rustls::AlertDescription as A;
+            let text = match a {
+                A::BadCertificate => "bad certificate".to_string(),
+                A::CertificateRequired => "certificate required".into(),
+                A::UnknownCA => "unknown certificate authority".into(),
+                A::CertificateExpired => "expired certificate".into(),
+                A::CertificateUnknown => "unknown certificate".into(),
+                A::HandshakeFailure => "handshake failure".into(),
+                A::ProtocolVersion => "protocol version not supported".into(),
+                A::DecryptError => "error decrypting message".into(),
+                A::InternalError => "internal error".into(),
+                other => format!("alert({})", u8::from(*other)),
+            };
+            format!("remote error: tls: {text}")
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// The request and its answer over an open connection (plain TCP or TLS).
+async fn exchange<S>(mut stream: S, path: &str, hostport: &str) -> Result<Response, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nUser-Agent: Go-http-client/1.1\r\n\
          Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
@@ -191,11 +322,14 @@ async fn get(url: &str) -> Result<Response, String> {
     stream
         .write_all(req.as_bytes())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| tls_error_text(&e))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
-        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| tls_error_text(&e))?;
         if n == 0 {
             break;
         }
@@ -299,11 +433,6 @@ fn go_net_error(e: &std::io::Error) -> String {
         std::io::ErrorKind::ConnectionRefused => "connect: connection refused".into(),
         _ => e.to_string(),
     }
-}
-
-/// nats-server's start-up check of a URL resolver: the base URL must answer `200`.
-pub async fn check_url(base: &str) -> Result<(), String> {
-    http_get(base).await.map(|_| ())
 }
 
 #[cfg(test)]

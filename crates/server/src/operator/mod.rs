@@ -166,7 +166,13 @@ impl OperatorMode {
                 Some(dir::DirStore::open_cache(dir, *limit, *ttl)?),
                 Some(fetch::Fetcher::Nats { timeout: *timeout }),
             ),
-            Resolver::Url(url) => (None, Some(fetch::Fetcher::Url(url.clone()))),
+            Resolver::Url(url) => (
+                None,
+                Some(fetch::Fetcher::Url(fetch::UrlResolver::new(
+                    url,
+                    o.resolver_tls.as_ref(),
+                )?)),
+            ),
             _ => (None, None),
         };
         if matches!(o.resolver, Resolver::Url(_)) && !o.preload.is_empty() {

@@ -287,6 +287,7 @@ fn top_level(o: &mut Options, e: &Entry, d: &mut Diag) {
         "trusted" | "trusted_keys" => operator::trusted(o, e, d),
         "resolver" | "account_resolver" | "accounts_resolver" => operator::resolver(o, e, d),
         "resolver_preload" => operator::preload(o, e, d),
+        "resolver_tls" => o.operator.resolver_tls = tls::parse_resolver(e, d),
         "tls" => o.tls = tls::parse(e, d, true),
         "websocket" | "ws" => websocket::parse(o, e, d),
         other => match known::top_level(other) {

@@ -171,7 +171,8 @@ pub struct Options {
     /// every user of `users` that has none of its own. As in nats-server 2.9, they apply to
     /// users of the list only, not to the single user, the token or anonymous clients.
     pub default_permissions: Option<Permissions>,
-    /// Operator mode (JWT): `operator`, `trusted`, `resolver`, `resolver_preload`.
+    /// Operator mode (JWT): `operator`, `trusted`, `resolver`, `resolver_preload`,
+    /// `resolver_tls`.
     pub operator: OperatorOptions,
 
     pub debug: bool,
@@ -391,6 +392,8 @@ pub struct OperatorOptions {
     pub resolver: Resolver,
     /// `resolver_preload`: account public key → account JWT, in file order.
     pub preload: Vec<(String, String)>,
+    /// `resolver_tls`: the URL resolver's HTTPS client (own CA, client certificate).
+    pub resolver_tls: Option<TlsOpts>,
 }
 
 impl OperatorOptions {
@@ -408,6 +411,7 @@ impl std::fmt::Debug for OperatorOptions {
             .field("trusted_keys", &self.trusted_keys)
             .field("resolver", &self.resolver)
             .field("preload", &self.preload.len())
+            .field("resolver_tls", &self.resolver_tls)
             .finish()
     }
 }

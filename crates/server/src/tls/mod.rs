@@ -199,6 +199,132 @@ fn load_roots(path: &str) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
+/// The certificate chain and private key of a block (both files named), with Go's
+/// `error parsing X509 certificate/key pair: …` texts.
+fn load_pair(
+    o: &TlsOpts,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let certs = load_certs(&o.cert_file)
+        .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+    let key_data = std::fs::read(&o.key_file).map_err(|e| {
+        format!(
+            "error parsing X509 certificate/key pair: open {}: {}",
+            o.key_file,
+            io_text(&e)
+        )
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|_| {
+        "error parsing X509 certificate/key pair: tls: failed to find any PEM data in key input"
+            .to_string()
+    })?;
+    Ok((certs, key))
+}
+
+/// The client side of `resolver_tls {}` (nats-server's `AccountResolverTLSConfig`, the
+/// URL resolver's HTTPS client): `ca_file` replaces the system's roots, `cert_file` and
+/// `key_file` (both or neither) are the client certificate offered, `insecure` skips the
+/// check of the account server's certificate, `cipher_suites` and `curve_preferences`
+/// as in any block. The server-side fields (`verify`, `verify_and_map`, `timeout`,
+/// `pinned_certs`, `connection_rate_limit`) play no part, as in Go.
+pub fn resolver_client(o: &TlsOpts) -> Result<Arc<rustls::ClientConfig>, String> {
+    let pair = match (o.cert_file.is_empty(), o.key_file.is_empty()) {
+        (false, true) => return Err("missing 'key_file' in TLS configuration".into()),
+        (true, false) => return Err("missing 'cert_file' in TLS configuration".into()),
+        (true, true) => None,
+        (false, false) => Some(load_pair(o)?),
+    };
+    let roots = if o.ca_file.is_empty() {
+        system_roots()
+    } else {
+        Arc::new(load_roots(&o.ca_file)?)
+    };
+    client_config(o, roots, pair)
+}
+
+/// The HTTPS client of a URL resolver without `resolver_tls`: the system's roots, no
+/// client certificate (Go's default transport). Built once per process, as Go loads its
+/// system pool once.
+pub fn default_https_client() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(c) = CONFIG.get() {
+        return Ok(c.clone());
+    }
+    let c = client_config(&TlsOpts::default(), system_roots(), None)?;
+    Ok(CONFIG.get_or_init(|| c).clone())
+}
+
+fn client_config(
+    o: &TlsOpts,
+    roots: Arc<RootCertStore>,
+    pair: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let p = provider_for(o)?;
+    let cb = rustls::ClientConfig::builder_with_provider(p.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("TLS configuration: {e}"))?;
+    let cb = if o.insecure {
+        cb.dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(p)))
+    } else {
+        cb.with_root_certificates(roots)
+    };
+    let config = match pair {
+        Some((certs, key)) => cb
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?,
+        None => cb.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// The system's roots as Go's `x509.SystemCertPool` finds them on Linux: the bundle
+/// named by `SSL_CERT_FILE`, else the first of the usual bundle files that exists, plus
+/// the certificates in the directories of `SSL_CERT_DIR` (colon-separated) when set.
+/// Unparsable entries are skipped and a missing file gives no roots (then every
+/// certificate is of an unknown authority), as in Go. Read once per process.
+pub fn system_roots() -> Arc<RootCertStore> {
+    static ROOTS: std::sync::OnceLock<Arc<RootCertStore>> = std::sync::OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            let mut add = |data: &[u8]| {
+                for c in CertificateDer::pem_slice_iter(data).flatten() {
+                    let _ = roots.add(c);
+                }
+            };
+            let files: Vec<String> = match std::env::var("SSL_CERT_FILE") {
+                Ok(f) if !f.is_empty() => vec![f],
+                _ => [
+                    "/etc/ssl/certs/ca-certificates.crt",
+                    "/etc/pki/tls/certs/ca-bundle.crt",
+                    "/etc/ssl/ca-bundle.pem",
+                    "/etc/pki/tls/cacert.pem",
+                    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                    "/etc/ssl/cert.pem",
+                ]
+                .map(String::from)
+                .to_vec(),
+            };
+            if let Some(data) = files.iter().find_map(|f| std::fs::read(f).ok()) {
+                add(&data);
+            }
+            if let Ok(dirs) = std::env::var("SSL_CERT_DIR") {
+                for dir in dirs.split(':').filter(|d| !d.is_empty()) {
+                    let Ok(entries) = std::fs::read_dir(dir) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        if let Ok(data) = std::fs::read(entry.path()) {
+                            add(&data);
+                        }
+                    }
+                }
+            }
+            Arc::new(roots)
+        })
+        .clone()
+}
+
 /// Build the rustls configurations for a `tls {}` block. `route`: a cluster block, where
 /// nats-server forces mutual verification (`ClientAuth = RequireAndVerifyClientCert`,
 /// `RootCAs = ClientCAs`).
@@ -215,19 +341,7 @@ pub fn build(o: &TlsOpts, route: bool) -> Result<Tls, String> {
         _ => {}
     }
     let verify = o.verify || o.map || route;
-    let certs = load_certs(&o.cert_file)
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
-    let key_data = std::fs::read(&o.key_file).map_err(|e| {
-        format!(
-            "error parsing X509 certificate/key pair: open {}: {}",
-            o.key_file,
-            io_text(&e)
-        )
-    })?;
-    let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|_| {
-        "error parsing X509 certificate/key pair: tls: failed to find any PEM data in key input"
-            .to_string()
-    })?;
+    let (certs, key) = load_pair(o)?;
     let roots = if o.ca_file.is_empty() {
         None
     } else {
@@ -304,8 +418,9 @@ pub fn build(o: &TlsOpts, route: bool) -> Result<Tls, String> {
     })
 }
 
-/// `insecure: true` on a cluster block: the certificate chain and host name of dialled
-/// routes are not verified (signatures still are, so the handshake is sound).
+/// `insecure: true` on a cluster block or in `resolver_tls`: the certificate chain and
+/// host name of the dialled peer are not verified (signatures still are, so the
+/// handshake is sound).
 #[derive(Debug)]
 struct NoVerify(Arc<CryptoProvider>);
 

@@ -25,9 +25,6 @@ pub(crate) fn top_level(key: &str) -> Option<Support> {
         // Ignoring it only refuses plain-text clients that Go would let in.
         "allow_non_tls" => Ignore("plain-text clients on a TLS port are not implemented"),
         "ocsp" | "ocsp_cache" => Ignore("OCSP stapling is not implemented"),
-        "resolver_tls" => {
-            Refuse("resolver_tls (TLS for the URL account resolver) is not implemented")
-        }
         "resolver_pinned_accounts" => Refuse("resolver pinned accounts are not implemented"),
         "server_tags" | "server_metadata" => Ignore("server tags are not implemented"),
         "prof_port" | "prof_block_rate" => Ignore("profiling is not implemented"),

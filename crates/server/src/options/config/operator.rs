@@ -4,9 +4,9 @@
 //!
 //! Resolvers: `MEMORY`, the NATS-based `full` and `cache` directory resolvers, and the URL
 //! resolver (written as `URL(...)`, or implied by a single operator JWT's
-//! `account_server_url` when no `resolver` is given). `resolver_tls` and pinned accounts
-//! are refused: running without them would either trust accounts we cannot look up or
-//! let in accounts the operator meant to keep out.
+//! `account_server_url` when no `resolver` is given); `resolver_tls` (its HTTPS client) is
+//! read in `tls.rs`. Pinned accounts are refused: running without them would let in
+//! accounts the operator meant to keep out.
 
 use nats_conf::{Entry, Value};
 

@@ -503,6 +503,78 @@ fn tls_blocks_report_bad_blocks() {
 }
 
 #[test]
+fn resolver_tls_is_read_like_a_tls_block() {
+    // nats-server's `parseTLS` (client context) and `GenTLSConfig`: errors at the key.
+    for (text, want) in [
+        (
+            "resolver_tls { cert_file: x }",
+            "1:0: missing 'key_file' in TLS configuration",
+        ),
+        (
+            "resolver_tls { key_file: x }",
+            "1:0: missing 'cert_file' in TLS configuration",
+        ),
+        (
+            "resolver_tls { cert_file: x, key_file: y }",
+            "1:0: error parsing X509 certificate/key pair: open x: no such file or directory",
+        ),
+        (
+            "resolver_tls { ca_file: \"/nonexistent/ca.pem\" }",
+            "1:0: open /nonexistent/ca.pem: no such file or directory",
+        ),
+        (
+            "resolver_tls { ca_file: 1 }",
+            "expected 'ca_file' to be filename",
+        ),
+        (
+            "resolver_tls { verify_cert_and_check_known_urls: true }",
+            "verify_cert_and_check_known_urls not supported in this context",
+        ),
+        (
+            "resolver_tls { nope: 1 }",
+            "error parsing tls config, unknown field [\"nope\"]",
+        ),
+        (
+            "resolver_tls { cipher_suites: [\"TLS_FOO\"] }",
+            "unrecognized cipher TLS_FOO",
+        ),
+    ] {
+        let (o, r) = apply(text);
+        assert_eq!(r.errors.len(), 1, "{text}: {r:?}");
+        assert!(r.errors[0].contains(want), "{text}: {r:?}");
+        assert_eq!(o.operator.resolver_tls, None, "{text}");
+    }
+    // A CA file that holds no certificate.
+    let d = tempfile::tempdir().unwrap();
+    let junk = d.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let r = apply(&format!("resolver_tls {{ ca_file: {:?} }}", junk)).1;
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    assert!(
+        r.errors[0].ends_with("failed to parse root ca certificate"),
+        "{r:?}"
+    );
+    // No certificate needed (system roots); the server-side fields are read and play no
+    // part, as in Go (pinned certificates are noted as not checked).
+    let o =
+        ok("resolver_tls { insecure: true, verify: true, timeout: 3, connection_rate_limit: 5 }");
+    let t = o.operator.resolver_tls.expect("resolver_tls");
+    assert!(t.insecure && t.verify);
+    let (o, r) = apply(&format!(
+        "resolver_tls {{ pinned_certs: [\"{}\"] }}",
+        "ab".repeat(32)
+    ));
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert!(
+        r.unsupported
+            .iter()
+            .any(|u| u.contains("pinned_certs") && u.contains("resolver_tls")),
+        "{r:?}"
+    );
+    assert_eq!(o.operator.resolver_tls.unwrap().pinned_certs.len(), 1);
+}
+
+#[test]
 fn duplicate_keys_count_once_and_the_last_wins() {
     let (o, r) = apply("port: \"bad\"\nport: 5000");
     assert!(r.errors.is_empty(), "{r:?}");
@@ -584,17 +656,13 @@ fn docker_image_config_and_includes() {
 
 #[test]
 fn auth_we_cannot_enforce_is_refused() {
-    // Each of these is the config's login; ignoring it would let anyone in.
-    for text in [
-        "resolver_pinned_accounts: [ AB ]",
-        "resolver_tls: { cert_file: x }",
-    ] {
-        let (_, r) = apply(text);
-        assert!(
-            r.errors.iter().any(|e| e.contains("refusing to run")),
-            "{text}: {r:?}"
-        );
-    }
+    // Ignoring it would let in accounts the operator meant to keep out.
+    let text = "resolver_pinned_accounts: [ AB ]";
+    let (_, r) = apply(text);
+    assert!(
+        r.errors.iter().any(|e| e.contains("refusing to run")),
+        "{text}: {r:?}"
+    );
     // Account limits would change who sees what: refused too.
     let text = "accounts { A: { limits: { max_connections: 1 } } }";
     let (_, r) = apply(text);

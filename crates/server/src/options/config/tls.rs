@@ -1,7 +1,8 @@
-//! `tls {}` blocks (top level and inside `cluster {}`), as nats-server 2.9.10's
-//! `parseTLS` and `GenTLSConfig` read them, with Go's error texts. The block is also
-//! built once here (certificate, key and CA files read, names mapped to rustls) so that
-//! a bad file or name is a config error at the `tls` key, as in Go.
+//! `tls {}` blocks (top level, inside `cluster {}` and `websocket {}`) and
+//! `resolver_tls {}`, as nats-server 2.9.10's `parseTLS` and `GenTLSConfig` read them,
+//! with Go's error texts. The block is also built once here (certificate, key and CA
+//! files read, names mapped to rustls) so that a bad file or name is a config error at
+//! the block's key, as in Go.
 
 use super::units;
 use super::value::{effective, go_quote, Diag};
@@ -11,6 +12,31 @@ use nats_conf::{Entry, Value};
 /// Parse a `tls {}` block. `client`: the top-level block (Go's `isClientCtx`), where
 /// `verify_cert_and_check_known_urls` is refused as Go refuses it.
 pub(super) fn parse(e: &Entry, d: &mut Diag, client: bool) -> Option<TlsOpts> {
+    let t = read(e, d, client, false)?;
+    if let Err(msg) = crate::tls::build(&t, !client) {
+        d.error(&e.key_pos, msg);
+        return None;
+    }
+    Some(t)
+}
+
+/// Parse `resolver_tls {}`: the fields of a `tls {}` block (Go's `parseTLS` in a client
+/// context, then `GenTLSConfig`), built as the URL resolver's HTTPS client so that a bad
+/// file is an error at the `resolver_tls` key. No certificate is needed (it is the
+/// client's, offered when given); the server-side fields are read and play no part.
+pub(super) fn parse_resolver(e: &Entry, d: &mut Diag) -> Option<TlsOpts> {
+    let t = read(e, d, true, true)?;
+    if let Err(msg) = crate::tls::resolver_client(&t) {
+        d.error(&e.key_pos, msg);
+        return None;
+    }
+    Some(t)
+}
+
+/// The fields of a block, checked one by one with Go's texts. `resolver`: the block is
+/// `resolver_tls`, where `connection_rate_limit` and `pinned_certs` have no effect (as in
+/// Go) instead of being refused or enforced.
+fn read(e: &Entry, d: &mut Diag, client: bool, resolver: bool) -> Option<TlsOpts> {
     let pos = &e.key_pos;
     let m = d.map(pos, &e.item.value)?;
     let mut t = TlsOpts::default();
@@ -119,6 +145,7 @@ pub(super) fn parse(e: &Entry, d: &mut Diag, client: bool) -> Option<TlsOpts> {
                 _ => d.error(fpos, "error parsing tls config, 'timeout' wrong type"),
             },
             "connection_rate_limit" => match v {
+                Value::Int(_) if resolver => {}
                 Value::Int(n) if *n <= 0 => {}
                 Value::Int(_) => d.error(
                     fpos,
@@ -147,6 +174,13 @@ pub(super) fn parse(e: &Entry, d: &mut Diag, client: bool) -> Option<TlsOpts> {
                         t.pinned_certs.push(entry);
                     }
                 }
+                if resolver && !t.pinned_certs.is_empty() {
+                    // nats-server checks pinned certificates of clients, routes and
+                    // leaf nodes only; the account server's are not checked there either.
+                    d.report.unsupported.push(format!(
+                        "{fpos}: field \"pinned_certs\" of resolver_tls is ignored (nats-server does not check the account server's certificate against it either)"
+                    ));
+                }
             }
             "ocsp_peer" | "handshake_first" | "cert_store" | "cert_match" | "cert_match_by"
             | "min_version" | "certs" => d.error(
@@ -163,10 +197,6 @@ pub(super) fn parse(e: &Entry, d: &mut Diag, client: bool) -> Option<TlsOpts> {
         }
     }
     if d.report.errors.len() > before {
-        return None;
-    }
-    if let Err(msg) = crate::tls::build(&t, !client) {
-        d.error(pos, msg);
         return None;
     }
     Some(t)
