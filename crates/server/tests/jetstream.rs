@@ -1129,3 +1129,95 @@ fn push_flow_control_matches_go() {
         "ours {ours:?}, Go {go:?} (messages before the first request, before the stall, requests)"
     );
 }
+
+/// Push consumers paced as Go paces them: `replay_policy: original` keeps the gaps the
+/// messages were stored with, `rate_limit_bps` spreads deliveries over time (a bucket
+/// as deep as the stream's largest message). Both servers are held to the same bounds.
+#[test]
+fn replay_original_and_rate_limit_pace_like_go() {
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let addr = srv.addr();
+        let mut c = Client::connect(srv.client_port);
+        c.request(
+            "$JS.API.STREAM.CREATE.P",
+            r#"{"name":"P","subjects":["p.>"],"max_msg_size":2000}"#,
+        );
+        // Three messages stored 300 ms apart (the gaps the replay must keep).
+        for i in 0..3 {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            c.request("p.replay", &format!("r{i}"));
+        }
+        let body = "y".repeat(1000);
+        for _ in 0..20 {
+            c.request("p.rate", &body);
+        }
+        let mut sub = common::Raw::handshake(&addr, r#"{"verbose":false,"headers":true}"#);
+        sub.send("SUB d.replay 1\r\nSUB d.rate 2\r\nSUB d.instant 3\r\nPING\r\n");
+        sub.expect(r"PONG\r\n");
+        let arrivals = |sub: &mut common::Raw, sid: u32, n: usize| {
+            let re = regex::bytes::Regex::new(&format!(
+                r"^(?:PING\r\n|MSG p\.\w+ {sid} \S+ \d+\r\n[^\r]*\r\n)"
+            ))
+            .unwrap();
+            let t0 = std::time::Instant::now();
+            let mut times = Vec::new();
+            while times.len() < n {
+                let f = sub
+                    .try_expect_re(&re, Duration::from_secs(10))
+                    .expect("a delivery");
+                if f[0] == "PING\r\n" {
+                    sub.send("PONG\r\n");
+                } else {
+                    times.push(t0.elapsed());
+                }
+            }
+            times
+        };
+        let consumer = |c: &mut Client, cfg: &str| {
+            let created = c.request(
+                "$JS.API.CONSUMER.CREATE.P",
+                &format!(r#"{{"stream_name":"P","config":{cfg}}}"#),
+            );
+            assert!(created.contains("consumer_create_response"), "{created}");
+        };
+        consumer(
+            &mut c,
+            r#"{"deliver_subject":"d.instant","filter_subject":"p.replay","ack_policy":"none"}"#,
+        );
+        let instant = arrivals(&mut sub, 3, 3);
+        consumer(
+            &mut c,
+            r#"{"deliver_subject":"d.replay","filter_subject":"p.replay","ack_policy":"none","replay_policy":"original"}"#,
+        );
+        let replay = arrivals(&mut sub, 1, 3);
+        consumer(
+            &mut c,
+            r#"{"deliver_subject":"d.rate","filter_subject":"p.rate","ack_policy":"none","rate_limit_bps":80000}"#,
+        );
+        let rate = arrivals(&mut sub, 2, 20);
+        (instant, replay, rate)
+    };
+    for bin in [testkit::require_go_server(), common::bin()] {
+        let (instant, replay, rate) = run(&bin);
+        let ms = |d: Duration| d.as_millis();
+        assert!(
+            ms(instant[2] - instant[0]) < 250,
+            "{bin:?} instant {instant:?}"
+        );
+        for w in replay.windows(2) {
+            let gap = ms(w[1] - w[0]);
+            assert!((250..1000).contains(&gap), "{bin:?} replay {replay:?}");
+        }
+        // 20 × ~1,060 bytes at 10,000 bytes/s, the first two from a full 2,000-byte
+        // bucket: about 1.9 s for the rest.
+        let spread = ms(rate[19] - rate[0]);
+        assert!(
+            (1400..4000).contains(&spread),
+            "{bin:?} rate {spread} ms {rate:?}"
+        );
+    }
+}

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use nats_jetstream::advisory::Action;
 use nats_jetstream::consumer::{AckKind, Consumer, ConsumerState, NextRequest, Outgoing, Status};
-use nats_jetstream::{ApiError, ConsumerConfig, Retention};
+use nats_jetstream::{ApiError, ConsumerConfig, ReplayPolicy, Retention};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::flow::{self, Flow};
+use super::pace::Pacer;
 use super::{internal_sub, now_nanos, JsAccount, StreamHandle};
 use crate::account::Account;
 use crate::deliver::{Delivery, Msg};
@@ -74,6 +75,68 @@ struct Saved {
     config: ConsumerConfig,
     created: i64,
     state: ConsumerState,
+}
+
+/// A message taken from the consumer with its ack subject and its size on the wire (Go's
+/// count: subject, ack subject, headers, payload).
+type Taken = (Outgoing, String, usize);
+
+/// The consumer task's pacing (`replay_policy: original`, `rate_limit_bps`) and the
+/// message it holds back until its time.
+struct Pace {
+    pacer: Pacer,
+    held: Option<(Taken, i64)>,
+}
+
+impl Pace {
+    fn start(srv: &Server, sh: &StreamHandle, ch: &ConsumerHandle) -> Pace {
+        let c = ch.consumer.lock();
+        let s = sh.stream.lock();
+        let cfg = c.config();
+        let replay =
+            (cfg.replay_policy == ReplayPolicy::Original).then(|| s.store().state().last_seq);
+        let pacer = Pacer::new(
+            replay,
+            cfg.rate_limit_bps,
+            bucket_depth(srv, s.config().max_msg_size),
+            now_nanos(),
+        );
+        Pace { pacer, held: None }
+    }
+
+    /// The next message that may go at `now`: the one held back once its time has come,
+    /// else a fresh one from `take` unless it must wait (then it is held).
+    fn next(&mut self, now: i64, take: impl FnOnce() -> Option<Taken>) -> Option<Taken> {
+        if let Some((_, at)) = &self.held {
+            if *at > now {
+                return None;
+            }
+            return self.held.take().map(|(t, _)| t);
+        }
+        let t = take()?;
+        if self.pacer.active() {
+            let at = self.pacer.admit(t.0.msg.seq, t.0.msg.ts, t.2, now);
+            if at > now {
+                self.held = Some((t, at));
+                return None;
+            }
+        }
+        Some(t)
+    }
+}
+
+/// The rate limiter's bucket: as deep as the largest message the stream takes.
+fn bucket_depth(srv: &Server, max_msg_size: i64) -> u64 {
+    if max_msg_size > 0 {
+        max_msg_size as u64
+    } else {
+        srv.opts().max_payload.max(1) as u64
+    }
+}
+
+fn wire_size(o: &Outgoing, ack: &str, headers_only: bool) -> usize {
+    let data = if headers_only { 0 } else { o.msg.data.len() };
+    o.msg.subject.len() + ack.len() + o.msg.hdr.len() + data
 }
 
 impl ConsumerHandle {
@@ -601,8 +664,9 @@ async fn run(srv: Arc<Server>, sh: Arc<StreamHandle>, ch: Arc<ConsumerHandle>) {
     // A push consumer without subscribers looks again soon, then less often: nothing
     // wakes it when a subscription appears.
     let mut no_interest_wait = NO_INTEREST_MIN;
+    let mut pace = Pace::start(&srv, &sh, &ch);
     loop {
-        let (due, more, no_interest) = pump(&srv, &sh, &ch, &mut d, &mut last_push);
+        let (due, more, no_interest) = pump(&srv, &sh, &ch, &mut d, &mut last_push, &mut pace);
         d.flush(&srv);
         advise_events(&srv, &ch);
         // A subscriber falling behind (over half its pending limit) pauses this consumer,
@@ -688,6 +752,7 @@ fn pump(
     ch: &ConsumerHandle,
     d: &mut Delivery,
     last_push: &mut i64,
+    pace: &mut Pace,
 ) -> (Option<i64>, bool, bool) {
     let now = now_nanos();
     let mut no_interest = false;
@@ -702,37 +767,39 @@ fn pump(
         c.expire_requests(now, &mut statuses);
         statuses.extend(c.heartbeats(now));
         let cfg = c.config().clone();
+        if cfg.rate_limit_bps > 0 || pace.pacer.active() {
+            let depth = bucket_depth(srv, s.config().max_msg_size);
+            pace.pacer.set_rate(cfg.rate_limit_bps, depth, now);
+        }
         if cfg.is_pull() {
             if c.waiting() > 0 {
                 c.retain_requests(|reply| has_interest(&ch.account, reply));
             }
             while out.len() < BATCH {
-                match c.next_pull(store, now, &mut statuses) {
-                    Some(o) => {
-                        let ack = o.ack_subject(c.stream_name(), c.name());
-                        out.push((o, ack, None));
-                    }
-                    None => break,
-                }
+                let next = pace.next(now, || {
+                    let o = c.next_pull(store, now, &mut statuses)?;
+                    let ack = o.ack_subject(c.stream_name(), c.name());
+                    let size = wire_size(&o, &ack, cfg.headers_only);
+                    Some((o, ack, size))
+                });
+                let Some((o, ack, _)) = next else { break };
+                out.push((o, ack, None));
             }
             c.end_no_wait(store, &mut statuses);
         } else if has_interest(&ch.account, &cfg.deliver_subject) {
             ch.last_active.store(now, Ordering::Relaxed);
             let mut flow = ch.flow.lock();
             while out.len() < BATCH && !flow.blocked() {
-                let Some(o) = c.next_push(store, now) else {
-                    break;
-                };
-                let ack = o.ack_subject(c.stream_name(), c.name());
-                // Go counts the deliver subject, the reply, the headers and the payload.
-                let size = cfg.deliver_subject.len()
-                    + ack.len()
-                    + o.msg.hdr.len()
-                    + if cfg.headers_only {
-                        0
-                    } else {
-                        o.msg.data.len()
-                    };
+                let next = pace.next(now, || {
+                    let o = c.next_push(store, now)?;
+                    let ack = o.ack_subject(c.stream_name(), c.name());
+                    let size = wire_size(&o, &ack, cfg.headers_only);
+                    Some((o, ack, size))
+                });
+                let Some((o, ack, size)) = next else { break };
+                // Flow control counts the deliver subject where the pacing (as Go's)
+                // counts the message's own subject.
+                let size = size - o.msg.subject.len() + cfg.deliver_subject.len();
                 let fc = flow.sent(size, || flow::reply_subject(c.stream_name(), c.name()));
                 out.push((o, ack, fc));
             }
@@ -801,7 +868,10 @@ fn pump(
         }
     }
     send_statuses(srv, d, &ch.account, statuses);
-    let mut due = due;
+    let mut due = match &pace.held {
+        Some((_, at)) => Some(due.map_or(*at, |t| t.min(*at))),
+        None => due,
+    };
     if let Some((every, cseq, sseq)) = heartbeat {
         if now - *last_push >= every {
             *last_push = now;

@@ -20,6 +20,7 @@
 mod api;
 pub mod consumers;
 mod flow;
+mod pace;
 mod sourcing;
 
 use std::collections::BTreeMap;
