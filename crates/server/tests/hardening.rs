@@ -19,10 +19,11 @@ fn ops_before_auth_are_refused_at_once() {
     let (_d, conf) = config(
         "authorization { timeout: 30, users = [ {user: a, password: b} ] }\nmax_payload: 2MB\n",
     );
-    let mut servers = vec![("ours", start(&["-c", &conf]))];
-    if testkit::go_server().is_some() {
-        servers.push(("go", start_go(&["-c", &conf])));
-    }
+    testkit::require_go_server();
+    let servers = vec![
+        ("ours", start(&["-c", &conf])),
+        ("go", start_go(&["-c", &conf])),
+    ];
     for (name, srv) in &servers {
         let mut r = Raw::connect(&srv.addr());
         r.expect(r"^INFO \{.*\} ?\r\n");

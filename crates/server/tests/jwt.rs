@@ -16,16 +16,11 @@ use base64::Engine;
 use common::{bin, Raw, ServerProcess};
 use nkeys::KeyPair;
 use serde_json::{json, Value};
-use testkit::go_server;
 
 const T: Duration = Duration::from_secs(5);
 
 fn binaries() -> Vec<(&'static str, PathBuf)> {
-    let mut v = vec![("ours", bin())];
-    if let Some(go) = go_server() {
-        v.push(("go", go));
-    }
-    v
+    vec![("ours", bin()), ("go", testkit::require_go_server())]
 }
 
 fn now() -> i64 {
@@ -1274,16 +1269,14 @@ fn operator_mode_cluster_of_ours() {
 
 #[test]
 fn operator_mode_mixed_cluster_go_first() {
-    if go_server().is_some() {
-        operator_cluster(true, false);
-    }
+    testkit::require_go_server();
+    operator_cluster(true, false);
 }
 
 #[test]
 fn operator_mode_mixed_cluster_go_second() {
-    if go_server().is_some() {
-        operator_cluster(false, true);
-    }
+    testkit::require_go_server();
+    operator_cluster(false, true);
 }
 
 #[test]
@@ -1754,9 +1747,7 @@ fn url_resolver_fetches_accounts_over_https_like_go() {
             "could not fetch <\"{url}\">: Get \"{url}\": remote error: tls: certificate required"
         )
     );
-    if let Some(go) = go_server() {
-        assert_eq!(ours, refusal(&go, &conf));
-    }
+    assert_eq!(ours, refusal(&testkit::require_go_server(), &conf));
 
     // `insecure`: the account server's certificate is not checked (one of a CA nobody
     // trusts here is taken).
@@ -1810,9 +1801,7 @@ fn url_resolver_over_https_refuses_an_unknown_authority_like_go() {
             "could not fetch <\"{url}\">: Get \"{url}\": x509: certificate signed by unknown authority"
         )
     );
-    if let Some(go) = go_server() {
-        assert_eq!(ours, refusal(&go, &conf));
-    }
+    assert_eq!(ours, refusal(&testkit::require_go_server(), &conf));
     // No `resolver_tls` and a system bundle without the test CA: the same.
     let conf = format!("{head}resolver: URL(\"{url}\")\n");
     let dir = tempfile::tempdir().unwrap();
@@ -1881,13 +1870,11 @@ fn resolver_tls_config_errors_like_go() {
         "resolver_tls { nope: true }".to_string(),
         "resolver_tls { insecure: \"yes\" }".to_string(),
     ];
-    let go = go_server();
+    let go = testkit::require_go_server();
     for case in &cases {
         let conf = format!("{head}{case}\n");
         let ours = refusal(&bin(), &conf);
-        if let Some(go) = &go {
-            assert_eq!(ours, refusal(go, &conf), "config:\n{case}");
-        }
+        assert_eq!(ours, refusal(&go, &conf), "config:\n{case}");
     }
 }
 
@@ -1972,12 +1959,10 @@ fn resolver_config_errors_like_go() {
         // A directory resolver without an operator.
         format!("resolver: {{ type: cache, dir: \"{d}\" }}\n"),
     ];
-    let go = go_server();
+    let go = testkit::require_go_server();
     for conf in &cases {
         let ours = refusal(&bin(), conf);
-        if let Some(go) = &go {
-            assert_eq!(ours, refusal(go, conf), "config:\n{conf}");
-        }
+        assert_eq!(ours, refusal(&go, conf), "config:\n{conf}");
     }
 }
 
@@ -2118,14 +2103,12 @@ fn cache_resolver_fetches_from_a_full_resolver_in_the_cluster() {
 
 #[test]
 fn cache_resolver_of_ours_beside_a_full_resolver_of_go() {
-    if go_server().is_some() {
-        cache_resolver_cluster(true, false);
-    }
+    testkit::require_go_server();
+    cache_resolver_cluster(true, false);
 }
 
 #[test]
 fn cache_resolver_of_go_beside_a_full_resolver_of_ours() {
-    if go_server().is_some() {
-        cache_resolver_cluster(false, true);
-    }
+    testkit::require_go_server();
+    cache_resolver_cluster(false, true);
 }

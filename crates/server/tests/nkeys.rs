@@ -12,20 +12,15 @@ use std::time::Duration;
 use base64::Engine;
 use common::{bin, Raw, ServerProcess};
 use nkeys::KeyPair;
-use testkit::go_server;
 
 const T: Duration = Duration::from_secs(5);
 
 /// A bad CONNECT, given the nonce: the nkey and the `sig` (none: no `sig` field).
 type Case<'a> = dyn Fn(&str) -> (String, Option<String>) + 'a;
 
-/// Our binary, then the Go one when it is installed.
+/// Our binary, then the Go one (required: the comparison is the point).
 fn binaries() -> Vec<(&'static str, std::path::PathBuf)> {
-    let mut v = vec![("ours", bin())];
-    if let Some(go) = go_server() {
-        v.push(("go", go));
-    }
-    v
+    vec![("ours", bin()), ("go", testkit::require_go_server())]
 }
 
 fn start(b: &Path, conf: &str, args: &[&str]) -> (tempfile::TempDir, String, ServerProcess) {

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{bin, Raw, ServerProcess};
-use testkit::go_server;
 
 const T: Duration = Duration::from_secs(5);
 
@@ -23,10 +22,7 @@ fn upto(r: &mut Raw, needle: &str) -> String {
 /// closure it is given), return what `f` observed.
 fn run_both(conf: &str, f: impl Fn(&ServerProcess, &dyn Fn(&str)) -> Vec<String>) {
     let mut results = Vec::new();
-    let mut bins = vec![("ours", bin())];
-    if let Some(go) = go_server() {
-        bins.push(("go", go));
-    }
+    let bins = vec![("ours", bin()), ("go", testkit::require_go_server())];
     for (name, b) in bins {
         let (_d, path) = common::config(conf);
         let s = ServerProcess::start(Path::new(&b), &["-c", &path]);
