@@ -102,6 +102,21 @@ struct Delivery<'a> {
     domain: &'a str,
 }
 
+/// `$JS.EVENT.ADVISORY.API`: one JetStream API request and its answer.
+#[derive(Serialize)]
+struct ApiAudit<'a, C: Serialize> {
+    #[serde(flatten)]
+    t: Typed<'a>,
+    server: &'a str,
+    client: &'a C,
+    subject: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    request: &'a str,
+    response: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    domain: &'a str,
+}
+
 /// Where advisories carry their context: the stream, the event's id and time, the
 /// JetStream domain.
 pub struct Context<'a> {
@@ -118,6 +133,32 @@ impl Context<'_> {
             id: self.id,
             timestamp: GoTime(self.now),
         }
+    }
+
+    /// `$JS.EVENT.ADVISORY.API`: the audit of an API request on `subject` (`request` its
+    /// body, `response` the answer), from `client` (Go's `ClientInfo` as the request
+    /// carried it into the API) on server `server`.
+    pub fn api_audit<C: Serialize>(
+        &self,
+        server: &str,
+        client: &C,
+        subject: &str,
+        request: &str,
+        response: &str,
+    ) -> (String, Vec<u8>) {
+        let body = ApiAudit {
+            t: self.typed("io.nats.jetstream.advisory.v1.api_audit"),
+            server,
+            client,
+            subject,
+            request,
+            response,
+            domain: self.domain,
+        };
+        (
+            "$JS.EVENT.ADVISORY.API".to_string(),
+            serde_json::to_vec(&body).unwrap_or_default(),
+        )
     }
 
     /// `$JS.EVENT.ADVISORY.STREAM.{CREATED,UPDATED,DELETED}.<stream>`.

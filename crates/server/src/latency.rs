@@ -48,7 +48,7 @@ pub struct Track {
 
 /// Go's `ClientInfo`, the fields a core-NATS client has.
 #[derive(Serialize, Default)]
-struct ClientInfo {
+pub(crate) struct ClientInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     start: Option<GoTime>,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -86,6 +86,27 @@ fn nanos(d: Duration) -> u64 {
 
 fn rtt_of(c: &Conn) -> Duration {
     c.meta.lock().rtt.unwrap_or_default()
+}
+
+/// What Go puts in a request entering the system account through an import it does not
+/// share (`getClientInfo(false)` plus the server and cluster): the client of a
+/// JetStream API audit. `c` is `None` for a request that came over a route.
+pub(crate) fn import_client_info(srv: &Server, c: Option<&Conn>, account: &str) -> ClientInfo {
+    let mut ci = match c {
+        Some(c) => client_info(srv, c, false),
+        None => ClientInfo {
+            acc: account.to_string(),
+            ..ClientInfo::default()
+        },
+    };
+    if ci.acc.is_empty() {
+        ci.acc = account.to_string();
+    }
+    ci.server = srv.name.clone();
+    if srv.opts().cluster.port != 0 {
+        ci.cluster = srv.cluster_name().name;
+    }
+    ci
 }
 
 /// Go's `getClientInfo(detailed)`: account and RTT always, the rest when `detailed`.

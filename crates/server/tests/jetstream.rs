@@ -1221,3 +1221,51 @@ fn replay_original_and_rate_limit_pace_like_go() {
         );
     }
 }
+
+/// The API audit advisory (`$JS.EVENT.ADVISORY.API`): one per API request, with the
+/// requester as the request carried it into the API, the request and the answer the
+/// requester got. Compared with Go's after masking ids, times, the RTT and the server's
+/// name; each audit's response is checked against the reply itself.
+#[test]
+fn api_audit_matches_go() {
+    let run = |bin: &std::path::Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = start_js(bin, dir.path());
+        let mut watcher = common::Raw::handshake(&srv.addr(), r#"{"verbose":false}"#);
+        watcher.send("SUB $JS.EVENT.ADVISORY.API 1\r\nPING\r\n");
+        watcher.expect("^PONG\r\n");
+        let mut c = Client::connect(srv.client_port);
+        let requests = [
+            ("$JS.API.INFO", ""),
+            (
+                "$JS.API.STREAM.CREATE.A",
+                r#"{"name":"A","subjects":["a"]}"#,
+            ),
+            (
+                "$JS.API.STREAM.CREATE.B",
+                r#"{"name":"B","subjects":["a"]}"#,
+            ),
+            ("$JS.API.STREAM.MSG.GET.A", r#"{"seq":9}"#),
+            ("$JS.API.STREAM.NAMES", ""),
+            ("$JS.API.STREAM.DELETE.A", ""),
+        ];
+        let replies: Vec<String> = requests.iter().map(|(s, b)| c.request(s, b)).collect();
+        let mask = regex::Regex::new(
+            r#""(id|timestamp|server)":"[^"]*"|"rtt":\d+|"response":"(?:[^"\\]|\\.)*""#,
+        )
+        .unwrap();
+        let mut audits = Vec::new();
+        for (i, reply) in replies.iter().enumerate() {
+            let caps = watcher.expect(r"MSG \$JS\.EVENT\.ADVISORY\.API 1 +\d+\r\n([^\r]*)\r\n");
+            let audit: serde_json::Value = serde_json::from_str(&caps[1]).unwrap();
+            assert_eq!(audit["subject"], requests[i].0, "{audit}");
+            let response = audit["response"].as_str().unwrap_or_default();
+            assert_eq!(response, reply, "{bin:?}");
+            audits.push(mask.replace_all(&caps[1], "$1").to_string());
+        }
+        audits
+    };
+    let go = run(&testkit::require_go_server());
+    let ours = run(&common::bin());
+    assert_eq!(ours, go);
+}

@@ -256,10 +256,21 @@ pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
         return;
     }
     let (answer, failed) = answer(srv, js, &job.account, op, body);
-    if !untracked(op, failed) {
+    let tracked = !untracked(op, failed);
+    if tracked {
         count_api(js, failed);
     }
     js.publish(srv, &job.account.account, reply, None, &answer);
+    if let (Some(client), true) = (&job.client, tracked) {
+        super::advise_api(
+            srv,
+            &job.account.account,
+            client,
+            &job.subject,
+            body,
+            &answer,
+        );
+    }
 }
 
 /// Answers Go leaves out of the account's API statistics: a message it found for

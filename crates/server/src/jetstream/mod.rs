@@ -49,6 +49,9 @@ const DEFAULT_SYNC: Duration = Duration::from_secs(120);
 /// How often age limits are applied between publishes.
 const EXPIRE_EVERY: Duration = Duration::from_secs(1);
 
+/// Where the API audit advisories go (in the requester's account).
+const AUDIT: &str = "$JS.EVENT.ADVISORY.API";
+
 /// One API request, queued for the task.
 struct Job {
     account: Arc<JsAccount>,
@@ -56,6 +59,8 @@ struct Job {
     reply: Option<Box<str>>,
     hdr_len: Option<usize>,
     data: Box<[u8]>,
+    /// The requester as the API audit shows it, when someone listens for audits.
+    client: Option<Box<crate::latency::ClientInfo>>,
 }
 
 /// A stream as the server holds it.
@@ -95,6 +100,36 @@ pub(crate) fn advise(srv: &Server, acc: &Arc<Account>, (subject, body): (String,
         },
     );
     d.flush(srv);
+}
+
+/// The audit of one API request (Go's `sendJetStreamAPIAuditAdvisory`).
+pub(crate) fn advise_api(
+    srv: &Server,
+    acc: &Arc<Account>,
+    client: &crate::latency::ClientInfo,
+    subject: &str,
+    request: &[u8],
+    response: &[u8],
+) {
+    let id = crate::ids::nuid();
+    let domain = srv.js.get().map(|js| js.domain.clone()).unwrap_or_default();
+    let cx = nats_jetstream::advisory::Context {
+        stream: "",
+        id: &id,
+        now: now_nanos(),
+        domain: &domain,
+    };
+    advise(
+        srv,
+        acc,
+        cx.api_audit(
+            &srv.name,
+            client,
+            subject,
+            &String::from_utf8_lossy(request),
+            &String::from_utf8_lossy(response),
+        ),
+    );
 }
 
 /// Publish what happened to stream `stream` of `acc` (`Action`) as an advisory.
@@ -423,13 +458,26 @@ fn enable_account(srv: &Arc<Server>, js: &Arc<JetStream>, acc: Arc<Account>) {
     for subject in &api_subjects {
         let tx = js.tx.clone();
         let account = ja.clone();
-        let handler = move |srv: &Server, _: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+        let handler = move |srv: &Server, d: &mut Delivery, _: &SubRef, m: Msg<'_>| {
+            let acc = &account.account;
+            let client = acc.has_interest(AUDIT.as_bytes()).then(|| {
+                let conn = match d.publisher() {
+                    Some(cid) if !d.from_route() => srv.clients.lock().get(&cid).cloned(),
+                    _ => None,
+                };
+                Box::new(crate::latency::import_client_info(
+                    srv,
+                    conn.as_deref(),
+                    &acc.name,
+                ))
+            });
             let job = Job {
                 account: account.clone(),
                 subject: String::from_utf8_lossy(m.subject).into(),
                 reply: m.reply.map(|r| String::from_utf8_lossy(r).into()),
                 hdr_len: m.hdr_len,
                 data: m.data.into(),
+                client,
             };
             if tx.try_send(job).is_err() {
                 debug!(srv.log, "JetStream API queue full: dropped a request");
