@@ -63,6 +63,9 @@ enum Command {
     Consumer(cmd::consumer::ConsumerArgs),
     /// Interacts with a JetStream based Key-Value store
     Kv(cmd::kv::KvArgs),
+    /// Interacts with a JetStream based Object Store
+    #[command(alias = "obj")]
+    Object(cmd::object::ObjectArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stream(args) => cmd::stream::run(&global, args).await,
         Command::Consumer(args) => cmd::consumer::run(&global, args).await,
         Command::Kv(args) => cmd::kv::run(&global, args).await,
+        Command::Object(args) => cmd::object::run(&global, args).await,
     }
 }
 

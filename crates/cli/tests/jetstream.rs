@@ -448,3 +448,81 @@ fn key_value() {
         assert_eq!(s.ok(&["kv", "ls"]), "No Key-Value buckets found\n");
     }
 }
+
+#[test]
+fn object_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Three chunks of async-nats' 128 KiB, the last one short.
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let file = dir.path().join("report.bin");
+    std::fs::write(&file, &data).unwrap();
+    let file = file.display().to_string();
+    for bin in servers() {
+        let s = JsServer::start(&bin, "obj");
+        let which = bin.display().to_string();
+
+        let out = s.ok(&["object", "add", "FILES", "--description", "reports"]);
+        assert!(
+            out.starts_with("Information for Object Store Bucket FILES created "),
+            "{which}:\n{out}"
+        );
+        assert_row(&out, "Description", "reports");
+        assert_row(&out, "JetStream Stream", "OBJ_FILES");
+
+        let out = s.ok(&["object", "put", "FILES", &file, "--name", "report.bin"]);
+        assert!(
+            out.contains("Object information for FILES > report.bin"),
+            "{which}:\n{out}"
+        );
+        assert_row(&out, "Size", "293 KiB");
+        assert_row(&out, "Chunks", "3");
+        // The digest natscli shows: SHA-256 of the content, in hex.
+        let hex: String = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&data)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        assert_row(&out, "Digest", &format!("SHA-256 {hex}"));
+
+        assert_eq!(
+            s.ok(&["object", "ls", "FILES", "-n"]),
+            "report.bin\n",
+            "{which}"
+        );
+        assert_eq!(s.ok(&["object", "ls", "-n"]), "FILES\n", "{which}");
+        let out = s.ok(&["object", "ls"]);
+        assert!(
+            out.contains("Object Store Buckets") && out.contains("│ FILES "),
+            "{which}:\n{out}"
+        );
+
+        let target = dir.path().join(format!("copy-{}", which.len()));
+        let t = target.display().to_string();
+        let out = s.ok(&["object", "get", "FILES", "report.bin", "-O", &t, "-f"]);
+        assert!(out.starts_with("Wrote: 293 KiB to "), "{which}:\n{out}");
+        assert_eq!(std::fs::read(&target).unwrap(), data, "{which}: content");
+
+        let d = s.nats(&["object", "get", "FILES", "nope", "-O", &t, "-f"]);
+        assert!(!d.status.success(), "{which}");
+        assert_eq!(d.stderr, "nats: error: nats: object not found\n", "{which}");
+
+        let out = s.ok(&["object", "del", "FILES", "report.bin", "-f"]);
+        assert!(
+            out.starts_with("Removed FILES > report.bin\n"),
+            "{which}:\n{out}"
+        );
+        assert_eq!(
+            s.ok(&["object", "ls", "FILES"]),
+            "No entries found\n",
+            "{which}"
+        );
+        s.ok(&["object", "del", "FILES", "-f"]);
+        assert_eq!(
+            s.ok(&["object", "ls"]),
+            "No Object Store buckets found\n",
+            "{which}"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod consumer;
 pub mod kv;
+pub mod object;
 pub mod pub_;
 pub mod reply;
 pub mod req;
