@@ -56,6 +56,8 @@ pub(crate) struct Index<T> {
     names: Vec<Option<Box<str>>>,
     per: Vec<PerSubject>,
     free: Vec<u32>,
+    /// Messages removed so far (a pending count carried forward is stale after one).
+    removals: u64,
 }
 
 impl<T> Index<T> {
@@ -71,11 +73,20 @@ impl<T> Index<T> {
             names: Vec::new(),
             per: Vec::new(),
             free: Vec::new(),
+            removals: 0,
         }
     }
 
     pub fn last_seq(&self) -> u64 {
         self.last
+    }
+
+    pub fn first_seq(&self) -> u64 {
+        self.first
+    }
+
+    pub fn removals(&self) -> u64 {
+        self.removals
     }
 
     /// Adds a message at `seq` (> last; the caller checks). Sequences in between become
@@ -144,6 +155,7 @@ impl<T> Index<T> {
         }
         let at = (seq - self.first) as usize;
         let slot = self.slots.get_mut(at)?.take()?;
+        self.removals += 1;
         self.forget(seq, &slot);
         self.trim_front();
         Some(slot)
@@ -158,6 +170,7 @@ impl<T> Index<T> {
             // `first` moves before `forget`, which looks slots up by sequence.
             self.first += 1;
             if let Some(slot) = slot {
+                self.removals += 1;
                 self.forget(s, &slot);
                 gone.push((s, slot));
             }
@@ -313,6 +326,17 @@ impl<T> Index<T> {
         (from..=self.last)
             .filter(|&s| self.get(s).is_some_and(|x| sel.selects(x.subj)))
             .collect()
+    }
+
+    /// The selected messages in `a..=b` (0 when `a > b`).
+    pub fn count_range(&self, a: u64, b: u64, sel: &Selector) -> u64 {
+        let (a, b) = (a.max(self.first), b.min(self.last));
+        if a > b {
+            return 0;
+        }
+        (a..=b)
+            .filter(|&s| self.get(s).is_some_and(|x| sel.selects(x.subj)))
+            .count() as u64
     }
 
     pub fn count_from(&self, start: u64, sel: &Selector) -> u64 {

@@ -9,6 +9,7 @@ mod file;
 mod index;
 mod limits;
 mod mem;
+mod pending;
 
 use bytes::Bytes;
 

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 
 use crate::index::Index;
+use crate::pending::PendingMemo;
 use crate::{mem_msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
 
 /// A message's bytes, kept in its index slot.
@@ -13,6 +14,8 @@ struct Held {
 
 pub struct MemStore {
     index: Index<Held>,
+    /// The last pending count asked for, per filter (see `num_pending`).
+    pending: PendingMemo,
 }
 
 impl Default for MemStore {
@@ -25,6 +28,7 @@ impl MemStore {
     pub fn new() -> Self {
         MemStore {
             index: Index::new(),
+            pending: PendingMemo::default(),
         }
     }
 
@@ -155,7 +159,16 @@ impl Store for MemStore {
 
     fn num_pending(&self, start: u64, filter: Option<&str>) -> u64 {
         let ix = self.ix();
-        ix.count_from(start, &ix.selector(filter))
+        let sel = ix.selector(filter);
+        if start <= ix.first_seq() {
+            return ix.count_from(start, &sel);
+        }
+        self.pending.count(
+            filter.unwrap_or(""),
+            (start, ix.last_seq(), ix.removals()),
+            |a, b| ix.count_range(a, b, &sel),
+            || ix.count_from(start, &sel),
+        )
     }
 
     fn first_ts(&self) -> Option<(u64, i64)> {

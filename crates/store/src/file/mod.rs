@@ -11,8 +11,8 @@ mod record;
 mod snapshot;
 mod subjects;
 
-use std::cell::{Cell, Ref, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::cell::{Cell, Ref};
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::index::Selector;
+use crate::pending::PendingMemo;
 use crate::{file_msg_size, Purge, Result, Store, StoreError, StoredMsg, StreamState};
 use block::{Block, Cache, Slot};
 use record::Kind;
@@ -80,22 +81,8 @@ pub struct FileStore {
     /// Messages removed so far (a pending count carried forward is stale after one).
     removals: u64,
     /// The last pending count asked for, per filter (see `num_pending`).
-    pending_memo: RefCell<HashMap<Box<str>, PendingMemo>>,
+    pending_memo: PendingMemo,
 }
-
-/// A pending count: `count` messages at or after `start`, when `last` was the last
-/// sequence and `removals` messages had been removed.
-struct PendingMemo {
-    start: u64,
-    last: u64,
-    removals: u64,
-    count: u64,
-}
-
-/// How far a pending count is carried forward before it is counted again.
-const MEMO_STRIDE: u64 = 65_536;
-/// Filters remembered at once (consumers of one stream; more and they start over).
-const MEMO_FILTERS: usize = 1024;
 
 fn block_path(dir: &Path, id: u32) -> PathBuf {
     dir.join(format!("{id:012}.blk"))
@@ -146,7 +133,7 @@ impl FileStore {
             first_ts: Cell::new(None),
             crashed: false,
             removals: 0,
-            pending_memo: RefCell::new(HashMap::new()),
+            pending_memo: PendingMemo::default(),
         };
         let snap = fs::read(store.msgs_dir.join(SNAPSHOT))
             .ok()
@@ -991,37 +978,12 @@ impl Store for FileStore {
         if start <= self.first {
             return self.subjects.count(&sel, self.msgs);
         }
-        // A consumer asks after every delivery, a little further on each time: carry its
-        // last answer forward over what it passed and what arrived since, rather than
-        // counting to the end of the block again.
-        let key = filter.unwrap_or("");
-        let mut memo = self.pending_memo.borrow_mut();
-        let n = match memo.get(key) {
-            Some(m)
-                if m.removals == self.removals
-                    && start >= m.start
-                    && start - m.start <= MEMO_STRIDE
-                    && m.last <= self.last
-                    && self.last - m.last <= MEMO_STRIDE =>
-            {
-                m.count - self.count_range(m.start, start - 1, &sel)
-                    + self.count_range(m.last + 1, self.last, &sel)
-            }
-            _ => self.count_from(start, &sel),
-        };
-        if memo.len() >= MEMO_FILTERS && !memo.contains_key(key) {
-            memo.clear();
-        }
-        memo.insert(
-            key.into(),
-            PendingMemo {
-                start,
-                last: self.last,
-                removals: self.removals,
-                count: n,
-            },
-        );
-        n
+        self.pending_memo.count(
+            filter.unwrap_or(""),
+            (start, self.last, self.removals),
+            |a, b| self.count_range(a, b, &sel),
+            || self.count_from(start, &sel),
+        )
     }
 
     fn first_ts(&self) -> Option<(u64, i64)> {
