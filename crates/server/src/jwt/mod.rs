@@ -26,6 +26,22 @@ pub use claims::{AccountClaims, ActivationClaims, ClaimsData, OperatorClaims, Us
 /// Every encoded JWT starts with this (`{"` in base64): nats-server's test for "inline".
 pub const JWT_PREFIX: &str = "eyJ";
 
+/// A v1 user claim's `nats` object as the library migrates it: its nats limits start
+/// unlimited (absent `subs`, `data`, `payload` are -1, where v2 reads 0), and
+/// `issuer_account` and `tags` move in from the top level.
+fn v1_user(payload: &serde_json::Value, nats: serde_json::Value) -> serde_json::Value {
+    let mut user = serde_json::json!({"subs": -1, "data": -1, "payload": -1});
+    if let (Some(u), serde_json::Value::Object(given)) = (user.as_object_mut(), nats) {
+        u.extend(given);
+        for k in ["issuer_account", "tags"] {
+            if let Some(v) = payload.get(k) {
+                u.insert(k.into(), v.clone());
+            }
+        }
+    }
+    user
+}
+
 /// The newest claim version nats-io/jwt v2 reads.
 const LIB_VERSION: i64 = 2;
 
@@ -172,13 +188,20 @@ pub fn decode(token: &str) -> Result<Claims, JwtError> {
             }),
             &[PREFIX_ACCOUNT, PREFIX_OPERATOR],
         ),
-        "user" => (
-            Claims::User(UserClaims {
-                user: json(&nats)?,
-                data,
-            }),
-            &[PREFIX_ACCOUNT],
-        ),
+        "user" => {
+            let nats = if top_type.is_empty() {
+                nats
+            } else {
+                v1_user(&payload, nats)
+            };
+            (
+                Claims::User(UserClaims {
+                    user: json(&nats)?,
+                    data,
+                }),
+                &[PREFIX_ACCOUNT],
+            )
+        }
         "activation" => (
             Claims::Activation(ActivationClaims {
                 activation: json(&nats)?,

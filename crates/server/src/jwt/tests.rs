@@ -199,3 +199,14 @@ fn key_kinds() {
     ));
     assert!(!is_public_key("ABC", 'A'));
 }
+
+/// A v1 user JWT (nats.py's test fixture foo-user.creds, issued in 2019): no limits in it,
+/// which the library migrates to unlimited subscriptions, data and payload — not zero.
+#[test]
+fn v1_user_claims_are_unlimited_where_silent() {
+    let token = "eyJ0eXAiOiJqd3QiLCJhbGciOiJlZDI1NTE5In0.eyJqdGkiOiJXTURGT1dHV1JGWkRGRFVSM0dPUkdESEtUTTdDUlZBVDQ1RkRFMllNRUY1N0VOQ0JBVFFRIiwiaWF0IjoxNTUzODQwOTQ0LCJpc3MiOiJBRDdTRUFOUzZCQ0JGNkZISUI3U1EzVUdKVlBXNTNCWE9BTFA3NVlYSkJCWFFMN0VBRkI2TkpOQSIsIm5hbWUiOiJmb28tdXNlciIsInN1YiI6IlVDSzVON042Nk9CT0lORlhBWUMyQUNKUVlGU09ENFZZTlU2QVBFSlRBVkZaQjJTVkhMS0dFVzdMIiwidHlwZSI6InVzZXIiLCJuYXRzIjp7InB1YiI6e30sInN1YiI6e319fQ.Vri09BN561m37GvuSWoGN9L9TSkwQbjC_jIv1BCJcoxZqNc_Pa7WbR12b3SAS4_Ip2D9-2HCwyYib1JUEIO8Bg";
+    let u = decode_user(token).unwrap();
+    assert_eq!(u.data.name, "foo-user");
+    let l = &u.user.limits;
+    assert_eq!((l.subs, l.data, l.payload), (-1, -1, -1));
+}
