@@ -20,6 +20,7 @@ fn start_js(bin: &std::path::Path, dir: &std::path::Path) -> ServerProcess {
 #[derive(Debug, Clone)]
 struct Frame {
     subject: String,
+    sid: String,
     reply: Option<String>,
     hdr: Option<Vec<u8>>,
     data: Vec<u8>,
@@ -135,6 +136,7 @@ impl Wire {
                 let data = body.split_off(hlen);
                 Some(Ok(Frame {
                     subject: parts[1].to_string(),
+                    sid: parts[2].to_string(),
                     reply,
                     hdr: hmsg.then_some(body),
                     data,
@@ -157,6 +159,23 @@ impl Wire {
         while Instant::now() < deadline {
             if let Some(Ok(f)) = self.read_one() {
                 if f.subject == subject {
+                    return Some(f);
+                }
+                self.backlog.push_back(f);
+            }
+        }
+        None
+    }
+
+    /// The next frame for subscription `sid` (others are kept for later).
+    fn next_for(&mut self, sid: &str, timeout: Duration) -> Option<Frame> {
+        if let Some(i) = self.backlog.iter().position(|f| f.sid == sid) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(Ok(f)) = self.read_one() {
+                if f.sid == sid {
                     return Some(f);
                 }
                 self.backlog.push_back(f);
@@ -390,4 +409,249 @@ fn snapshot_and_restore_api_match_go() {
     );
     let info = c.request("$JS.API.STREAM.INFO.S", "");
     assert!(info.contains("stream not found"), "{info}");
+}
+
+/// Everything a client can see of stream `S` and consumer `C`: STREAM.INFO (with
+/// per-subject counts), every message by MSG.GET (or its absence), the consumer's
+/// state.
+fn observe(c: &mut Wire, last: u64) -> (String, Vec<String>, serde_json::Value) {
+    let info = c.request("$JS.API.STREAM.INFO.S", r#"{"subjects_filter":">"}"#);
+    let msgs = (1..=last + 1)
+        .map(|seq| c.request("$JS.API.STREAM.MSG.GET.S", &format!(r#"{{"seq":{seq}}}"#)))
+        .collect();
+    let ci: serde_json::Value =
+        serde_json::from_str(&c.request("$JS.API.CONSUMER.INFO.S.C", "")).unwrap();
+    let mut state = serde_json::json!({});
+    for k in [
+        "name",
+        "config",
+        "created",
+        "delivered",
+        "ack_floor",
+        "num_ack_pending",
+        "num_redelivered",
+        "num_pending",
+    ] {
+        state[k] = ci[k].clone();
+    }
+    // The last activity times are the clock's, not the state's.
+    for k in ["delivered", "ack_floor"] {
+        if let Some(o) = state[k].as_object_mut() {
+            o.remove("last_active");
+        }
+    }
+    (info, msgs, state)
+}
+
+/// Snapshot a file stream of a few thousand messages (several subjects, headers, gaps
+/// at the start, inside and at the end) with a durable consumer part way through its
+/// acks; delete it; restore it: the same stream, messages and consumer. Then kill -9:
+/// the restored stream is on disk.
+#[test]
+fn snapshot_delete_restore_round_trip() {
+    const N: u64 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = start_js(&common::bin(), dir.path());
+    let mut c = Wire::connect(srv.client_port);
+    let r = c.request(
+        "$JS.API.STREAM.CREATE.S",
+        r#"{"name":"S","subjects":["s.>"],"description":"snap me","max_msgs_per_subject":100000}"#,
+    );
+    assert!(r.contains("\"did_create\":true"), "{r}");
+    for i in 1..=N {
+        let body = format!("payload {i} {}", "x".repeat((i % 200) as usize));
+        if i % 3 == 0 {
+            c.hpublish(
+                &format!("s.{}", i % 7),
+                &format!("NATS/1.0\r\nK: v{i}\r\nOther: y\r\n\r\n"),
+                body.as_bytes(),
+            );
+        } else {
+            c.publish(&format!("s.{}.x", i % 5), None, body.as_bytes());
+        }
+    }
+    c.sync();
+    let ok = common::wait_for(Duration::from_secs(20), || {
+        c.request("$JS.API.STREAM.INFO.S", "")
+            .contains(&format!("\"messages\":{N},"))
+    });
+    assert!(ok, "stored");
+    for seq in [1, 2, 10, 11, 12, 500, 2999, 3000] {
+        let r = c.request(
+            "$JS.API.STREAM.MSG.DELETE.S",
+            &format!(r#"{{"seq":{seq}}}"#),
+        );
+        assert!(r.contains("\"success\":true"), "{r}");
+    }
+    let r = c.request(
+        "$JS.API.CONSUMER.DURABLE.CREATE.S.C",
+        r#"{"stream_name":"S","config":{"durable_name":"C","ack_policy":"explicit","ack_wait":60000000000}}"#,
+    );
+    assert!(r.contains("\"name\":\"C\""), "{r}");
+    // Take 100, ack the first 40 and a few more: a floor, and acks above it.
+    c.sub("pull", 7);
+    c.publish(
+        "$JS.API.CONSUMER.MSG.NEXT.S.C",
+        Some("pull"),
+        br#"{"batch":100}"#,
+    );
+    let mut acks = Vec::new();
+    for _ in 0..100 {
+        let m = c.next_for("7", Duration::from_secs(10)).expect("a message");
+        acks.push(m.reply.expect("ack subject"));
+    }
+    for (i, a) in acks.iter().enumerate() {
+        if i < 40 || i % 10 == 7 {
+            c.publish(a, None, b"+ACK");
+        }
+    }
+    c.sync();
+    let before = observe(&mut c, N);
+    assert!(
+        before.2["num_ack_pending"].as_u64().unwrap() > 0,
+        "{}",
+        before.2
+    );
+
+    // The snapshot.
+    c.sub("backup", 9);
+    let r = c.request(
+        "$JS.API.STREAM.SNAPSHOT.S",
+        r#"{"deliver_subject":"backup","chunk_size":65536}"#,
+    );
+    let snap: serde_json::Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(snap["state"]["messages"], N - 8, "{r}");
+    let chunks = receive_snapshot(&mut c, "S", "backup");
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+
+    // Delete, restore with the answer's config and state, as `nats stream restore`.
+    assert!(c
+        .request("$JS.API.STREAM.DELETE.S", "")
+        .contains("\"success\":true"));
+    let req = serde_json::json!({"config": snap["config"], "state": snap["state"]});
+    let r = c.request("$JS.API.STREAM.RESTORE.S", &req.to_string());
+    let v: serde_json::Value = serde_json::from_str(&r).unwrap();
+    let deliver = v["deliver_subject"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    for ch in &chunks {
+        let ack = c.request_frame(&deliver, ch);
+        assert!(ack.data.is_empty(), "{ack:?}");
+    }
+    let done: serde_json::Value =
+        serde_json::from_slice(&c.request_frame(&deliver, b"").data).unwrap();
+    assert_eq!(
+        done["type"],
+        "io.nats.jetstream.api.v1.stream_create_response"
+    );
+    assert!(done.get("error").is_none(), "{done}");
+    assert_eq!(done["state"]["messages"], N - 8, "{done}");
+    assert_eq!(done["config"], snap["config"]);
+
+    let after = observe(&mut c, N);
+    assert_eq!(after.0, before.0, "STREAM.INFO");
+    for (seq, (a, b)) in after.1.iter().zip(&before.1).enumerate() {
+        assert_eq!(a, b, "message {}", seq + 1);
+    }
+    assert_eq!(after.2, before.2, "consumer");
+    // A restored name is taken.
+    let r = c.request("$JS.API.STREAM.RESTORE.S", &req.to_string());
+    assert!(r.contains("\"err_code\":10130"), "{r}");
+    // The consumer goes on where it was: the next message is the one after the last
+    // delivered.
+    let want = before.2["delivered"]["stream_seq"].as_u64().unwrap() + 1;
+    c.publish(
+        "$JS.API.CONSUMER.MSG.NEXT.S.C",
+        Some("pull"),
+        br#"{"batch":1}"#,
+    );
+    let m = c.next_for("7", Duration::from_secs(10)).expect("next");
+    let reply = m.reply.unwrap();
+    assert_eq!(
+        reply.split('.').nth(5),
+        Some(want.to_string().as_str()),
+        "{reply}"
+    );
+    let before_kill = observe(&mut c, N);
+    drop(c);
+
+    // kill -9: the restored stream and consumer come back from disk.
+    srv.kill();
+    let srv = start_js(&common::bin(), dir.path());
+    let mut c = Wire::connect(srv.client_port);
+    let again = observe(&mut c, N);
+    assert_eq!(again.0, before_kill.0, "STREAM.INFO after kill -9");
+    assert_eq!(again.1, before_kill.1, "messages after kill -9");
+    assert_eq!(
+        again.2["delivered"], before_kill.2["delivered"],
+        "consumer after kill -9"
+    );
+    assert_eq!(again.2["ack_floor"], before_kill.2["ack_floor"]);
+}
+
+/// A restore that stops half way, or gets garbage, answers with an error and leaves no
+/// stream behind; the API answers other requests meanwhile.
+#[test]
+fn restore_of_garbage_or_truncated_snapshots_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_js(&common::bin(), dir.path());
+    let mut c = Wire::connect(srv.client_port);
+    c.request(
+        "$JS.API.STREAM.CREATE.S",
+        r#"{"name":"S","subjects":["s.>"]}"#,
+    );
+    for i in 0..200 {
+        c.publish("s.a", None, format!("m{i}").as_bytes());
+    }
+    c.sync();
+    c.sub("b", 9);
+    let r = c.request(
+        "$JS.API.STREAM.SNAPSHOT.S",
+        r#"{"deliver_subject":"b","chunk_size":300}"#,
+    );
+    assert!(r.contains("stream_snapshot_response"), "{r}");
+    let chunks = receive_snapshot(&mut c, "S", "b");
+    assert!(c.request("$JS.API.STREAM.DELETE.S", "").contains("true"));
+    let attempts: Vec<Vec<Vec<u8>>> = vec![
+        chunks[..chunks.len() - 1].to_vec(),
+        chunks[..1].to_vec(),
+        vec![b"\x00\x01\x02garbage".to_vec()],
+        {
+            let mut v = chunks.clone();
+            v[2][100] ^= 1;
+            v
+        },
+    ];
+    for (i, parts) in attempts.iter().enumerate() {
+        let r = c.request(
+            "$JS.API.STREAM.RESTORE.S",
+            r#"{"config":{"name":"S","subjects":["s.>"]}}"#,
+        );
+        let v: serde_json::Value = serde_json::from_str(&r).unwrap();
+        let deliver = v["deliver_subject"].as_str().unwrap().to_string();
+        for p in parts {
+            assert!(c.request_frame(&deliver, p).data.is_empty());
+            // Other requests are answered while a restore is open.
+            assert!(c
+                .request("$JS.API.INFO", "")
+                .contains("account_info_response"));
+        }
+        let end = String::from_utf8(c.request_frame(&deliver, b"").data).unwrap();
+        assert!(end.contains(r#""err_code":10062"#), "attempt {i}: {end}");
+        let info = c.request("$JS.API.STREAM.INFO.S", "");
+        assert!(info.contains("stream not found"), "attempt {i}: {info}");
+    }
+    // The whole snapshot still restores.
+    let r = c.request(
+        "$JS.API.STREAM.RESTORE.S",
+        r#"{"config":{"name":"S","subjects":["s.>"]}}"#,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r).unwrap();
+    let deliver = v["deliver_subject"].as_str().unwrap().to_string();
+    for p in &chunks {
+        assert!(c.request_frame(&deliver, p).data.is_empty());
+    }
+    let end = String::from_utf8(c.request_frame(&deliver, b"").data).unwrap();
+    assert!(end.contains(r#""messages":200,"#), "{end}");
 }

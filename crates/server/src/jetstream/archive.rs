@@ -8,7 +8,8 @@
 //!   1 META           JSON {config, created}
 //!   2 CONSUMER       JSON {config, created, state}   (durable consumers)
 //!   3 MSG            seq:u64 ts:i64 subject_len:u32 subject hdr_len:u32 hdr data
-//!   4 END            last_seq:u64 msgs:u64 crc32c:u32 (of every byte before END)
+//!   4 END            last_seq:u64 last_ts:i64 msgs:u64 crc32c:u32 (of every byte
+//!                    before END)
 //! ```
 //!
 //! wrapped in the Snappy framing format with uncompressed frames (each with its
@@ -169,13 +170,14 @@ impl Writer {
     }
 
     /// The closing record; everything left is framed.
-    pub fn end(&mut self, last_seq: u64) {
+    pub fn end(&mut self, last_seq: u64, last_ts: i64) {
         let crc = self.crc.value();
         let msgs = self.msgs;
         self.record(
             END,
             &[
                 &last_seq.to_le_bytes(),
+                &last_ts.to_le_bytes(),
                 &msgs.to_le_bytes(),
                 &crc.to_le_bytes(),
             ],
@@ -254,11 +256,10 @@ impl<R: Read> Deframer<R> {
                 continue;
             }
             match kind {
-                0xff => {
-                    if body != SNAPSHOT_BODY {
-                        return Err(bad("bad stream identifier in snapshot"));
-                    }
+                0xff if body != SNAPSHOT_BODY => {
+                    return Err(bad("bad stream identifier in snapshot"));
                 }
+                0xff => {}
                 0x01 => {
                     if len < 4 || len - 4 > MAX_FRAME {
                         return Err(bad("bad frame in snapshot"));
@@ -308,8 +309,10 @@ pub enum Record {
         hdr: Vec<u8>,
         data: Vec<u8>,
     },
+    /// The stream's last sequence and its time (which a deleted last message keeps).
     End {
         last_seq: u64,
+        last_ts: i64,
     },
 }
 
@@ -376,12 +379,13 @@ impl<R: Read> Reader<R> {
             return Err(bad("snapshot is truncated"));
         }
         if kind == END {
-            if body.len() != 20 {
+            if body.len() != 28 {
                 return Err(bad("bad end of snapshot"));
             }
             let last_seq = u64::from_le_bytes(body[0..8].try_into().unwrap_or_default());
-            let msgs = u64::from_le_bytes(body[8..16].try_into().unwrap_or_default());
-            let crc = u32::from_le_bytes(body[16..20].try_into().unwrap_or_default());
+            let last_ts = i64::from_le_bytes(body[8..16].try_into().unwrap_or_default());
+            let msgs = u64::from_le_bytes(body[16..24].try_into().unwrap_or_default());
+            let crc = u32::from_le_bytes(body[24..28].try_into().unwrap_or_default());
             if crc != self.crc.value() {
                 return Err(bad("snapshot checksum mismatch"));
             }
@@ -394,7 +398,7 @@ impl<R: Read> Reader<R> {
                 return Err(bad("unexpected data after the end of the snapshot"));
             }
             self.done = true;
-            return Ok(Some(Record::End { last_seq }));
+            return Ok(Some(Record::End { last_seq, last_ts }));
         }
         self.crc.update(&head);
         self.crc.update(&body);
@@ -456,7 +460,7 @@ mod tests {
                 &body,
             );
         }
-        w.end(n * 2 + 5);
+        w.end(n * 2 + 5, 77);
         w.take(usize::MAX)
     }
 
@@ -480,7 +484,13 @@ mod tests {
         let recs = read_all(&bytes).unwrap();
         assert_eq!(recs.len(), 503);
         assert_eq!(recs[0], Record::Meta(br#"{"x":1}"#.to_vec()));
-        assert_eq!(recs[502], Record::End { last_seq: 1005 });
+        assert_eq!(
+            recs[502],
+            Record::End {
+                last_seq: 1005,
+                last_ts: 77
+            }
+        );
         match &recs[3] {
             Record::Msg { seq, subject, .. } => assert_eq!((*seq, subject.as_str()), (4, "s.2")),
             r => panic!("{r:?}"),

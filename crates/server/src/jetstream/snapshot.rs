@@ -86,13 +86,14 @@ struct Producer {
     w: archive::Writer,
     next: u64,
     last_seq: u64,
+    last_ts: i64,
     done: bool,
 }
 
 impl Producer {
     fn batch(&mut self) {
         if self.next > self.last_seq {
-            self.w.end(self.last_seq);
+            self.w.end(self.last_seq, self.last_ts);
             self.done = true;
             return;
         }
@@ -143,13 +144,14 @@ pub(super) fn snapshot(
     if !nats_sublist::subject::is_valid_subject(req.deliver_subject.as_bytes()) {
         return Err(ApiError::snapshot_deliver_subject_invalid());
     }
-    let (config, state, last_seq) = {
+    let (config, state, last_seq, last_ts) = {
         let s = h.stream.lock();
         if s.config().storage == Storage::Memory {
             // nats-server's memory store has no snapshots.
             return Err(ApiError::stream_snapshot("no impl"));
         }
-        (s.config().clone(), s.state_json(), s.state().last_seq)
+        let st = s.state();
+        (s.config().clone(), s.state_json(), st.last_seq, st.last_ts)
     };
     if h.snapshotting.swap(true, Ordering::AcqRel) {
         return Err(ApiError::stream_snapshot("snapshot in progress"));
@@ -183,6 +185,7 @@ pub(super) fn snapshot(
         w,
         next: 1,
         last_seq,
+        last_ts,
         done: false,
     };
     let chunk = match usize::try_from(req.chunk_size) {
@@ -614,8 +617,15 @@ fn build(
                 }) => store
                     .store_at(seq, &subject, &hdr, &data, ts)
                     .map_err(|e| e.to_string())?,
-                Some(Record::End { last_seq }) => {
-                    store.skip(last_seq).map_err(|e| e.to_string())?;
+                Some(Record::End { last_seq, last_ts }) => {
+                    // Deleted messages at the end leave their sequence and time: so
+                    // does a stand-in stored there and removed.
+                    if last_seq > store.state().last_seq {
+                        store
+                            .store_at(last_seq, "_", b"", b"", last_ts)
+                            .and_then(|_| store.remove(last_seq, true))
+                            .map_err(|e| e.to_string())?;
+                    }
                     store.flush().map_err(|e| e.to_string())?;
                     return Ok(());
                 }
