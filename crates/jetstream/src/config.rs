@@ -219,9 +219,7 @@ impl StreamConfig {
             return Err(invalid(&format!("maximum replicas is {MAX_REPLICAS}")));
         }
         if cfg.num_replicas < 0 {
-            return Err(ApiError::invalid_config(
-                "replicas count cannot be negative",
-            ));
+            return Err(ApiError::replicas_count_cannot_be_negative());
         }
         for v in [
             &mut cfg.max_msgs,

@@ -389,6 +389,25 @@ impl ApiError {
     pub fn account_resources_exceeded() -> ApiError {
         ApiError::new(400, 10002, "resource limits exceeded for account")
     }
+    pub fn stream_snapshot(why: &str) -> ApiError {
+        ApiError::new(500, 10064, format!("snapshot failed: {why}"))
+    }
+    pub fn snapshot_deliver_subject_invalid() -> ApiError {
+        ApiError::new(400, 10015, "deliver subject not valid")
+    }
+    pub fn stream_restore(why: &str) -> ApiError {
+        ApiError::new(500, 10062, format!("restore failed: {why}"))
+    }
+    pub fn stream_name_exist_restore_failed() -> ApiError {
+        ApiError::new(400, 10130, "stream name already in use, cannot restore")
+    }
+    pub fn temp_storage_failed() -> ApiError {
+        ApiError::new(
+            500,
+            10072,
+            "JetStream unable to open temp storage for restore",
+        )
+    }
     pub fn insufficient_resources() -> ApiError {
         ApiError::new(503, 10023, "insufficient resources")
     }

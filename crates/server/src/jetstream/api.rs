@@ -220,7 +220,7 @@ fn info(h: &StreamHandle, s: &Stream) -> Info {
 }
 
 /// One `$JS.API` request, on the JetStream task.
-pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
+pub(super) fn handle(srv: &Arc<Server>, js: &Arc<JetStream>, job: Job) {
     let Some(reply) = job.reply.as_deref() else {
         return;
     };
@@ -255,12 +255,17 @@ pub(super) fn handle(srv: &Arc<Server>, js: &JetStream, job: Job) {
         js.publish(srv, &job.account.account, reply, Some(hdr.len()), hdr);
         return;
     }
-    let (answer, failed) = answer(srv, js, &job.account, op, body);
+    let mut after = None;
+    let (answer, failed) = answer(srv, js, &job.account, op, body, &mut after);
     let tracked = !untracked(op, failed);
     if tracked {
         count_api(js, failed);
     }
     js.publish(srv, &job.account.account, reply, None, &answer);
+    // A snapshot's chunks, or a restore's task, once the answer is out.
+    if let Some(after) = after {
+        after();
+    }
     if let (Some(client), true) = (&job.client, tracked) {
         super::advise_api(
             srv,
@@ -284,10 +289,11 @@ fn untracked(op: &str, failed: bool) -> bool {
 /// an error.
 fn answer(
     srv: &Arc<Server>,
-    js: &JetStream,
+    js: &Arc<JetStream>,
     ja: &Arc<JsAccount>,
     op: &str,
     body: &[u8],
+    after: &mut Option<super::snapshot::After>,
 ) -> (Vec<u8>, bool) {
     let mut tokens = op.splitn(3, '.');
     let (a, b, rest) = (
@@ -403,6 +409,45 @@ fn answer(
             })
         ),
         ("STREAM", "NAMES") => reply!("stream_names_response", names(ja, body)),
+        ("STREAM", "SNAPSHOT") => reply!(
+            "stream_snapshot_response",
+            if super::snapshot::is_empty_request(body) {
+                Err(ApiError::bad_request())
+            } else {
+                stream(ja, rest)
+                    .and_then(|h| super::snapshot::snapshot(srv, ja, h, body))
+                    .map(|(out, start)| {
+                        *after = Some(start);
+                        out
+                    })
+            }
+        ),
+        ("STREAM", "RESTORE") => {
+            let kind = "io.nats.jetstream.api.v1.stream_restore_response";
+            let r = super::snapshot::restore(
+                srv,
+                js,
+                ja,
+                rest,
+                body,
+                |cfg| check_config(ja, cfg),
+                |name| stream(ja, name).is_ok(),
+            );
+            let (error, body) = match r {
+                Ok((out, start)) => {
+                    *after = Some(start);
+                    (None, out)
+                }
+                Err(e) => (
+                    Some(e),
+                    super::snapshot::RestoreOut {
+                        deliver_subject: String::new(),
+                    },
+                ),
+            };
+            let failed = error.is_some();
+            (to_json_compact(&Resp { kind, error, body }), failed)
+        }
         ("STREAM", "LIST") => {
             let r = parse::<PageReq>(body);
             match r {
@@ -664,6 +709,12 @@ fn read_config(ja: &JsAccount, name: &str, body: &[u8]) -> Result<StreamConfig, 
     if cfg.name != name {
         return Err(ApiError::stream_mismatch());
     }
+    check_config(ja, cfg)
+}
+
+/// Go's `checkStreamCfg` on a parsed config: normalized, with the checks of its origin
+/// streams, replicas and mirror-direct.
+fn check_config(ja: &JsAccount, cfg: StreamConfig) -> Result<StreamConfig, ApiError> {
     // The account's other streams, for the checks of a mirror's or source's origin.
     let cfg = cfg.normalized_with(|other| {
         let h = ja.streams.lock().get(other).cloned()?;
@@ -682,7 +733,7 @@ fn read_config(ja: &JsAccount, name: &str, body: &[u8]) -> Result<StreamConfig, 
 }
 
 /// Another stream of the account already takes one of `cfg`'s subjects.
-fn overlaps(ja: &JsAccount, cfg: &StreamConfig) -> bool {
+pub(super) fn overlaps(ja: &JsAccount, cfg: &StreamConfig) -> bool {
     ja.streams.lock().values().any(|h| {
         let s = h.stream.lock();
         let other = s.config();

@@ -69,12 +69,12 @@ pub struct ConsumerHandle {
     deleted: AtomicBool,
 }
 
-/// What `consumers/<name>.json` holds.
+/// What `consumers/<name>.json` holds (and a snapshot's consumer records).
 #[derive(Serialize, Deserialize)]
-struct Saved {
-    config: ConsumerConfig,
-    created: i64,
-    state: ConsumerState,
+pub(crate) struct Saved {
+    pub config: ConsumerConfig,
+    pub created: i64,
+    pub state: ConsumerState,
 }
 
 /// A message taken from the consumer with its ack subject and its size on the wire (Go's
@@ -470,6 +470,56 @@ pub fn recover(srv: &Arc<Server>, ja: &Arc<JsAccount>, sh: &Arc<StreamHandle>, d
         );
         start(srv, ja, sh, c, Some(path), false);
     }
+}
+
+/// A durable consumer's config and state as a snapshot keeps them (None for an
+/// ephemeral one, which a snapshot leaves out).
+pub(crate) fn saved(ch: &ConsumerHandle) -> Option<Saved> {
+    if ch.ephemeral {
+        return None;
+    }
+    let c = ch.consumer.lock();
+    Some(Saved {
+        config: c.config().clone(),
+        created: c.created(),
+        state: c.state().clone(),
+    })
+}
+
+/// Put a durable consumer from a snapshot into its restored stream (kept in the
+/// stream's directory for a file stream). What was pending is due again.
+pub(crate) fn restore_saved(
+    srv: &Arc<Server>,
+    ja: &Arc<JsAccount>,
+    sh: &Arc<StreamHandle>,
+    saved: Saved,
+) -> Result<(), String> {
+    let name = saved.config.durable_name.clone();
+    if name.is_empty() || check_name(&name).is_err() {
+        return Err(format!("bad consumer name {name:?}"));
+    }
+    if sh.consumers.lock().contains_key(&name) {
+        return Err(format!("consumer {name:?} twice"));
+    }
+    let stream_name = sh.stream.lock().config().name.clone();
+    let file = sh
+        .dir
+        .as_ref()
+        .map(|d| d.join("consumers").join(format!("{name}.json")));
+    if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let c = Consumer::restore(
+        &stream_name,
+        &name,
+        saved.config,
+        saved.created,
+        saved.state,
+        now_nanos(),
+    );
+    let ch = start(srv, ja, sh, c, file, false);
+    save(&ch);
+    Ok(())
 }
 
 /// Write a durable consumer's file (write, rename).

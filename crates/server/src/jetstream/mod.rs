@@ -14,18 +14,21 @@
 //! kept across restarts (as in nats-server). Directories written by nats-server
 //! (`meta.inf`, `msgs/`) are left alone.
 //!
-//! Not yet: mirrors and sources,
-//! snapshots, clustering.
+//! Snapshots and restores (`$JS.API.STREAM.SNAPSHOT` / `RESTORE`) are in [`snapshot`].
+//!
+//! Not yet: clustering.
 
 mod api;
+mod archive;
 pub mod consumers;
 mod flow;
 mod pace;
+mod snapshot;
 mod sourcing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +81,8 @@ pub struct StreamHandle {
     links: Mutex<Vec<sourcing::Link>>,
     /// Stops the task that copies from them.
     link_task: Mutex<Option<tokio_util::sync::CancellationToken>>,
+    /// A snapshot is being sent (one at a time, as in Go).
+    snapshotting: AtomicBool,
 }
 
 /// Publish a JetStream advisory (or ack metric) in `acc`, where Go publishes them, when
@@ -652,6 +657,7 @@ fn install(
         followers: Mutex::new(Vec::new()),
         links: Mutex::new(Vec::new()),
         link_task: Mutex::new(None),
+        snapshotting: AtomicBool::new(false),
     });
     subscribe_stream(srv, ja, &handle);
     let name = handle.stream.lock().config().name.clone();
