@@ -91,6 +91,18 @@ pub(crate) fn advise(srv: &Server, acc: &Arc<Account>, (subject, body): (String,
     if !acc.has_interest(subject.as_bytes()) {
         return;
     }
+    publish_once(srv, acc, &subject, None, &body);
+}
+
+/// One message from the server in `acc`, sent at once (not batched with a delivery in
+/// progress).
+pub(crate) fn publish_once(
+    srv: &Server,
+    acc: &Arc<Account>,
+    subject: &str,
+    reply: Option<&[u8]>,
+    data: &[u8],
+) {
     let mut d = Delivery::new();
     d.publish(
         srv,
@@ -99,9 +111,9 @@ pub(crate) fn advise(srv: &Server, acc: &Arc<Account>, (subject, body): (String,
         true,
         Msg {
             subject: subject.as_bytes(),
-            reply: None,
+            reply,
             hdr_len: None,
-            data: &body,
+            data,
         },
     );
     d.flush(srv);

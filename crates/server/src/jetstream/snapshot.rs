@@ -417,20 +417,7 @@ pub(super) fn restore(
 /// An answer to a restore chunk, as Go's internal account messages go out: with an
 /// empty reply field (`MSG <subject> <sid>  <size>`).
 fn publish(srv: &Server, acc: &Arc<Account>, subject: &str, data: &[u8]) {
-    let mut d = Delivery::new();
-    d.publish(
-        srv,
-        acc,
-        None,
-        true,
-        Msg {
-            subject: subject.as_bytes(),
-            reply: Some(b""),
-            hdr_len: None,
-            data,
-        },
-    );
-    d.flush(srv);
+    super::publish_once(srv, acc, subject, Some(b""), data);
 }
 
 /// Go's (lenient) server-wide check: file storage in use past its maximum plus what
