@@ -459,16 +459,7 @@ pub fn recover(srv: &Arc<Server>, ja: &Arc<JsAccount>, sh: &Arc<StreamHandle>, d
                 continue;
             }
         };
-        let name = saved.config.durable_name.clone();
-        let c = Consumer::restore(
-            &stream_name,
-            &name,
-            saved.config,
-            saved.created,
-            saved.state,
-            now_nanos(),
-        );
-        start(srv, ja, sh, c, Some(path), false);
+        start_saved(srv, ja, sh, &stream_name, saved, Some(path));
     }
 }
 
@@ -509,17 +500,30 @@ pub(crate) fn restore_saved(
     if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
+    let ch = start_saved(srv, ja, sh, &stream_name, saved, file);
+    save(&ch);
+    Ok(())
+}
+
+/// Start a durable consumer from its saved config and state (its file, or a snapshot).
+fn start_saved(
+    srv: &Arc<Server>,
+    ja: &Arc<JsAccount>,
+    sh: &Arc<StreamHandle>,
+    stream_name: &str,
+    saved: Saved,
+    file: Option<PathBuf>,
+) -> Arc<ConsumerHandle> {
+    let name = saved.config.durable_name.clone();
     let c = Consumer::restore(
-        &stream_name,
+        stream_name,
         &name,
         saved.config,
         saved.created,
         saved.state,
         now_nanos(),
     );
-    let ch = start(srv, ja, sh, c, file, false);
-    save(&ch);
-    Ok(())
+    start(srv, ja, sh, c, file, false)
 }
 
 /// Write a durable consumer's file (write, rename).

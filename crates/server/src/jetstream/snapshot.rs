@@ -246,7 +246,6 @@ async fn send(
         "jetstream snapshot ack",
         Box::new(handler),
     );
-    let mut d = Delivery::new();
     let mut index = 1u64;
     loop {
         if srv.shutdown.is_cancelled() {
@@ -266,37 +265,13 @@ async fn send(
             }
         }
         let reply = format!("{ack_base}.{}.{index}", data.len());
-        d.publish(
-            &srv,
-            &acc,
-            None,
-            true,
-            Msg {
-                subject: deliver.as_bytes(),
-                reply: Some(reply.as_bytes()),
-                hdr_len: None,
-                data: &data,
-            },
-        );
-        d.flush(&srv);
+        super::publish_once(&srv, &acc, &deliver, Some(reply.as_bytes()), &data);
         out.fetch_add(data.len() as i64, Ordering::AcqRel);
         index += 1;
         tokio::task::yield_now().await;
     }
-    d.publish(
-        &srv,
-        &acc,
-        None,
-        true,
-        Msg {
-            subject: deliver.as_bytes(),
-            // Go writes its empty reply as an empty field (`MSG <subject> <sid>  0`).
-            reply: Some(b""),
-            hdr_len: None,
-            data: b"",
-        },
-    );
-    d.flush(&srv);
+    // Go writes its empty reply as an empty field (`MSG <subject> <sid>  0`).
+    super::publish_once(&srv, &acc, &deliver, Some(b""), b"");
     if let Some(s) = sub {
         srv.remove_sub(&s, false);
     }
